@@ -1,0 +1,22 @@
+/**
+ * mspbyte-redis: the Redis behind the MSPByte job pipeline, on the target this stack names.
+ * Reads and validates the stack config (nothing is created when it is wrong), builds the one
+ * target, and exports the same connection outputs for every target.
+ */
+import { loadConfig } from "./config";
+import { contractOutputs } from "./contract";
+import { buildTarget } from "./targets";
+
+const config = loadConfig();
+const redis = buildTarget("redis", config);
+const outputs = contractOutputs(config.target, redis.endpoint, config.bullmq);
+
+export const target = outputs.target;
+export const host = outputs.host;
+export const port = outputs.port;
+export const tls = outputs.tls;
+export const username = outputs.username;
+export const password = outputs.password;
+export const url = outputs.url;
+export const bullmq = outputs.bullmq;
+export const persistence = outputs.persistence;

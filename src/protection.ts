@@ -1,0 +1,19 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** How a stack wants the resources that hold the queue's data treated. */
+export interface DataProtection {
+    /** Refuse to delete or replace them in `pulumi up` / `pulumi destroy`. @default true outside dev */
+    protect: boolean;
+    /** Danger: let `pulumi destroy` delete the data itself. @default false */
+    deleteData: boolean;
+}
+
+/**
+ * Resource options for a resource that holds queue data (a volume, a disk, a cache, a PVC).
+ * By default it is left in place when the stack is destroyed (the data outlives the stack, as
+ * `docker compose down` keeps volumes); only an explicit `deleteData: true` lets it go.
+ * `protect` additionally blocks any delete or replacement until it is lifted.
+ */
+export function dataResourceOptions(p: DataProtection, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return { ...opts, protect: p.protect && !p.deleteData, retainOnDelete: !p.deleteData };
+}

@@ -1,0 +1,153 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Persistence, RedisEndpoint } from "../contract";
+import { DataProtection, dataResourceOptions } from "../protection";
+import { ConfOverrides, loadRedisConf, persistenceOf, applyOverrides, renderRedisConf } from "../redisConf";
+
+/** Where the official image keeps data, and where the rendered config is uploaded. */
+export const DATA_DIR = "/data";
+export const CONF_PATH = "/usr/local/etc/redis/redis.conf";
+export const CONTAINER_PORT = 6379;
+/** The `redis` user of the official images (Debian and Alpine alike). */
+export const REDIS_UID = "999";
+
+/**
+ * The container's health check. `redis-cli ping` alone exits 0 on NOAUTH and LOADING (it
+ * prints the error and succeeds), so the answer itself must be PONG. The password comes from
+ * REDISCLI_AUTH in the container's environment, never from the command line.
+ */
+export function healthcheckCommand(port: number = CONTAINER_PORT): string {
+    return `redis-cli -p ${port} ping | grep -qx PONG`;
+}
+
+/** redis.conf overrides for the container: listen on every container interface, data in /data. */
+export function dockerConfOverrides(a: { password: string; maxmemory?: string }): ConfOverrides {
+    return {
+        port: CONTAINER_PORT,
+        // Inside its own network namespace the server must listen beyond loopback for Docker's
+        // port publishing to reach it; who can reach the published port is decided by hostIp.
+        bind: ["*", "-::*"],
+        dir: DATA_DIR,
+        password: a.password,
+        ...(a.maxmemory ? { maxmemory: a.maxmemory } : {}),
+    };
+}
+
+export interface DockerRedisArgs {
+    /**
+     * Image, pinned by tag or digest.
+     * @default "redis:7.4.7-bookworm"
+     * Danger: changing it recreates the container; the data volume and its jobs stay.
+     */
+    image: string;
+    /** @default "mspbyte-redis" (as the docker-compose setup named it) */
+    containerName: string;
+    /** Named volume mounted at /data. Danger: renaming it starts Redis on an empty volume. @default "mspbyte-redis-data" */
+    volumeName: string;
+    /** Host address the port is published on. @default "127.0.0.1" (this machine only) */
+    hostIp: string;
+    /** @default 6379 */
+    hostPort: number;
+    password: pulumi.Input<string>;
+    /** Overrides redis.conf's maxmemory. */
+    maxmemory?: string;
+    /** Container memory limit in bytes. @default no limit */
+    memoryLimitBytes?: number;
+    logMaxSize: string;
+    logMaxFiles: number;
+    /** @default retained on destroy, not protected in dev */
+    protection: DataProtection;
+    /** Last word on each child's arguments. */
+    transform?: {
+        image?: (args: docker.RemoteImageArgs) => docker.RemoteImageArgs;
+        volume?: (args: docker.VolumeArgs) => docker.VolumeArgs;
+        container?: (args: docker.ContainerArgs) => docker.ContainerArgs;
+    };
+}
+
+/** Redis in a local Docker container, configured from the repository's redis.conf. */
+export class DockerRedis extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+    readonly containerName: pulumi.Output<string>;
+    readonly volumeName: pulumi.Output<string>;
+    readonly redisConf: pulumi.Output<string>;
+
+    constructor(name: string, args: DockerRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mspbyte:redis:Docker", name, {}, opts);
+        const image = this.createImage(name, args);
+        const volume = this.createVolume(name, args);
+        this.redisConf = pulumi.secret(pulumi.output(args.password).apply((password) =>
+            renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password, maxmemory: args.maxmemory }))),
+        ));
+        const container = this.createContainer(name, args, image, volume);
+
+        this.containerName = container.name;
+        this.volumeName = volume.name;
+        this.endpoint = {
+            host: args.hostIp === "0.0.0.0" || args.hostIp === "::" ? "localhost" : args.hostIp,
+            port: args.hostPort,
+            tls: false,
+            username: "default",
+            password: args.password,
+            persistence: this.persistence(args),
+        };
+        this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+    }
+
+    private persistence(args: DockerRedisArgs): Persistence {
+        return persistenceOf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password: "", maxmemory: args.maxmemory })));
+    }
+
+    private createImage(name: string, args: DockerRedisArgs): docker.RemoteImage {
+        const imageArgs: docker.RemoteImageArgs = { name: args.image, keepLocally: true };
+        return new docker.RemoteImage(`${name}-image`, args.transform?.image?.(imageArgs) ?? imageArgs, { parent: this });
+    }
+
+    private createVolume(name: string, args: DockerRedisArgs): docker.Volume {
+        const volumeArgs: docker.VolumeArgs = {
+            name: args.volumeName,
+            labels: [{ label: "com.mspbyte.role", value: "redis-data" }, { label: "com.mspbyte.stack", value: pulumi.getStack() }],
+        };
+        return new docker.Volume(`${name}-data`, args.transform?.volume?.(volumeArgs) ?? volumeArgs,
+            dataResourceOptions(args.protection, { parent: this }));
+    }
+
+    private createContainer(name: string, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume): docker.Container {
+        const containerArgs: docker.ContainerArgs = {
+            name: args.containerName,
+            image: image.imageId,
+            command: ["redis-server", CONF_PATH],
+            uploads: [{ file: CONF_PATH, content: this.redisConf, owner: REDIS_UID, group: REDIS_UID, permissions: "0600" }],
+            envs: [pulumi.secret(pulumi.interpolate`REDISCLI_AUTH=${args.password}`)],
+            volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
+            ports: [{ internal: CONTAINER_PORT, external: args.hostPort, ip: args.hostIp }],
+            restart: "unless-stopped",
+            healthcheck: {
+                tests: ["CMD-SHELL", healthcheckCommand()],
+                interval: "10s",
+                timeout: "3s",
+                retries: 5,
+                // Loading a large AOF at start answers LOADING for a while: not yet unhealthy.
+                startPeriod: "60s",
+            },
+            // Wait for a healthy server, so `pulumi up` ends only when Redis answers.
+            wait: true,
+            waitTimeout: 120,
+            // SIGTERM makes Redis fsync the AOF and exit; give it time before Docker kills it.
+            stopSignal: "SIGTERM",
+            stopTimeout: 30,
+            destroyGraceSeconds: 30,
+            removeVolumes: false,
+            logDriver: "json-file",
+            logOpts: { "max-size": args.logMaxSize, "max-file": String(args.logMaxFiles) },
+            ...(args.memoryLimitBytes ? { memory: Math.floor(args.memoryLimitBytes / (1024 * 1024)) } : {}),
+            labels: [{ label: "com.mspbyte.stack", value: pulumi.getStack() }],
+        };
+        return new docker.Container(`${name}-container`, args.transform?.container?.(containerArgs) ?? containerArgs, {
+            parent: this,
+            // A new config or image means a new container; replace it in place of the old one
+            // so that the container name and host port are free for it.
+            deleteBeforeReplace: true,
+        });
+    }
+}

@@ -1,0 +1,39 @@
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../config";
+import { RedisEndpoint } from "../contract";
+import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
+import { serverPassword } from "../password";
+import { DockerRedis } from "./docker";
+
+/** A built target: a component whose endpoint feeds the output contract. */
+export interface RedisTarget extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+}
+
+/** Builds the stack's one target. The only place in the program that branches on the target. */
+export function buildTarget(name: string, config: StackConfig): RedisTarget {
+    const password = serverPassword(name, config.password);
+    switch (config.target) {
+        case "docker": {
+            const d = config.docker;
+            const memoryLimitBytes = d.memoryLimit === undefined ? undefined : parseMemorySize(d.memoryLimit);
+            const maxmemory = config.maxmemory ?? (memoryLimitBytes ? formatMemorySize(maxmemoryFor(memoryLimitBytes)) : undefined);
+            return new DockerRedis(name, {
+                image: d.image,
+                containerName: d.containerName,
+                volumeName: d.volumeName,
+                hostIp: d.hostIp,
+                hostPort: d.hostPort,
+                password,
+                maxmemory,
+                memoryLimitBytes,
+                logMaxSize: d.logMaxSize,
+                logMaxFiles: d.logMaxFiles,
+                protection: { protect: config.protect, deleteData: d.deleteData },
+            });
+        }
+        default:
+            // config.ts refuses targets this version cannot build, before anything is created.
+            throw new pulumi.RunError(`target ${config.target} is not part of this version`);
+    }
+}

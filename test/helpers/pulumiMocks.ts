@@ -1,0 +1,86 @@
+/**
+ * Program tests: real Pulumi.<stack>.yaml files loaded into the SDK's config, the SDK's mocks
+ * recording every registered resource, and the program imported only after both are set.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+export const ROOT = path.join(__dirname, "..", "..");
+export const PROJECT = "mspbyte-redis";
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** The config of a real stack file as the Pulumi CLI hands it to a program (objects as JSON text). */
+export function stackFileConfig(stack: string): Record<string, string> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) {
+            throw new Error(`${file}: ${key} is encrypted; tests pass secrets through stackConfig's secrets argument`);
+        }
+        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+/** Resource outputs a mock must supply beyond the inputs, by type token. */
+const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Record<string, any>> = {
+    "random:index/randomPassword:RandomPassword": () => ({ result: "Mock0Generated0Password0Abcdefgh" }),
+    "docker:index/remoteImage:RemoteImage": (i) => ({ imageId: `sha256:${"0".repeat(64)}`, repoDigest: `${i.name}@sha256:${"0".repeat(64)}` }),
+    "docker:index/volume:Volume": (i, name) => ({ mountpoint: `/var/lib/docker/volumes/${i.name ?? name}/_data` }),
+};
+
+/**
+ * Sets the mocks and the stack's config. `secrets` are set as secret config (as
+ * `pulumi config set --secret` does); `overrides` replace or add plain keys.
+ */
+export async function setupStack(stack: string, opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<Registered[]> {
+    const registered: Registered[] = [];
+    const config = { ...stackFileConfig(stack), ...opts.overrides };
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(opts.secrets ?? {})) {
+        config[key] = value;
+        secretKeys.push(key);
+    }
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const computed = COMPUTED[args.type]?.(args.inputs, args.name) ?? {};
+            return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+        },
+        call(args) {
+            throw new Error(`unexpected provider call in a program test: ${args.token}`);
+        },
+    }, PROJECT, stack, false);
+    return registered;
+}
+
+/** The value of an output, once known. */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+}
+
+/** Resources of one type token. */
+export function ofType(resources: Registered[], type: string): Registered[] {
+    return resources.filter((r) => r.type === type);
+}
+
+/** The one resource of a type token, failing the test when there are none or several. */
+export function single(resources: Registered[], type: string): Registered {
+    const found = ofType(resources, type);
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    return found[0]!;
+}
+
+/** Waits for resource registrations that outputs do not depend on. */
+export async function settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}

@@ -1,0 +1,155 @@
+/**
+ * Real redis-servers for integration tests, started from a rendered redis.conf. Each gets a
+ * fresh data directory and a free loopback port; `kill9` and `restart` act on the real process.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import Redis, { RedisOptions } from "ioredis";
+
+export const INSTALL_HINT = "redis-server not found on PATH: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS); .ci/run installs it on CI";
+
+/** Fails with how to install it when there is no redis-server: never a silent skip. */
+export function requireRedisServer(): string {
+    try {
+        return execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+    } catch {
+        throw new Error(INSTALL_HINT);
+    }
+}
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+export interface StartOptions {
+    /** The rendered redis.conf text. */
+    conf: string;
+    /** Extra command-line arguments, after the file (they win over it). */
+    args?: string[];
+    /** Reuse a data directory (a restart); default a new temp directory. */
+    dir?: string;
+    port?: number;
+    /** The server listens with TLS on the port (the conf must name the TLS files). */
+    tls?: boolean;
+}
+
+export class RedisServer {
+    private proc?: ChildProcess;
+    private exited?: Promise<void>;
+
+    private constructor(
+        readonly confFile: string,
+        readonly dir: string,
+        readonly port: number,
+        readonly extraArgs: string[],
+        readonly tls: boolean,
+    ) {}
+
+    static async start(o: StartOptions): Promise<RedisServer> {
+        requireRedisServer();
+        const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-redis-"));
+        const confFile = path.join(dir, "redis.conf");
+        fs.writeFileSync(confFile, o.conf, { mode: 0o600 });
+        const server = new RedisServer(confFile, dir, o.port ?? (await freePort()), o.args ?? [], o.tls ?? false);
+        await server.launch();
+        return server;
+    }
+
+    get logFile(): string {
+        return path.join(this.dir, "redis.log");
+    }
+
+    /** Command line as a person would type it: the file, then port, dir and loopback. */
+    commandArgs(): string[] {
+        const portArgs = this.tls ? ["--port", "0", "--tls-port", String(this.port)] : ["--port", String(this.port)];
+        return [this.confFile, ...portArgs, "--dir", this.dir, "--bind", "127.0.0.1", "--logfile", this.logFile, "--daemonize", "no", ...this.extraArgs];
+    }
+
+    private async launch(): Promise<void> {
+        const proc = spawn("redis-server", this.commandArgs(), { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        proc.stderr?.on("data", (d) => (stderr += d));
+        this.proc = proc;
+        this.exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+            if (proc.exitCode !== null) {
+                throw new Error(`redis-server exited with ${proc.exitCode}: ${stderr}\n${this.tail()}`);
+            }
+            if (await this.listening()) return;
+            await sleep(50);
+        }
+        throw new Error(`redis-server did not listen on ${this.port} within 20 s\n${this.tail()}`);
+    }
+
+    private listening(): Promise<boolean> {
+        return new Promise((resolve) => {
+            const s = net.connect(this.port, "127.0.0.1");
+            s.once("connect", () => { s.destroy(); resolve(true); });
+            s.once("error", () => resolve(false));
+        });
+    }
+
+    /** The last lines of the server's log, for failure messages. */
+    tail(lines = 20): string {
+        try {
+            return fs.readFileSync(this.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+        } catch {
+            return "(no log)";
+        }
+    }
+
+    /** A client; pass the password (or none to test refusal). Retries are off: errors surface. */
+    client(o: RedisOptions = {}): Redis {
+        return new Redis({ host: "127.0.0.1", port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...o });
+    }
+
+    /** SIGKILL: no shutdown save, no final fsync, as a crash or the OOM killer would. */
+    async kill9(): Promise<void> {
+        this.proc?.kill("SIGKILL");
+        await this.exited;
+    }
+
+    /** Starts again on the same port, config and data directory, and waits until loaded. */
+    async restart(password?: string): Promise<void> {
+        await this.launch();
+        const c = this.client({ password });
+        await c.connect();
+        try {
+            for (;;) {
+                const info = await c.info("persistence");
+                if (/loading:0/.test(info)) break;
+                await sleep(50);
+            }
+        } finally {
+            c.disconnect();
+        }
+    }
+
+    async stop(): Promise<void> {
+        if (this.proc && this.proc.exitCode === null) {
+            this.proc.kill("SIGTERM");
+            await this.exited;
+        }
+    }
+
+    async destroy(): Promise<void> {
+        await this.stop();
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
