@@ -10,6 +10,6 @@ export default defineConfig({
         // Integration tests start real redis-servers and wait for fsyncs and restarts.
         testTimeout: 60_000,
         hookTimeout: 60_000,
-        reporters: ["default"],
+        reporters: ["default", "./test/summaryReporter.mts"],
     },
 });

@@ -71,11 +71,28 @@ export function bullmqSettings(prefix: string, queue: string): BullmqSettings {
 /** `redis://` or `rediss://` with credentials, every part percent-encoded, IPv6 hosts bracketed. */
 export function redisUrl(c: { tls: boolean; username: string; password: string; host: string; port: number }): string {
     const host = c.host.includes(":") && !c.host.startsWith("[") ? `[${c.host}]` : c.host;
-    const credentials = `${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@`;
+    const credentials = `${strictEncode(c.username)}:${strictEncode(c.password)}@`;
     return `${c.tls ? "rediss" : "redis"}://${credentials}${host}:${c.port}`;
 }
 
-/** The pipeline's `.env`, one `KEY=value` a line, values quoted where a shell would need it. */
+/** encodeURIComponent, plus the characters RFC 3986 reserves that it leaves alone. */
+function strictEncode(s: string): string {
+    return encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A value as a `.env` line writes it so that both a shell (`source .env`) and dotenv read it
+ * back unchanged: bare when safe, else in single quotes (literal in both), else in double
+ * quotes when it holds a single quote and nothing either reader would expand.
+ */
+export function envValue(v: string): string {
+    if (/^[\w@%+=:,./-]*$/.test(v)) return v;
+    if (!v.includes("'") && !v.includes("\n")) return `'${v}'`;
+    if (!/["\\$`\n]/.test(v)) return `"${v}"`;
+    throw new Error("the password holds both a single quote and one of \" \\ $ `, which no .env quoting keeps intact for both a shell and dotenv; use the REDIS_URL, which is percent-encoded");
+}
+
+/** The pipeline's `.env`, one `KEY=value` a line. */
 export function envFile(c: Pick<ConnectionOutputs, "host" | "port" | "tls" | "username" | "password">): string {
     const values: [string, string][] = [
         ["REDIS_HOST", c.host],
@@ -85,7 +102,7 @@ export function envFile(c: Pick<ConnectionOutputs, "host" | "port" | "tls" | "us
         ["REDIS_TLS", String(c.tls)],
         ["REDIS_URL", redisUrl(c)],
     ];
-    return values.map(([k, v]) => `${k}=${/^[\w@%+=:,./-]*$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`}`).join("\n") + "\n";
+    return values.map(([k, v]) => `${k}=${envValue(v)}`).join("\n") + "\n";
 }
 
 /** The contract as Pulumi outputs, with the password and the URL secret. */

@@ -80,7 +80,34 @@ export function single(resources: Registered[], type: string): Registered {
     return found[0]!;
 }
 
-/** Waits for resource registrations that outputs do not depend on. */
-export async function settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+/**
+ * Imports the program and waits until it has registered everything: a resource whose inputs
+ * are other resources' outputs registers only after those resolve, so the count is watched
+ * until it stops changing.
+ */
+export async function runProgram<T = Record<string, pulumi.Output<unknown>>>(resources: Registered[], load: () => Promise<T>): Promise<T> {
+    const program = await load();
+    let last = -1;
+    let stable = 0;
+    while (stable < 10) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = resources.length === last ? stable + 1 : 0;
+        last = resources.length;
+    }
+    return program;
+}
+
+/** How the SDK marks a secret value in the inputs a mock receives (and in state). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** True when an input reached the engine as a secret. */
+export function isSecretInput(value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** The value of a secret input, failing when it is not secret: a test that reads it proves it is. */
+export function secretInput<T = any>(value: unknown): T {
+    if (!isSecretInput(value)) throw new Error(`expected a secret input, got ${JSON.stringify(value)}`);
+    return (value as { value: T }).value;
 }

@@ -8,6 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import Redis, { RedisOptions } from "ioredis";
+import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 
 export const INSTALL_HINT = "redis-server not found on PATH: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS); .ci/run installs it on CI";
 
@@ -60,7 +61,10 @@ export class RedisServer {
         requireRedisServer();
         const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-redis-"));
         const confFile = path.join(dir, "redis.conf");
-        fs.writeFileSync(confFile, o.conf, { mode: 0o600 });
+        // A rendered file names the target's data directory (/data in the container), which
+        // redis-server enters while still reading the file: that one line points at the test's
+        // directory instead. Every other line is the rendered file's.
+        fs.writeFileSync(confFile, renderRedisConf(applyOverrides(parseRedisConf(o.conf), { dir })), { mode: 0o600 });
         const server = new RedisServer(confFile, dir, o.port ?? (await freePort()), o.args ?? [], o.tls ?? false);
         await server.launch();
         return server;
@@ -112,7 +116,7 @@ export class RedisServer {
 
     /** A client; pass the password (or none to test refusal). Retries are off: errors surface. */
     client(o: RedisOptions = {}): Redis {
-        return new Redis({ host: "127.0.0.1", port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...o });
+        return new Redis({ host: "127.0.0.1", port: this.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, ...o });
     }
 
     /** SIGKILL: no shutdown save, no final fsync, as a crash or the OOM killer would. */

@@ -1,0 +1,123 @@
+/** The dev stack (Pulumi.dev.yaml) under mocks: what it registers and exports. */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_OUTPUTS } from "../src/contract";
+import { parseRedisConf, getDirective, getAll } from "../src/redisConf";
+import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+
+let resources: Registered[];
+let program: Record<string, pulumi.Output<unknown>>;
+
+beforeAll(async () => {
+    resources = await setupStack("dev");
+    program = await runProgram(resources, () => import("../src/index"));
+});
+
+describe("dev stack (target docker)", () => {
+    it("registers one image, one volume, one container, a generated password, under one component", async () => {
+        await promiseOf(program.url!);
+        const types = resources.map((r) => r.type).sort();
+        expect(types).toEqual([
+            "docker:index/container:Container",
+            "docker:index/remoteImage:RemoteImage",
+            "docker:index/volume:Volume",
+            "mspbyte:redis:Docker",
+            "random:index/randomPassword:RandomPassword",
+        ]);
+        expect(single(resources, "mspbyte:redis:Docker").name).toBe("redis");
+        expect(resources.filter((r) => r.type.startsWith("docker:")).map((r) => r.name).sort())
+            .toEqual(["redis-container", "redis-data", "redis-image"]);
+    });
+
+    it("pins the official Redis 7 image and keeps it on destroy", () => {
+        const image = single(resources, "docker:index/remoteImage:RemoteImage");
+        expect(image.inputs.name).toBe("redis:7.4.7-bookworm");
+        expect(image.inputs.keepLocally).toBe(true);
+    });
+
+    it("names the volume as the compose setup did and labels it", () => {
+        const volume = single(resources, "docker:index/volume:Volume");
+        expect(volume.inputs.name).toBe("mspbyte-redis-data");
+        expect(volume.inputs.labels).toContainEqual({ label: "com.mspbyte.role", value: "redis-data" });
+    });
+
+    it("runs the container as the seed did, published on loopback only", () => {
+        const c = single(resources, "docker:index/container:Container").inputs;
+        expect(c.name).toBe("mspbyte-redis");
+        expect(c.command).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
+        expect(c.ports).toEqual([{ internal: 6379, external: 6379, ip: "127.0.0.1" }]);
+        expect(c.restart).toBe("unless-stopped");
+        expect(c.volumes).toEqual([{ volumeName: "mspbyte-redis-data", containerPath: "/data" }]);
+        expect(c.removeVolumes).toBe(false);
+        expect(c.logDriver).toBe("json-file");
+        expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(secretInput(c.envs)).toEqual(["REDISCLI_AUTH=Mock0Generated0Password0Abcdefgh"]);
+        expect(c.healthcheck).toEqual({
+            tests: ["CMD-SHELL", "redis-cli -p 6379 ping | grep -qx PONG"],
+            interval: "10s", timeout: "3s", retries: 5, startPeriod: "60s",
+        });
+        expect(c.wait).toBe(true);
+    });
+
+    it("uploads the rendered redis.conf: the seed's settings, the password, the container's dir", () => {
+        const c = single(resources, "docker:index/container:Container").inputs;
+        const uploads = secretInput(c.uploads);
+        expect(uploads).toHaveLength(1);
+        const upload = uploads[0];
+        expect(upload).toMatchObject({ file: "/usr/local/etc/redis/redis.conf", owner: "999", group: "999", permissions: "0600" });
+        const conf = parseRedisConf(upload.content);
+        expect(getDirective(conf, "appendonly")).toBe("yes");
+        expect(getDirective(conf, "appendfsync")).toBe("everysec");
+        expect(getAll(conf, "save")).toEqual([["900", "1"], ["300", "10"], ["60", "10000"]]);
+        expect(getDirective(conf, "maxmemory")).toBe("512mb");
+        expect(getDirective(conf, "maxmemory-policy")).toBe("noeviction");
+        expect(getDirective(conf, "requirepass")).toBe("Mock0Generated0Password0Abcdefgh");
+        expect(getDirective(conf, "dir")).toBe("/data");
+        expect(getDirective(conf, "port")).toBe("6379");
+    });
+
+    it("generates a 32-character alphanumeric password", () => {
+        const p = single(resources, "random:index/randomPassword:RandomPassword").inputs;
+        expect(p).toMatchObject({ length: 32, special: false });
+    });
+
+    it("exports the whole output contract", async () => {
+        expect(Object.keys(program).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS].sort());
+        expect(await promiseOf(program.target!)).toBe("docker");
+        expect(await promiseOf(program.host!)).toBe("127.0.0.1");
+        expect(await promiseOf(program.port!)).toBe(6379);
+        expect(await promiseOf(program.tls!)).toBe(false);
+        expect(await promiseOf(program.username!)).toBe("default");
+        expect(await promiseOf(program.password!)).toBe("Mock0Generated0Password0Abcdefgh");
+        expect(await promiseOf(program.url!)).toBe("redis://default:Mock0Generated0Password0Abcdefgh@127.0.0.1:6379");
+        expect(await promiseOf(program.bullmq!)).toEqual({
+            prefix: "bull",
+            queue: "pipeline-jobs",
+            defaultJobOptions: {
+                removeOnComplete: { count: 1000, age: 86400 },
+                removeOnFail: { count: 5000, age: 604800 },
+            },
+        });
+        expect(await promiseOf(program.persistence!)).toEqual({
+            mode: "aof+rdb",
+            aof: true,
+            appendfsync: "everysec",
+            rdbSavePoints: ["900 1", "300 10", "60 10000"],
+            maxmemory: "512mb",
+            maxmemoryPolicy: "noeviction",
+            unsupported: [],
+        });
+    });
+
+    it("keeps the password and the URL secret, and nothing else", async () => {
+        expect(await pulumi.isSecret(program.password as pulumi.Output<unknown>)).toBe(true);
+        expect(await pulumi.isSecret(program.url as pulumi.Output<unknown>)).toBe(true);
+        for (const name of ["target", "host", "port", "tls", "username", "bullmq", "persistence"]) {
+            expect(await pulumi.isSecret(program[name] as pulumi.Output<unknown>), name).toBe(false);
+        }
+    });
+
+    it("registers nothing else", () => {
+        expect(ofType(resources, "docker:index/network:Network")).toHaveLength(0);
+    });
+});
