@@ -1,0 +1,50 @@
+/** What every ops command shares: arguments, the exit codes, errors as one line. */
+import { parseArgs, ParseArgsConfig } from "util";
+
+/** Bad arguments or input (a missing file, bad JSON, a missing output): exit 2, one line. */
+export class UsageError extends Error {}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parses `--stack NAME | --outputs FILE` plus the command's own options. */
+export function parseCommand<O extends Options>(usage: string, argv: string[], options: O) {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            options: { stack: { type: "string" }, outputs: { type: "string" }, help: { type: "boolean", short: "h" }, ...options },
+            strict: true,
+            allowPositionals: false,
+        });
+    } catch (e) {
+        throw new UsageError(`${(e as Error).message.split("\n")[0]}\nusage: ${usage}`);
+    }
+    const values = parsed.values as Record<string, string | boolean | undefined>;
+    if (values.help) {
+        process.stdout.write(`usage: ${usage}\n`);
+        process.exit(EXIT_OK);
+    }
+    if ((values.stack === undefined) === (values.outputs === undefined)) {
+        throw new UsageError(`give exactly one of --stack NAME or --outputs FILE\nusage: ${usage}`);
+    }
+    return values;
+}
+
+/** Runs a command's main: its exit code, or 2 with one line for a usage error; never a stack trace. */
+export function runMain(main: () => Promise<number>): void {
+    main().then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+            if (e instanceof UsageError) {
+                process.stderr.write(`error: ${e.message}\n`);
+                process.exit(EXIT_USAGE);
+            }
+            process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+            process.exit(EXIT_FAILED);
+        },
+    );
+}

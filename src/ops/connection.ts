@@ -1,0 +1,68 @@
+/** ioredis options for a stack's server, as the pipeline would connect. */
+import * as fs from "fs";
+import * as net from "net";
+import Redis, { RedisOptions } from "ioredis";
+import { ConnectionOutputs } from "../contract";
+
+export interface ConnectOptions {
+    /** A CA bundle (PEM file) for servers whose certificate no public CA signed. */
+    caFile?: string;
+    /** Use TLS or not, whatever the outputs say (the TLS check tries both). */
+    tls?: boolean;
+    /** Send no credentials (the auth check). */
+    anonymous?: boolean;
+    connectTimeoutMs?: number;
+    /** Skip certificate verification: only to tell what a server speaks, never with credentials. */
+    insecure?: boolean;
+}
+
+export const CONNECT_TIMEOUT_MS = 5000;
+
+export function redisOptions(o: ConnectionOutputs, c: ConnectOptions = {}): RedisOptions {
+    const useTls = c.tls ?? o.tls;
+    return {
+        host: o.host,
+        port: o.port,
+        ...(c.anonymous ? {} : { username: o.username, password: o.password }),
+        ...(useTls ? { tls: {
+            // SNI takes a host name, never an address (RFC 6066).
+            ...(net.isIP(o.host) ? {} : { servername: o.host }),
+            ...(c.caFile ? { ca: fs.readFileSync(c.caFile) } : {}),
+            ...(c.insecure ? { rejectUnauthorized: false } : {}),
+        } } : {}),
+        connectTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+        commandTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    };
+}
+
+/** Connects, or rejects with the first error: no retries, no reconnects. */
+export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Redis> {
+    const client = new Redis(redisOptions(o, c));
+    // ioredis rejects a failed connect with "Connection is closed."; the error event before it
+    // says why (ECONNREFUSED, a TLS alert, a timeout).
+    let cause: Error | undefined;
+    client.on("error", (e: Error) => (cause ??= e));
+    try {
+        await client.connect();
+        return client;
+    } catch (e) {
+        client.disconnect();
+        throw cause ?? e;
+    }
+}
+
+/** INFO as a map of field to value. */
+export async function info(client: Redis, section?: string): Promise<Record<string, string>> {
+    const text = section ? await client.info(section) : await client.info();
+    const out: Record<string, string> = {};
+    for (const line of text.split("\r\n")) {
+        const i = line.indexOf(":");
+        if (i > 0 && !line.startsWith("#")) out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return out;
+}

@@ -1,0 +1,294 @@
+/**
+ * `npm run smoke -- --stack NAME | --outputs FILE [--ca FILE]`: checks a live server against
+ * the output contract, one line per check; exit 0 only when every check passes.
+ */
+import { randomUUID } from "crypto";
+import { ConnectionOptions, Queue, Worker } from "bullmq";
+import Redis from "ioredis";
+import { ConnectionOutputs } from "../contract";
+import { EXIT_FAILED, EXIT_OK, parseCommand, runMain } from "./cli";
+import { CONNECT_TIMEOUT_MS, connect, info, redisOptions } from "./connection";
+import { loadOutputs } from "./outputs";
+
+export type Status = "pass" | "fail" | "skip";
+export interface CheckResult {
+    name: string;
+    status: Status;
+    detail: string;
+}
+
+export const CHECKS = ["reachable", "auth", "tls", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq"] as const;
+/** used_memory above this share of maxmemory fails the headroom check. */
+export const HEADROOM_LIMIT = 0.8;
+/** Time for everything when the server does not answer. */
+export const DOWN_BUDGET_MS = 10_000;
+const BULLMQ_TIMEOUT_MS = 5000;
+
+export interface SmokeOptions {
+    caFile?: string;
+}
+
+/** Runs every check in order; a check that needs what an earlier one could not give is skipped, with why. */
+export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): Promise<CheckResult[]> {
+    const results: CheckResult[] = [];
+    const add = (name: (typeof CHECKS)[number], status: Status, detail: string) => results.push({ name, status, detail });
+    const skipRest = (reason: string) => {
+        for (const name of CHECKS) if (!results.some((r) => r.name === name)) add(name, "skip", reason);
+    };
+    const started = Date.now();
+
+    // 1. reachable: over the declared protocol first, then the other, to tell a TLS mismatch from a dead server.
+    const declared = await probe(o, o.tls, opts, CONNECT_TIMEOUT_MS);
+    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(1000, DOWN_BUDGET_MS - (Date.now() - started)));
+    const working = declared.ok ? declared : other?.ok ? other : undefined;
+    if (!working) {
+        add("reachable", "fail", `no answer from ${o.host}:${o.port} over ${o.tls ? "TLS" : "plain TCP"}: ${declared.error}`);
+        skipRest("needs a reachable server");
+        return results;
+    }
+    add("reachable", "pass", `${o.host}:${o.port} answered PING (${working.answer}) over ${working.tls ? "TLS" : "plain TCP"}; round trip ${working.medianMs!.toFixed(2)} ms (median of 20 PINGs)`);
+
+    // Credentials go only where the outputs said they may: never in plain text when TLS was
+    // declared, never over a TLS connection whose certificate could not be verified.
+    const mismatch = working.tls !== o.tls;
+    const credentialsSafe = !mismatch || (working.tls && working.verified);
+
+    // 2. auth: refused without the password, accepted with it (sent with AUTH, its reply read).
+    let client: Redis | undefined;
+    const anonymous = await session(o, working, opts, (c) => replyOf(c.ping())).catch((e: Error) => `error ${e.message}`);
+    if (!credentialsSafe) {
+        add("auth", "skip", `the password was not sent: ${o.tls ? "TLS was declared and the server speaks plain TCP" : "the server's certificate could not be verified (pass --ca FILE)"}`);
+    } else if (anonymous === "PONG") {
+        add("auth", "fail", "the server answered PING without a password: requirepass (or the default user's ACL) is not set");
+    } else {
+        try {
+            client = await connect(o, { tls: working.tls, anonymous: true, caFile: opts.caFile });
+            const reply = await replyOf(client.auth(o.username, o.password));
+            if (reply !== "OK") throw new Error(reply.replace(/^error /, ""));
+            const pong = await replyOf(client.ping());
+            if (pong !== "PONG") throw new Error(pong.replace(/^error /, ""));
+            add("auth", "pass", `${anonymous.replace(/^error /, "").split(" ")[0]} without the password; accepted with it as ${o.username}`);
+        } catch (e) {
+            add("auth", "fail", `the outputs' password was refused: ${(e as Error).message}`);
+            client?.disconnect();
+            client = undefined;
+        }
+    }
+
+    // 3. tls
+    if (!mismatch) {
+        add("tls", "pass", o.tls ? `TLS as declared${working.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)");
+    } else if (o.tls) {
+        add("tls", "fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${declared.error})`);
+    } else {
+        add("tls", "fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${declared.error})`);
+    }
+
+    if (!client) {
+        skipRest("needs an authenticated connection");
+        return results;
+    }
+    try {
+        await checksOnServer(client, o, add, { ...opts, tls: working.tls });
+    } finally {
+        client.disconnect();
+    }
+    return results;
+}
+
+type Add = (name: (typeof CHECKS)[number], status: Status, detail: string) => void;
+
+async function checksOnServer(client: Redis, o: ConnectionOutputs, add: Add, opts: SmokeOptions & { tls: boolean }): Promise<void> {
+    const mem = await info(client, "memory");
+    const config = async (name: string): Promise<string | undefined> => {
+        // CONFIG is blocked or renamed on managed services: INFO stands in where it can.
+        try {
+            const reply = (await client.config("GET", name)) as string[];
+            return reply.length >= 2 ? reply[1] : undefined;
+        } catch {
+            return undefined;
+        }
+    };
+
+    // 4. eviction policy
+    const policy = (await config("maxmemory-policy")) ?? mem.maxmemory_policy;
+    if (policy === "noeviction") add("eviction-policy", "pass", "maxmemory-policy is noeviction: a full server refuses writes, it drops no job");
+    else add("eviction-policy", "fail", `maxmemory-policy is ${policy ?? "unknown (neither CONFIG GET nor INFO memory tells)"}: a full server would evict keys, and with them jobs; set noeviction`);
+
+    // 5. persistence as declared
+    const persistence = await info(client, "persistence");
+    const problems: string[] = [];
+    const found: string[] = [];
+    const p = o.persistence;
+    if (p.aof) {
+        if (persistence.aof_enabled !== "1") problems.push("the outputs declare AOF but the server runs with appendonly no");
+        else if (persistence.aof_last_write_status !== "ok") problems.push(`the last AOF write failed (aof_last_write_status:${persistence.aof_last_write_status})`);
+        else found.push("AOF on, last write ok");
+        const fsync = await config("appendfsync");
+        if (p.appendfsync && fsync !== undefined && fsync !== p.appendfsync) problems.push(`appendfsync is ${fsync}, the outputs declare ${p.appendfsync}`);
+        else if (fsync) found.push(`appendfsync ${fsync}`);
+    }
+    if (p.rdbSavePoints.length > 0 && p.mode === "aof+rdb") {
+        const save = await config("save");
+        const want = p.rdbSavePoints.join(" ");
+        if (save !== undefined && save !== want) problems.push(`save is "${save}", the outputs declare "${want}"`);
+        if (persistence.rdb_last_bgsave_status !== "ok") problems.push(`the last snapshot failed (rdb_last_bgsave_status:${persistence.rdb_last_bgsave_status})`);
+        else found.push(`RDB save points ${save ?? want}, last snapshot ok`);
+    }
+    if (p.mode === "snapshots+replicas" && p.replicas !== undefined) {
+        const replication = await info(client, "replication");
+        const connected = Number(replication.connected_slaves ?? 0);
+        if (replication.role === "master" && connected < p.replicas) problems.push(`${connected} of ${p.replicas} declared replicas connected`);
+        else found.push(`${connected} replica(s) connected`);
+    }
+    if (p.mode === "transaction-log" || p.mode === "provider-managed") found.push(`${p.mode} as declared (not visible to a client)`);
+    if (problems.length > 0) add("persistence", "fail", problems.join("; "));
+    else add("persistence", "pass", found.join("; "));
+
+    // 6. memory headroom
+    const used = Number(mem.used_memory);
+    const max = Number(mem.maxmemory);
+    if (!max) add("memory-headroom", "fail", `no maxmemory set (used ${mem.used_memory_human}): the server grows until the machine runs out`);
+    else if (used / max >= HEADROOM_LIMIT) add("memory-headroom", "fail", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}: over ${HEADROOM_LIMIT * 100}%, writes will soon be refused`);
+    else add("memory-headroom", "pass", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}`);
+
+    // 7. write, read, delete
+    const key = `mspbyte:smoke:${randomUUID()}`;
+    const value = randomUUID();
+    try {
+        await client.set(key, value, "EX", 60);
+        const read = await client.get(key);
+        const ttl = await client.ttl(key);
+        const deleted = await client.del(key);
+        if (read !== value) add("round-trip", "fail", `wrote ${key} and read back ${JSON.stringify(read)}`);
+        else if (deleted !== 1) add("round-trip", "fail", `${key} could not be deleted`);
+        else add("round-trip", "pass", `SET with a ${ttl} s TTL, GET, DEL on ${key}`);
+    } catch (e) {
+        add("round-trip", "fail", `${key}: ${(e as Error).message}`);
+    }
+
+    // 8. a real job through BullMQ
+    add("bullmq", ...(await bullmqRoundTrip(o, opts)));
+}
+
+async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls: boolean }): Promise<[Status, string]> {
+    const name = `smoke-${randomUUID().slice(0, 8)}`;
+    const { host, port, username, password, tls, connectTimeout } = redisOptions(o, { caFile: opts.caFile, tls: opts.tls });
+    // BullMQ's workers block on the connection: they need maxRetriesPerRequest null.
+    const connection: ConnectionOptions = { host, port, username, password, tls, connectTimeout, maxRetriesPerRequest: null, retryStrategy: () => null };
+    const queue = new Queue(name, { prefix: o.bullmq.prefix, connection });
+    const worker = new Worker(name, async (job) => ({ echo: (job.data as { token: string }).token }), { prefix: o.bullmq.prefix, connection, autorun: false });
+    queue.on("error", () => undefined);
+    worker.on("error", () => undefined);
+    const token = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+        const completed = new Promise<string>((resolve, reject) => {
+            worker.on("completed", (job) => resolve(job.id!));
+            worker.on("failed", (_job, err) => reject(err));
+            timer = setTimeout(() => reject(new Error(`no completion within ${BULLMQ_TIMEOUT_MS / 1000} s`)), BULLMQ_TIMEOUT_MS);
+        });
+        completed.catch(() => undefined); // awaited below; an earlier failure must not leave it unhandled
+        const job = await queue.add("smoke", { token });
+        void worker.run();
+        await completed;
+        const done = await queue.getJob(job.id!);
+        const echo = (done?.returnvalue as { echo?: string } | undefined)?.echo;
+        if (echo !== token) return ["fail", `job ${job.id} completed but its result read back as ${JSON.stringify(done?.returnvalue)}`];
+        return ["pass", `job added to ${o.bullmq.prefix}:${name}, completed by a worker, result read back; queue obliterated`];
+    } catch (e) {
+        return ["fail", `${o.bullmq.prefix}:${name}: ${(e as Error).message}`];
+    } finally {
+        clearTimeout(timer);
+        await worker.close().catch(() => undefined);
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close().catch(() => undefined);
+    }
+}
+
+interface Probe {
+    ok: boolean;
+    tls: boolean;
+    verified: boolean;
+    answer?: string;
+    medianMs?: number;
+    error?: string;
+}
+
+/**
+ * Connects without credentials and sends PING: any Redis reply (PONG, or NOAUTH) proves a
+ * Redis server speaks this protocol here. Over TLS the certificate is verified; where it
+ * cannot be, the probe tries once more unverified, only to tell what the server speaks.
+ */
+async function probe(o: ConnectionOutputs, tls: boolean, opts: SmokeOptions, timeoutMs: number): Promise<Probe> {
+    const attempt = async (insecure: boolean): Promise<Probe> => {
+        let c: Redis | undefined;
+        try {
+            c = await connect(o, { tls, anonymous: true, caFile: opts.caFile, connectTimeoutMs: timeoutMs, ...(insecure ? { insecure } : {}) });
+            const answer = (await replyOf(c.ping())).replace(/^error /, "").split(" ")[0]!;
+            const times: number[] = [];
+            for (let i = 0; i < 20; i++) {
+                const t = process.hrtime.bigint();
+                await replyOf(c.ping());
+                times.push(Number(process.hrtime.bigint() - t) / 1e6);
+            }
+            times.sort((a, b) => a - b);
+            return { ok: true, tls, verified: tls && !insecure, answer, medianMs: (times[9]! + times[10]!) / 2 };
+        } catch (e) {
+            return { ok: false, tls, verified: false, error: (e as Error).message };
+        } finally {
+            c?.disconnect();
+        }
+    };
+    const first = await attempt(false);
+    if (first.ok || !tls || !/certificate|self.signed|unable to verify/i.test(first.error ?? "")) return first;
+    const unverified = await attempt(true);
+    return unverified.ok ? unverified : first;
+}
+
+/** A short anonymous session over the protocol the probe found, closed whatever happens. */
+async function session<T>(o: ConnectionOutputs, p: Probe, opts: SmokeOptions, use: (c: Redis) => Promise<T>): Promise<T> {
+    const c = await connect(o, { tls: p.tls, anonymous: true, caFile: opts.caFile, ...(p.tls && !p.verified ? { insecure: true } : {}) });
+    try {
+        return await use(c);
+    } finally {
+        c.disconnect();
+    }
+}
+
+/** A command's reply, with a Redis error reply as `error <message>` instead of a rejection. */
+async function replyOf(p: Promise<unknown>): Promise<string> {
+    try {
+        return String(await p);
+    } catch (e) {
+        const err = e as Error;
+        if (err.name === "ReplyError") return `error ${err.message}`;
+        throw err;
+    }
+}
+
+function pct(part: number, whole: number): string {
+    return `${((part / whole) * 100).toFixed(1)}%`;
+}
+
+export function formatResults(results: CheckResult[], seconds: number): string {
+    const width = Math.max(...results.map((r) => r.name.length));
+    const lines = results.map((r) => `${r.status.toUpperCase().padEnd(4)} ${r.name.padEnd(width)}  ${r.detail}`);
+    const count = (s: Status) => results.filter((r) => r.status === s).length;
+    lines.push(`${results.length} checks: ${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped in ${seconds.toFixed(2)} s`);
+    return lines.join("\n") + "\n";
+}
+
+const USAGE = "npm run smoke -- --stack NAME | --outputs FILE [--ca FILE]";
+
+export async function main(argv: string[]): Promise<number> {
+    const args = parseCommand(USAGE, argv, { ca: { type: "string" } });
+    const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
+    process.stdout.write(`smoke: ${args.stack ? `stack ${args.stack}` : String(args.outputs)} (target ${outputs.target}) at ${outputs.host}:${outputs.port}\n`);
+    const started = Date.now();
+    const results = await runSmoke(outputs, { caFile: args.ca as string | undefined });
+    process.stdout.write(formatResults(results, (Date.now() - started) / 1000));
+    return results.every((r) => r.status === "pass") ? EXIT_OK : EXIT_FAILED;
+}
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

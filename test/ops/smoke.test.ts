@@ -1,0 +1,153 @@
+/**
+ * The smoke checks against real redis-servers: a server from the dev stack's rendered config
+ * passes every check; each broken server fails exactly the check named.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFile } from "child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHECKS, CheckResult, runSmoke } from "../../src/ops/smoke";
+import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
+import { outputsFor } from "../helpers/outputs";
+import { RedisServer, freePort } from "../helpers/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { TestCerts, makeCerts } from "../helpers/tls";
+
+const failed = (results: CheckResult[]) => results.filter((r) => r.status === "fail").map((r) => r.name);
+const line = (results: CheckResult[], name: string) => results.find((r) => r.name === name)!;
+const servers: RedisServer[] = [];
+async function start(conf: string, o: { args?: string[]; tls?: boolean } = {}): Promise<RedisServer> {
+    const s = await RedisServer.start({ conf, ...o });
+    servers.push(s);
+    return s;
+}
+afterAll(async () => {
+    for (const s of servers) await s.destroy();
+});
+
+describe("a server from the dev stack's rendered config", () => {
+    it("passes every check, in about a second at most", async () => {
+        const server = await start(dockerConf());
+        const t = Date.now();
+        const results = await runSmoke(outputsFor(server));
+        const seconds = (Date.now() - t) / 1000;
+        expect(results.map((r) => [r.name, r.status])).toEqual(CHECKS.map((c) => [c, "pass"]));
+        expect(line(results, "reachable").detail).toMatch(/round trip \d+\.\d\d ms \(median of 20 PINGs\)/);
+        expect(line(results, "bullmq").detail).toMatch(/completed by a worker, result read back; queue obliterated/);
+        console.log(`smoke on a healthy local server: ${seconds.toFixed(2)} s`);
+        // The throwaway queue and key are gone.
+        const c = server.client({ password: TEST_PASSWORD });
+        await c.connect();
+        expect(await c.keys("bull:smoke-*")).toEqual([]);
+        expect(await c.keys("mspbyte:smoke:*")).toEqual([]);
+        c.disconnect();
+    });
+});
+
+describe("each fault fails exactly its check", () => {
+    it("maxmemory-policy allkeys-lru fails eviction-policy", async () => {
+        const server = await start(dockerConf(), { args: ["--maxmemory-policy", "allkeys-lru"] });
+        const results = await runSmoke(outputsFor(server));
+        expect(failed(results)).toEqual(["eviction-policy"]);
+        expect(line(results, "eviction-policy").detail).toBe("maxmemory-policy is allkeys-lru: a full server would evict keys, and with them jobs; set noeviction");
+    });
+
+    it("appendonly no, while the outputs declare AOF, fails persistence", async () => {
+        const server = await start(dockerConf(), { args: ["--appendonly", "no"] });
+        const results = await runSmoke(outputsFor(server));
+        expect(failed(results)).toEqual(["persistence"]);
+        expect(line(results, "persistence").detail).toBe("the outputs declare AOF but the server runs with appendonly no");
+    });
+
+    it("no password on the server fails auth", async () => {
+        const server = await start(renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { extra: { requirepass: '""' } })));
+        const results = await runSmoke(outputsFor(server));
+        expect(failed(results)).toEqual(["auth"]);
+        expect(line(results, "auth").detail).toBe("the server answered PING without a password: requirepass (or the default user's ACL) is not set");
+    });
+
+    it("a wrong password in the outputs fails auth; what needs a session is skipped", async () => {
+        const server = await start(dockerConf());
+        const results = await runSmoke(outputsFor(server, { password: "Not-The-Password-0123456789" }));
+        expect(failed(results)).toEqual(["auth"]);
+        expect(line(results, "auth").detail).toMatch(/^the outputs' password was refused: .*WRONGPASS/);
+        expect(results.filter((r) => r.status === "skip").map((r) => r.name)).toEqual(["eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq"]);
+    });
+
+    it("a server that is down fails reachable, within 10 s", async () => {
+        const port = await freePort();
+        const t = Date.now();
+        const results = await runSmoke(outputsFor({ port }));
+        expect(Date.now() - t).toBeLessThan(10_000);
+        expect(failed(results)).toEqual(["reachable"]);
+        expect(line(results, "reachable").detail).toMatch(new RegExp(`^no answer from 127.0.0.1:${port} over plain TCP: .*ECONNREFUSED`));
+    });
+});
+
+describe("TLS as declared", () => {
+    let certs: TestCerts;
+    let tlsServer: RedisServer;
+    let plainServer: RedisServer;
+    beforeAll(async () => {
+        certs = makeCerts();
+        const tlsConf = renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { tls: { certFile: certs.certFile, keyFile: certs.keyFile, caFile: certs.caFile } }));
+        tlsServer = await start(tlsConf, { tls: true });
+        plainServer = await start(dockerConf());
+    });
+    afterAll(() => fs.rmSync(certs.dir, { recursive: true, force: true }));
+
+    it("a TLS server declared as TLS passes every check, certificate verified", async () => {
+        const results = await runSmoke(outputsFor(tlsServer, { tls: true }), { caFile: certs.caFile });
+        expect(failed(results)).toEqual([]);
+        expect(line(results, "tls").detail).toBe("TLS as declared, certificate verified");
+    });
+
+    it("TLS declared but the server plain fails tls, and the password is not sent in plain text", async () => {
+        const results = await runSmoke(outputsFor(plainServer, { tls: true }), { caFile: certs.caFile });
+        expect(failed(results)).toEqual(["tls"]);
+        expect(line(results, "tls").detail).toMatch(new RegExp(`^the outputs declare tls: true but 127.0.0.1:${plainServer.port} speaks plain TCP \\(the TLS handshake failed: `));
+        expect(line(results, "auth")).toEqual({ name: "auth", status: "skip", detail: "the password was not sent: TLS was declared and the server speaks plain TCP" });
+    });
+
+    it("a TLS server reached as plain fails tls", async () => {
+        const results = await runSmoke(outputsFor(tlsServer, { tls: false }), { caFile: certs.caFile });
+        expect(failed(results)).toEqual(["tls"]);
+        expect(line(results, "tls").detail).toMatch(new RegExp(`^the outputs declare tls: false but 127.0.0.1:${tlsServer.port} wants TLS \\(a plain connection failed: `));
+    });
+});
+
+describe("npm run smoke: exit codes and one-line errors", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-smoke-cli-"));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/smoke.ts", ...args], { cwd: path.join(__dirname, "..", ".."), timeout: 30_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
+    });
+
+    it("0 when all pass, 1 when one fails, 2 for bad input, never a stack trace", async () => {
+        const good = await start(dockerConf());
+        const bad = await start(dockerConf(), { args: ["--maxmemory-policy", "volatile-lru"] });
+        const write = (name: string, content: string) => { const f = path.join(dir, name); fs.writeFileSync(f, content); return f; };
+        const goodFile = write("good.json", JSON.stringify(outputsFor(good)));
+        const badFile = write("bad.json", JSON.stringify(outputsFor(bad)));
+        const notJson = write("not.json", "{ nope");
+        const { password: _, ...rest } = outputsFor(good);
+        const missing = write("missing.json", JSON.stringify(rest));
+        const [ok, fail, absent, broken, incomplete, usage] = await Promise.all([
+            run("--outputs", goodFile), run("--outputs", badFile), run("--outputs", path.join(dir, "absent.json")),
+            run("--outputs", notJson), run("--outputs", missing), run("--stack"),
+        ]);
+        expect(ok.code).toBe(0);
+        expect(ok.stdout.trim().split("\n").at(-1)).toMatch(/^8 checks: 8 passed, 0 failed, 0 skipped in \d+\.\d\d s$/);
+        expect(fail.code).toBe(1);
+        expect(fail.stdout).toContain("FAIL eviction-policy  maxmemory-policy is volatile-lru");
+        expect(absent).toMatchObject({ code: 2, stderr: `error: cannot read ${path.join(dir, "absent.json")}: ENOENT\n` });
+        expect(broken.code).toBe(2);
+        expect(broken.stderr).toMatch(new RegExp(`^error: ${notJson} is not valid JSON: .*\\n$`));
+        expect(incomplete).toMatchObject({ code: 2, stderr: `error: ${missing}: missing output password (is it an mspbyte-redis stack?)\n` });
+        expect(usage.code).toBe(2);
+        expect(usage.stderr).toMatch(/^error: Option '--stack <value>' argument missing/);
+        for (const r of [absent, broken, incomplete, usage]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+});
