@@ -10,7 +10,7 @@ export const NAMESPACE = "mspbyte-redis";
 export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
 export type TargetName = (typeof TARGETS)[number];
 /** Targets this version can build; the others are named in the schema so that a stack file can be written ahead. */
-export const BUILT_TARGETS: readonly TargetName[] = ["docker"];
+export const BUILT_TARGETS: readonly TargetName[] = ["docker", "elasticache", "external"];
 
 /** AUTH tokens shorter than this are refused everywhere (ElastiCache's own minimum). */
 export const PASSWORD_MIN_LENGTH = 16;
@@ -85,6 +85,84 @@ export const dockerSchema = strict({
     }
 });
 
+
+/** ElastiCache AUTH tokens: printable ASCII without spaces and without these three. */
+export const AUTH_TOKEN_FORBIDDEN = /[\s/"@]/;
+const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const MAX_REPLICAS = 5;
+
+const cidrList = (key: string) => z.array(z.string(), { error: `a list of CIDR blocks, such as ["10.0.0.0/16"]` })
+    .superRefine((list, ctx) => list.forEach((c, i) => {
+        if (OPEN_CIDRS.has(c)) ctx.addIssue({ code: "custom", path: [i], input: c, message: `a private CIDR block; ${c} would admit the whole internet to the queue (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` });
+        else if (!CIDR.test(c)) ctx.addIssue({ code: "custom", path: [i], input: c, message: "a CIDR block, such as 10.0.0.0/16" });
+    }));
+
+export const elasticacheSchema = strict({
+    /** `memorydb`: a MemoryDB cluster (multi-AZ transaction log) instead of ElastiCache. */
+    service: z.enum(["elasticache", "memorydb"], { error: "elasticache | memorydb" }).default("elasticache"),
+    engine: z.enum(["valkey", "redis"], { error: "valkey | redis" }).default("valkey"),
+    engineVersion: z.string({ error: "a major.minor version, such as 8.0 (valkey) or 7.1 (redis)" }).regex(/^\d+\.\d+$/).optional(),
+    nodeType: z.string({ error: "a node type, such as cache.t4g.small (ElastiCache) or db.t4g.small (MemoryDB)" }).regex(/^(cache|db)\.[a-z0-9]+\.[a-z0-9]+$/).optional(),
+    replicas: z.number({ error: `an integer from 0 to ${MAX_REPLICAS}` }).int().min(0).max(MAX_REPLICAS).default(1),
+    multiAz: bool().optional(),
+    vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/), { error: "a list of subnet ids, such as [\"subnet-0123\", \"subnet-4567\"]" }).min(1),
+    allowedCidrs: cidrList("allowedCidrs").default([]),
+    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
+    port: port().default(6379),
+    kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
+    snapshotRetentionDays: z.number({ error: "an integer from 1 to 35 (snapshots stand in for the AOF ElastiCache cannot run)" }).int().min(1).max(35).default(7),
+    snapshotWindow: z.string({ error: "a UTC window hh:mm-hh:mm, such as 03:00-04:00" }).regex(/^\d\d:\d\d-\d\d:\d\d$/).default("03:00-04:00"),
+    maintenanceWindow: z.string({ error: "a UTC window ddd:hh:mm-ddd:hh:mm, such as sun:05:00-sun:06:00" }).regex(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/).default("sun:05:00-sun:06:00"),
+    autoMinorVersionUpgrade: bool().default(true),
+    /** Opt-in: sharded cluster mode; BullMQ's prefix then carries a hash tag. */
+    clusterMode: bool().default(false),
+    shards: z.number({ error: "an integer from 1 to 500" }).int().min(1).max(500).optional(),
+    serverless: bool().default(false),
+    alarmEmail: z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
+    maxConnectionsAlarm: z.number({ error: "an integer from 1 to 65000" }).int().min(1).max(65000).default(1000),
+    logRetentionDays: z.number({ error: `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })
+        .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d)).default(30),
+    /** Seed a new cache from this snapshot. Danger: setting or changing it on a live stack replaces the cache. */
+    restoreFromSnapshot: z.string({ error: "a snapshot name, as `aws elasticache describe-snapshots` lists it" }).regex(/^[A-Za-z][\w-]{0,254}$/).optional(),
+    /** Danger: changing it replaces the cache and its data. @default mspbyte-redis-<stack> */
+    name: z.string({ error: "1 to 40 lowercase letters, digits and hyphens, starting with a letter" }).regex(/^[a-z][a-z0-9-]{0,39}$/).optional(),
+}).superRefine((e, ctx) => {
+    const issue = (path: string, input: unknown, message: string) => ctx.addIssue({ code: "custom", path: [path], input, message });
+    if (e.serverless) {
+        issue("serverless", true, "false; ElastiCache Serverless fixes maxmemory-policy at volatile-lru, which evicts jobs, and the policy cannot be changed");
+    }
+    if (e.multiAz === true && e.replicas === 0) {
+        issue("multiAz", true, "false with replicas: 0; Multi-AZ fails over to a replica in another zone, so it needs elasticache.replicas of 1 or more");
+    }
+    if (e.shards !== undefined && !e.clusterMode) {
+        issue("shards", e.shards, "unset unless elasticache.clusterMode is true");
+    }
+    if (e.allowedCidrs.length === 0 && e.allowedSecurityGroupIds.length === 0) {
+        issue("allowedCidrs", e.allowedCidrs, "at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache");
+    }
+    if (e.nodeType && e.service === "memorydb" && !e.nodeType.startsWith("db.")) issue("nodeType", e.nodeType, "a MemoryDB node type (db.*), such as db.t4g.small");
+    if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");
+});
+
+export const externalSchema = strict({
+    host: z.string({ error: "the server's host name or address" }).regex(/^[A-Za-z0-9.:-]{1,253}$/),
+    port: port().default(6379),
+    tls: bool().default(true),
+    /** Opt-in for a server reached in plain text. */
+    allowPlaintext: bool().default(false),
+    username: z.string({ error: "an ACL user name" }).regex(/^[^\s]{1,128}$/).default("default"),
+    /** Whether the provider runs an append-only file; `true` makes smoke check it. */
+    aof: bool().default(false),
+}).superRefine((x, ctx) => {
+    if (!x.tls && !x.allowPlaintext && !LOOPBACK.has(x.host)) {
+        ctx.addIssue({ code: "custom", path: ["tls"], input: false, message: "true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)" });
+    }
+});
+
 const PASSWORD_ALLOWED = `a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret password\`; leave it unset to have one generated`;
 
 export const stackSchema = strict({
@@ -101,10 +179,26 @@ export const stackSchema = strict({
     }).default({ prefix: "bull", queue: "pipeline-jobs" }),
     docker: dockerSchema.optional(),
     vm: z.record(z.string(), z.unknown()).optional(),
-    elasticache: z.record(z.string(), z.unknown()).optional(),
+    elasticache: elasticacheSchema.optional(),
     kubernetes: z.record(z.string(), z.unknown()).optional(),
-    external: z.record(z.string(), z.unknown()).optional(),
+    external: externalSchema.optional(),
 }).superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
+    if (c.target === "elasticache" && c.elasticache === undefined) {
+        issue(["elasticache"], undefined, "an object with at least vpcId, subnetIds and allowedCidrs or allowedSecurityGroupIds, for target elasticache");
+    }
+    if (c.target === "external" && c.external === undefined) {
+        issue(["external"], undefined, "an object with at least host, for target external");
+    }
+    if (c.target === "external" && c.password === undefined) {
+        issue(["password"], undefined, "the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run");
+    }
+    if (c.target === "elasticache" && c.password !== undefined && AUTH_TOKEN_FORBIDDEN.test(c.password)) {
+        issue(["password"], c.password, "an AUTH token without spaces, /, \" or @ (ElastiCache's rule); leave it unset to have one generated");
+    }
+    if (c.target === "elasticache" && c.maxmemory !== undefined) {
+        issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
+    }
     if (!BUILT_TARGETS.includes(c.target)) {
         ctx.addIssue({
             code: "custom",
@@ -116,6 +210,8 @@ export const stackSchema = strict({
 });
 
 export type DockerConfig = z.output<typeof dockerSchema>;
+export type ElasticacheConfig = z.output<typeof elasticacheSchema>;
+export type ExternalConfig = z.output<typeof externalSchema>;
 
 /** The validated configuration of one stack. */
 export interface StackConfig {
@@ -127,6 +223,10 @@ export interface StackConfig {
     maxmemory?: string;
     bullmq: { prefix: string; queue: string };
     docker: DockerConfig;
+    /** Present when target is elasticache. */
+    elasticache?: ElasticacheConfig;
+    /** Present when target is external. */
+    external?: ExternalConfig;
 }
 
 /** Raised for invalid stack config: Pulumi prints its message without a stack trace. */
@@ -166,6 +266,8 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         maxmemory: c.maxmemory === undefined ? undefined : String(c.maxmemory).trim().toLowerCase(),
         bullmq: c.bullmq,
         docker: dockerSchema.parse(c.docker ?? {}),
+        elasticache: c.elasticache,
+        external: c.external,
     };
 }
 
@@ -202,7 +304,7 @@ function parseJsonOrString(value: string): unknown {
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string[] {
-    const key = [NAMESPACE + ":" + (issue.path[0]?.toString() ?? ""), ...issue.path.slice(1).map(String)].join(".");
+    const key = NAMESPACE + ":" + issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
     if (issue.code === "unrecognized_keys") {
         const where = issue.path.length === 0 ? `${NAMESPACE}:` : `${key}.`;
         const known = issue.message.replace(/^allowed keys: /, "").split(", ");

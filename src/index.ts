@@ -20,3 +20,5 @@ export const password = outputs.password;
 export const url = outputs.url;
 export const bullmq = outputs.bullmq;
 export const persistence = outputs.persistence;
+/** Beyond the contract: what only this target has (container, cache id, secret ARN ...). */
+export const details = redis.details;

@@ -121,3 +121,44 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
         expect(c.docker.image).toBe(`redis@sha256:${"a".repeat(64)}`);
     });
 });
+
+const ec = (o: object) => JSON.stringify({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a", "subnet-0b"], allowedSecurityGroupIds: ["sg-0c"], ...o });
+
+describe("managed and external targets refuse unsafe or impossible config", () => {
+    it.each([
+        { case: "serverless", raw: { target: "elasticache", elasticache: ec({ serverless: true }) },
+          error: "mspbyte-redis:elasticache.serverless: given true; allowed: false; ElastiCache Serverless fixes maxmemory-policy at volatile-lru, which evicts jobs, and the policy cannot be changed" },
+        { case: "Multi-AZ with no replica", raw: { target: "elasticache", elasticache: ec({ replicas: 0, multiAz: true }) },
+          error: "mspbyte-redis:elasticache.multiAz: given true; allowed: false with replicas: 0; Multi-AZ fails over to a replica in another zone, so it needs elasticache.replicas of 1 or more" },
+        { case: "ingress from 0.0.0.0/0", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["10.0.0.0/16", "0.0.0.0/0"] }) },
+          error: "mspbyte-redis:elasticache.allowedCidrs[1]: given \"0.0.0.0/0\"; allowed: a private CIDR block; 0.0.0.0/0 would admit the whole internet to the queue (use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)" },
+        { case: "ingress from ::/0", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["::/0"] }) },
+          error: "mspbyte-redis:elasticache.allowedCidrs[0]: given \"::/0\"; allowed: a private CIDR block; ::/0 would admit the whole internet to the queue (use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)" },
+        { case: "no source admitted", raw: { target: "elasticache", elasticache: JSON.stringify({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"] }) },
+          error: "mspbyte-redis:elasticache.allowedCidrs: given []; allowed: at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache" },
+        { case: "too many replicas", raw: { target: "elasticache", elasticache: ec({ replicas: 6 }) },
+          error: "mspbyte-redis:elasticache.replicas: given 6; allowed: an integer from 0 to 5" },
+        { case: "snapshots off", raw: { target: "elasticache", elasticache: ec({ snapshotRetentionDays: 0 }) },
+          error: "mspbyte-redis:elasticache.snapshotRetentionDays: given 0; allowed: an integer from 1 to 35 (snapshots stand in for the AOF ElastiCache cannot run)" },
+        { case: "a log retention CloudWatch does not offer", raw: { target: "elasticache", elasticache: ec({ logRetentionDays: 4 }) },
+          error: "mspbyte-redis:elasticache.logRetentionDays: given 4; allowed: one of CloudWatch's retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653" },
+        { case: "an ElastiCache node type for MemoryDB", raw: { target: "elasticache", elasticache: ec({ service: "memorydb", nodeType: "cache.t4g.small" }) },
+          error: "mspbyte-redis:elasticache.nodeType: given \"cache.t4g.small\"; allowed: a MemoryDB node type (db.*), such as db.t4g.small" },
+        { case: "shards without cluster mode", raw: { target: "elasticache", elasticache: ec({ shards: 2 }) },
+          error: "mspbyte-redis:elasticache.shards: given 2; allowed: unset unless elasticache.clusterMode is true" },
+        { case: "maxmemory on ElastiCache", raw: { target: "elasticache", elasticache: ec({}), maxmemory: "1gb" },
+          error: "mspbyte-redis:maxmemory: given \"1gb\"; allowed: unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)" },
+        { case: "an AUTH token with @", raw: { target: "elasticache", elasticache: ec({}), password: "has@an-at-sign-in-it" }, secrets: ["password"],
+          error: "mspbyte-redis:password: given a secret of 20 characters; allowed: an AUTH token without spaces, /, \" or @ (ElastiCache's rule); leave it unset to have one generated" },
+        { case: "an unknown engine", raw: { target: "elasticache", elasticache: ec({ engine: "keydb" }) },
+          error: "mspbyte-redis:elasticache.engine: given \"keydb\"; allowed: valkey | redis" },
+        { case: "elasticache without its block", raw: { target: "elasticache" },
+          error: "mspbyte-redis:elasticache: missing; allowed: an object with at least vpcId, subnetIds and allowedCidrs or allowedSecurityGroupIds, for target elasticache" },
+        { case: "external in plain text to another host", raw: { target: "external", external: JSON.stringify({ host: "redis.example.com", tls: false }), password: "x".repeat(20) }, secrets: ["password"],
+          error: "mspbyte-redis:external.tls: given false; allowed: true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)" },
+        { case: "external without a password", raw: { target: "external", external: JSON.stringify({ host: "redis.example.com" }) },
+          error: "mspbyte-redis:password: missing; allowed: the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run" },
+    ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
+        expect(() => parseStackConfig(raw, "prod", new Set(secrets))).toThrow(new ConfigError([error]));
+    });
+});

@@ -82,7 +82,8 @@ describe("dev stack (target docker)", () => {
     });
 
     it("exports the whole output contract", async () => {
-        expect(Object.keys(program).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS].sort());
+        expect(Object.keys(program).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
+        expect(await promiseOf(program.details!)).toEqual({ containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data", image: "redis:7.4.7-bookworm" });
         expect(await promiseOf(program.target!)).toBe("docker");
         expect(await promiseOf(program.host!)).toBe("127.0.0.1");
         expect(await promiseOf(program.port!)).toBe(6379);

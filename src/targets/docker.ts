@@ -71,6 +71,7 @@ export class DockerRedis extends pulumi.ComponentResource {
     readonly containerName: pulumi.Output<string>;
     readonly volumeName: pulumi.Output<string>;
     readonly redisConf: pulumi.Output<string>;
+    readonly details: pulumi.Output<object>;
 
     constructor(name: string, args: DockerRedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mspbyte:redis:Docker", name, {}, opts);
@@ -91,7 +92,8 @@ export class DockerRedis extends pulumi.ComponentResource {
             password: args.password,
             persistence: this.persistence(args),
         };
-        this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+        this.details = pulumi.output({ containerName: this.containerName, volumeName: this.volumeName, image: args.image });
+        this.registerOutputs({ details: this.details });
     }
 
     private persistence(args: DockerRedisArgs): Persistence {

@@ -4,14 +4,20 @@ import { RedisEndpoint } from "../contract";
 import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
 import { serverPassword } from "../password";
 import { DockerRedis } from "./docker";
+import { ElasticacheRedis } from "./elasticache";
+import { ExternalRedis } from "./external";
+import { MemorydbRedis } from "./memorydb";
 
 /** A built target: a component whose endpoint feeds the output contract. */
 export interface RedisTarget extends pulumi.ComponentResource {
     readonly endpoint: RedisEndpoint;
+    /** What only this target has (container name, cache id, secret ARN ...), as the `details` output. */
+    readonly details: pulumi.Output<object>;
 }
 
 /** Builds the stack's one target. The only place in the program that branches on the target. */
 export function buildTarget(name: string, config: StackConfig): RedisTarget {
+    // An external server's password is given (config.ts requires it); nothing is generated for it.
     const password = serverPassword(name, config.password);
     switch (config.target) {
         case "docker": {
@@ -32,6 +38,13 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 protection: { protect: config.protect, deleteData: d.deleteData },
             });
         }
+        case "elasticache": {
+            const e = config.elasticache!;
+            const args = { config: e, cacheName: e.name ?? `mspbyte-redis-${config.stack}`, password, protect: config.protect };
+            return e.service === "memorydb" ? new MemorydbRedis(name, args) : new ElasticacheRedis(name, args);
+        }
+        case "external":
+            return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
         default:
             // config.ts refuses targets this version cannot build, before anything is created.
             throw new pulumi.RunError(`target ${config.target} is not part of this version`);

@@ -35,6 +35,15 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
     "random:index/randomPassword:RandomPassword": () => ({ result: "Mock0Generated0Password0Abcdefgh" }),
     "docker:index/remoteImage:RemoteImage": (i) => ({ imageId: `sha256:${"0".repeat(64)}`, repoDigest: `${i.name}@sha256:${"0".repeat(64)}` }),
     "docker:index/volume:Volume": (i, name) => ({ mountpoint: `/var/lib/docker/volumes/${i.name ?? name}/_data` }),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (i) => ({
+        primaryEndpointAddress: `master.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        readerEndpointAddress: `replica.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        configurationEndpointAddress: `clustercfg.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        arn: `arn:aws:elasticache:us-east-1:123456789012:replicationgroup:${i.replicationGroupId}`,
+    }),
+    "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
+    "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
+    "aws:secretsmanager/secret:Secret": (i) => ({ arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${i.name}-AbCdEf` }),
 };
 
 /**

@@ -85,6 +85,20 @@ describe("each fault fails exactly its check", () => {
     });
 });
 
+
+describe("a managed-like server where CONFIG is blocked", () => {
+    it("reads the eviction policy from INFO instead, and checks replicas as the stand-in for the AOF", async () => {
+        const { elasticachePersistence } = await import("../../src/targets/elasticache");
+        const { elasticacheSchema } = await import("../../src/config");
+        const config = elasticacheSchema.parse({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"], allowedCidrs: ["10.0.0.0/8"], replicas: 0 });
+        const server = await start(renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { extra: { "rename-command": ['CONFIG ""'] } })));
+        const results = await runSmoke(outputsFor(server, { persistence: elasticachePersistence(config) }));
+        expect(failed(results)).toEqual([]);
+        expect(line(results, "eviction-policy").detail).toMatch(/^maxmemory-policy is noeviction/);
+        expect(line(results, "persistence").detail).toBe("0 replica(s) connected");
+    });
+});
+
 describe("TLS as declared", () => {
     let certs: TestCerts;
     let tlsServer: RedisServer;

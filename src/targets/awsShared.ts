@@ -1,0 +1,122 @@
+/** AWS pieces the managed targets share: the security group, the alarms and their topic, the auth secret. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Thresholds of the alarms every managed cache gets. */
+export const ALARMS = {
+    memoryPercent: 80,
+    cpuPercent: 80,
+    replicationLagSeconds: 10,
+    /** Consecutive one-minute periods over the threshold before the alarm fires. */
+    periods: 5,
+} as const;
+
+export interface IngressArgs {
+    vpcId: string;
+    port: number;
+    allowedCidrs: string[];
+    allowedSecurityGroupIds: string[];
+}
+
+/**
+ * A security group that admits the Redis port from the given sources only. No egress rule:
+ * the cache opens no connections of its own.
+ */
+export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.Resource): aws.ec2.SecurityGroup {
+    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+        vpcId: a.vpcId,
+        description: "mspbyte-redis: the Redis port, from the pipeline only",
+        egress: [],
+        tags: { "mspbyte:role": "redis" },
+    }, { parent });
+    a.allowedCidrs.forEach((cidr, i) => {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-cidr-${i}`, {
+            securityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: a.port,
+            toPort: a.port,
+            ...(cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+            description: `Redis from ${cidr}`,
+        }, { parent });
+    });
+    a.allowedSecurityGroupIds.forEach((source, i) => {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-sg-${i}`, {
+            securityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: a.port,
+            toPort: a.port,
+            referencedSecurityGroupId: source,
+            description: `Redis from ${source}`,
+        }, { parent });
+    });
+    return sg;
+}
+
+/** The topic alarms and service events go to, with an optional email subscription. */
+export function alarmTopic(name: string, email: string | undefined, parent: pulumi.Resource): aws.sns.Topic {
+    const topic = new aws.sns.Topic(`${name}-alarms`, { tags: { "mspbyte:role": "redis-alarms" } }, { parent });
+    if (email) {
+        new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
+    }
+    return topic;
+}
+
+export interface NodeAlarmArgs {
+    namespace: "AWS/ElastiCache" | "AWS/MemoryDB";
+    /** One dimension set per node, by a short label for the alarm's name. */
+    nodes: { label: string; dimensions: Record<string, string>; replica: boolean }[];
+    topicArn: pulumi.Input<string>;
+    maxConnections: number;
+    alarmPrefix: string;
+}
+
+/** The alarms of each node: memory, evictions, CPU, connections, and replication lag on replicas. */
+export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm[] {
+    const alarms: aws.cloudwatch.MetricAlarm[] = [];
+    const alarm = (label: string, suffix: string, args: Partial<aws.cloudwatch.MetricAlarmArgs> & { metricName: string; threshold: number; description: string }, dimensions: Record<string, string>) =>
+        alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${label}-${suffix}`, {
+            name: `${a.alarmPrefix}-${label}-${suffix}`,
+            namespace: a.namespace,
+            metricName: args.metricName,
+            dimensions,
+            statistic: args.statistic ?? "Average",
+            period: 60,
+            evaluationPeriods: args.evaluationPeriods ?? ALARMS.periods,
+            threshold: args.threshold,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+            alarmDescription: args.description,
+            alarmActions: [a.topicArn],
+            okActions: [a.topicArn],
+        }, { parent }));
+    for (const node of a.nodes) {
+        const d = node.dimensions;
+        alarm(node.label, "memory", { metricName: "DatabaseMemoryUsagePercentage", threshold: ALARMS.memoryPercent,
+            description: `over ${ALARMS.memoryPercent}% of the memory for data: at 100% the queue refuses new jobs (noeviction)` }, d);
+        alarm(node.label, "evictions", { metricName: "Evictions", statistic: "Sum", evaluationPeriods: 1, threshold: 0,
+            description: "a key was evicted: jobs may be lost; the eviction policy must be noeviction" }, d);
+        alarm(node.label, "cpu", { metricName: "EngineCPUUtilization", threshold: ALARMS.cpuPercent,
+            description: `the Redis thread is over ${ALARMS.cpuPercent}% busy: commands queue up and jobs slow down` }, d);
+        alarm(node.label, "connections", { metricName: "CurrConnections", statistic: "Maximum", threshold: a.maxConnections,
+            description: `more than ${a.maxConnections} client connections: a connection leak in the pipeline?` }, d);
+        if (node.replica) {
+            alarm(node.label, "replication-lag", { metricName: "ReplicationLag", statistic: "Maximum", threshold: ALARMS.replicationLagSeconds,
+                description: `the replica is over ${ALARMS.replicationLagSeconds} s behind: a failover now would lose those writes` }, d);
+        }
+    }
+    return alarms;
+}
+
+/** The server's credentials in Secrets Manager, for people and programs that cannot read stack outputs. */
+export function authSecret(name: string, secretName: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): aws.secretsmanager.Secret {
+    const secret = new aws.secretsmanager.Secret(`${name}-auth`, {
+        name: secretName,
+        description: "mspbyte-redis: credentials of the job queue's Redis",
+        recoveryWindowInDays: 30,
+    }, { parent });
+    new aws.secretsmanager.SecretVersion(`${name}-auth-value`, {
+        secretId: secret.id,
+        secretString: pulumi.secret(pulumi.jsonStringify(value)),
+    }, { parent });
+    return secret;
+}

@@ -1,0 +1,167 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ElasticacheConfig } from "../config";
+import { Persistence, RedisEndpoint } from "../contract";
+import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
+import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
+
+/** BullMQ's keys must share a hash slot on a sharded cluster: the prefix carries a hash tag. */
+export const CLUSTER_PREFIX = "{pipeline}";
+export const DEFAULT_SHARDS = 2;
+
+export interface ManagedRedisArgs {
+    /**
+     * Everything from the stack's `elasticache` block.
+     * Danger: changing name, engine, nodeType's family, clusterMode or kmsKeyArn replaces the cache and its data.
+     */
+    config: ElasticacheConfig;
+    /** The cache's name. @default mspbyte-redis-<stack> */
+    cacheName: string;
+    password: pulumi.Input<string>;
+    /** Refuse deletion and replacement. @default true outside dev */
+    protect: boolean;
+}
+
+/**
+ * ElastiCache (Valkey or Redis OSS), safe for a job queue by construction: noeviction in its
+ * own parameter group, TLS and at-rest encryption, an AUTH token, Multi-AZ replicas and daily
+ * snapshots standing in for the AOF ElastiCache cannot run, and alarms on what loses jobs.
+ */
+export class ElasticacheRedis extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+    readonly details: pulumi.Output<object>;
+
+    constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mspbyte:redis:Elasticache", name, {}, opts);
+        const c = args.config;
+        const engineVersion = c.engineVersion ?? DEFAULT_VERSIONS.elasticache[c.engine];
+        const shards = c.clusterMode ? (c.shards ?? DEFAULT_SHARDS) : 1;
+
+        const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
+            name: `${args.cacheName}-subnets`,
+            description: "mspbyte-redis subnets",
+            subnetIds: c.subnetIds,
+        }, { parent: this });
+        const parameterGroup = new aws.elasticache.ParameterGroup(`${name}-params`, {
+            name: `${args.cacheName}-params`,
+            family: parameterFamily("elasticache", c.engine, engineVersion),
+            description: "mspbyte-redis: redis.conf as ElastiCache takes it (noeviction)",
+            parameters: [...managedParameters("elasticache"), ...(c.clusterMode ? [{ name: "cluster-enabled", value: "yes" }] : [])],
+        }, { parent: this });
+        const securityGroup = cacheSecurityGroup(name, c, this);
+        const topic = alarmTopic(name, c.alarmEmail, this);
+        const logs = this.createLogGroups(name, args.cacheName, c.logRetentionDays);
+        const group = this.createReplicationGroup(name, args, engineVersion, shards, subnetGroup, parameterGroup, securityGroup, topic, logs);
+        nodeAlarms(name, {
+            namespace: "AWS/ElastiCache",
+            nodes: memberClusterIds(args.cacheName, shards, c.replicas, c.clusterMode).map((id) => ({
+                label: id.slice(args.cacheName.length + 1), dimensions: { CacheClusterId: id }, replica: !/-001$/.test(id),
+            })),
+            topicArn: topic.arn,
+            maxConnections: c.maxConnectionsAlarm,
+            alarmPrefix: args.cacheName,
+        }, this);
+
+        const host = c.clusterMode ? group.configurationEndpointAddress : group.primaryEndpointAddress;
+        const secret = authSecret(name, `mspbyte-redis/${args.cacheName}/auth`, {
+            username: "default", password: args.password, host, port: c.port, tls: true,
+        }, this);
+
+        this.endpoint = {
+            host,
+            port: c.port,
+            tls: true,
+            username: "default",
+            password: args.password,
+            persistence: elasticachePersistence(c),
+            ...(c.clusterMode ? { bullmqPrefix: CLUSTER_PREFIX } : {}),
+        };
+        this.details = pulumi.output({
+            service: "elasticache",
+            replicationGroupId: group.id,
+            engine: c.engine,
+            engineVersion,
+            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.elasticache,
+            readerHost: group.readerEndpointAddress,
+            authSecretArn: secret.arn,
+            alarmTopicArn: topic.arn,
+            securityGroupId: securityGroup.id,
+        });
+        this.registerOutputs({ details: this.details });
+    }
+
+    private createLogGroups(name: string, cacheName: string, retentionInDays: number) {
+        const group = (kind: string) => new aws.cloudwatch.LogGroup(`${name}-${kind}`, {
+            name: `/mspbyte-redis/${cacheName}/${kind}`,
+            retentionInDays,
+        }, { parent: this });
+        return { slow: group("slow-log"), engine: group("engine-log") };
+    }
+
+    private createReplicationGroup(
+        name: string, args: ManagedRedisArgs, engineVersion: string, shards: number,
+        subnetGroup: aws.elasticache.SubnetGroup, parameterGroup: aws.elasticache.ParameterGroup,
+        securityGroup: aws.ec2.SecurityGroup, topic: aws.sns.Topic, logs: { slow: aws.cloudwatch.LogGroup; engine: aws.cloudwatch.LogGroup },
+    ): aws.elasticache.ReplicationGroup {
+        const c = args.config;
+        const multiAz = c.multiAz ?? c.replicas > 0;
+        return new aws.elasticache.ReplicationGroup(`${name}-cache`, {
+            replicationGroupId: args.cacheName,
+            description: "mspbyte-redis: the job pipeline's queue",
+            engine: c.engine,
+            engineVersion,
+            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.elasticache,
+            port: c.port,
+            parameterGroupName: parameterGroup.name,
+            subnetGroupName: subnetGroup.name,
+            securityGroupIds: [securityGroup.id],
+            ...(c.clusterMode
+                ? { clusterMode: "enabled", numNodeGroups: shards, replicasPerNodeGroup: c.replicas }
+                : { clusterMode: "disabled", numCacheClusters: c.replicas + 1 }),
+            automaticFailoverEnabled: c.replicas > 0 || c.clusterMode,
+            multiAzEnabled: multiAz,
+            transitEncryptionEnabled: true,
+            transitEncryptionMode: "required",
+            atRestEncryptionEnabled: true,
+            ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}),
+            authToken: pulumi.secret(args.password),
+            authTokenUpdateStrategy: "ROTATE",
+            snapshotRetentionLimit: c.snapshotRetentionDays,
+            snapshotWindow: c.snapshotWindow,
+            maintenanceWindow: c.maintenanceWindow,
+            finalSnapshotIdentifier: `${args.cacheName}-final`,
+            ...(c.restoreFromSnapshot ? { snapshotName: c.restoreFromSnapshot } : {}),
+            autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
+            notificationTopicArn: topic.arn,
+            logDeliveryConfigurations: [
+                { destination: logs.slow.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
+                { destination: logs.engine.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "engine-log" },
+            ],
+            applyImmediately: false,
+            tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
+        }, { parent: this, protect: args.protect });
+    }
+}
+
+/** ElastiCache's member cluster ids: `<id>-001`.. without cluster mode, `<id>-0001-001`.. with it. */
+export function memberClusterIds(cacheName: string, shards: number, replicas: number, clusterMode: boolean): string[] {
+    const ids: string[] = [];
+    const pad = (n: number, w: number) => String(n).padStart(w, "0");
+    for (let s = 1; s <= shards; s++) {
+        for (let n = 1; n <= replicas + 1; n++) ids.push(clusterMode ? `${cacheName}-${pad(s, 4)}-${pad(n, 3)}` : `${cacheName}-${pad(n, 3)}`);
+    }
+    return ids;
+}
+
+export function elasticachePersistence(c: ElasticacheConfig): Persistence {
+    return {
+        mode: "snapshots+replicas",
+        aof: false,
+        rdbSavePoints: [],
+        maxmemory: `set by node type ${c.nodeType ?? DEFAULT_NODE_TYPES.elasticache}, ${RESERVED_MEMORY_PERCENT}% reserved`,
+        maxmemoryPolicy: "noeviction",
+        snapshotRetentionDays: c.snapshotRetentionDays,
+        replicas: c.replicas,
+        unsupported: unsupportedDirectives("elasticache", c),
+    };
+}

@@ -1,0 +1,122 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Persistence, RedisEndpoint } from "../contract";
+import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
+import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs } from "./elasticache";
+import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
+
+/** The ACL user the pipeline connects as. */
+export const MEMORYDB_USER = "mspbyte-pipeline";
+
+/**
+ * MemoryDB: a write is acknowledged only once it is in a multi-AZ transaction log, the
+ * durability the AOF gives a single server and more. Always sharded (cluster mode), so
+ * BullMQ's prefix carries a hash tag.
+ */
+export class MemorydbRedis extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+    readonly details: pulumi.Output<object>;
+
+    constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mspbyte:redis:Memorydb", name, {}, opts);
+        const c = args.config;
+        const engineVersion = c.engineVersion ?? DEFAULT_VERSIONS.memorydb[c.engine];
+        const shards = c.shards ?? (c.clusterMode ? DEFAULT_SHARDS : 1);
+
+        const subnetGroup = new aws.memorydb.SubnetGroup(`${name}-subnets`, {
+            name: `${args.cacheName}-subnets`,
+            subnetIds: c.subnetIds,
+        }, { parent: this });
+        const parameterGroup = new aws.memorydb.ParameterGroup(`${name}-params`, {
+            name: `${args.cacheName}-params`,
+            family: parameterFamily("memorydb", c.engine, engineVersion),
+            description: "mspbyte-redis: redis.conf as MemoryDB takes it (noeviction)",
+            parameters: managedParameters("memorydb"),
+        }, { parent: this });
+        const user = new aws.memorydb.User(`${name}-user`, {
+            userName: MEMORYDB_USER,
+            accessString: "on ~* &* +@all",
+            authenticationMode: { type: "password", passwords: [pulumi.secret(args.password)] },
+        }, { parent: this });
+        const acl = new aws.memorydb.Acl(`${name}-acl`, {
+            name: `${args.cacheName}-acl`,
+            userNames: [user.userName],
+        }, { parent: this });
+        const securityGroup = cacheSecurityGroup(name, c, this);
+        const topic = alarmTopic(name, c.alarmEmail, this);
+
+        const cluster = new aws.memorydb.Cluster(`${name}-cluster`, {
+            name: args.cacheName,
+            description: "mspbyte-redis: the job pipeline's queue",
+            engine: c.engine,
+            engineVersion,
+            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.memorydb,
+            numShards: shards,
+            numReplicasPerShard: c.replicas,
+            port: c.port,
+            aclName: acl.name,
+            parameterGroupName: parameterGroup.name,
+            subnetGroupName: subnetGroup.name,
+            securityGroupIds: [securityGroup.id],
+            tlsEnabled: true,
+            ...(c.kmsKeyArn ? { kmsKeyArn: c.kmsKeyArn } : {}),
+            snapshotRetentionLimit: c.snapshotRetentionDays,
+            snapshotWindow: c.snapshotWindow,
+            maintenanceWindow: c.maintenanceWindow,
+            finalSnapshotName: `${args.cacheName}-final`,
+            ...(c.restoreFromSnapshot ? { snapshotName: c.restoreFromSnapshot } : {}),
+            autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
+            snsTopicArn: topic.arn,
+            tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
+        }, { parent: this, protect: args.protect });
+
+        const nodes: { label: string; dimensions: Record<string, string>; replica: boolean }[] = [];
+        for (let s = 1; s <= shards; s++) {
+            for (let n = 1; n <= c.replicas + 1; n++) {
+                const label = `${String(s).padStart(4, "0")}-${String(n).padStart(3, "0")}`;
+                nodes.push({ label, dimensions: { ClusterName: args.cacheName, NodeName: `${args.cacheName}-${label}` }, replica: n > 1 });
+            }
+        }
+        nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, topicArn: topic.arn, maxConnections: c.maxConnectionsAlarm, alarmPrefix: args.cacheName }, this);
+
+        const host = cluster.clusterEndpoints.apply((e) => e[0]?.address ?? "");
+        const secret = authSecret(name, `mspbyte-redis/${args.cacheName}/auth`, {
+            username: MEMORYDB_USER, password: args.password, host, port: c.port, tls: true,
+        }, this);
+
+        this.endpoint = {
+            host,
+            port: c.port,
+            tls: true,
+            username: MEMORYDB_USER,
+            password: args.password,
+            persistence: memorydbPersistence(c.snapshotRetentionDays, c.snapshotWindow, c.replicas),
+            bullmqPrefix: CLUSTER_PREFIX,
+        };
+        this.details = pulumi.output({
+            service: "memorydb",
+            clusterName: cluster.name,
+            engine: c.engine,
+            engineVersion,
+            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.memorydb,
+            shards,
+            authSecretArn: secret.arn,
+            alarmTopicArn: topic.arn,
+            securityGroupId: securityGroup.id,
+        });
+        this.registerOutputs({ details: this.details });
+    }
+}
+
+export function memorydbPersistence(snapshotRetentionDays: number, snapshotWindow: string, replicas: number): Persistence {
+    return {
+        mode: "transaction-log",
+        aof: false,
+        rdbSavePoints: [],
+        maxmemory: "set by node type",
+        maxmemoryPolicy: "noeviction",
+        snapshotRetentionDays,
+        replicas,
+        unsupported: unsupportedDirectives("memorydb", { snapshotRetentionDays, snapshotWindow, replicas }),
+    };
+}

@@ -1,0 +1,29 @@
+/** The external example stack (Pulumi.external.yaml) with its password set as a secret. */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, expect, it } from "vitest";
+import { Registered, promiseOf, runProgram, setupStack } from "./helpers/pulumiMocks";
+
+let resources: Registered[];
+let program: Record<string, pulumi.Output<unknown>>;
+
+beforeAll(async () => {
+    resources = await setupStack("external", { secrets: { "mspbyte-redis:password": "Provider-Given-Password-123" } });
+    program = await runProgram(resources, () => import("../src/index"));
+});
+
+it("provisions nothing: one component, no child resource", () => {
+    expect(resources.map((r) => r.type)).toEqual(["mspbyte:redis:External"]);
+});
+
+it("exports the same contract from the stack's config", async () => {
+    expect(await promiseOf(program.target!)).toBe("external");
+    expect(await promiseOf(program.host!)).toBe("redis-12345.c1.us-east-1-2.ec2.cloud.redislabs.com");
+    expect(await promiseOf(program.port!)).toBe(12345);
+    expect(await promiseOf(program.tls!)).toBe(true);
+    expect(await promiseOf(program.username!)).toBe("default");
+    expect(await promiseOf(program.password!)).toBe("Provider-Given-Password-123");
+    expect(await promiseOf(program.url!)).toBe("rediss://default:Provider-Given-Password-123@redis-12345.c1.us-east-1-2.ec2.cloud.redislabs.com:12345");
+    expect(await pulumi.isSecret(program.password as pulumi.Output<unknown>)).toBe(true);
+    expect(await pulumi.isSecret(program.url as pulumi.Output<unknown>)).toBe(true);
+    expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "provider-managed", aof: true, appendfsync: "everysec", maxmemoryPolicy: "noeviction" });
+});
