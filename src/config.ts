@@ -10,7 +10,7 @@ export const NAMESPACE = "mspbyte-redis";
 export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
 export type TargetName = (typeof TARGETS)[number];
 /** Targets this version can build; the others are named in the schema so that a stack file can be written ahead. */
-export const BUILT_TARGETS: readonly TargetName[] = ["docker", "elasticache", "external"];
+export const BUILT_TARGETS: readonly TargetName[] = ["docker", "vm", "elasticache", "external"];
 
 /** AUTH tokens shorter than this are refused everywhere (ElastiCache's own minimum). */
 export const PASSWORD_MIN_LENGTH = 16;
@@ -148,6 +148,29 @@ export const elasticacheSchema = strict({
     if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");
 });
 
+
+export const vmSchema = strict({
+    /** Danger: changing it replaces the instance; the data volume stays and is re-attached. */
+    instanceType: z.string({ error: "an EC2 instance type, such as t4g.small" }).regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/).default("t4g.small"),
+    vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
+    /** A private subnet; the data volume is created in its availability zone. */
+    subnetId: z.string({ error: "a subnet id, such as subnet-0123456789abcdef0" }).regex(/^subnet-[0-9a-f]+$/),
+    allowedCidrs: cidrList("allowedCidrs").default([]),
+    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
+    port: port().default(6379),
+    /** Size of the encrypted data volume. Growing it is online; shrinking is refused by EBS. */
+    dataVolumeGiB: z.number({ error: "an integer from 1 to 16384 (GiB)" }).int().min(1).max(16384).default(20),
+    rootVolumeGiB: z.number({ error: "an integer from 8 to 1024 (GiB)" }).int().min(8).max(1024).default(8),
+    kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
+    snapshotRetentionDays: z.number({ error: "an integer from 1 to 1000 (daily snapshots kept)" }).int().min(1).max(1000).default(7),
+    /** TLS with a certificate generated for this server (its CA is in the `details` output). */
+    tls: bool().default(false),
+}).superRefine((v, ctx) => {
+    if (v.allowedCidrs.length === 0 && v.allowedSecurityGroupIds.length === 0) {
+        ctx.addIssue({ code: "custom", path: ["allowedCidrs"], input: v.allowedCidrs, message: "at least one CIDR block here or one security group in vm.allowedSecurityGroupIds; without either nothing can reach the server" });
+    }
+});
+
 export const externalSchema = strict({
     host: z.string({ error: "the server's host name or address" }).regex(/^[A-Za-z0-9.:-]{1,253}$/),
     port: port().default(6379),
@@ -178,7 +201,7 @@ export const stackSchema = strict({
         queue: z.string({ error: "a queue name: letters, digits, _ and -" }).regex(/^[\w-]{1,64}$/).default("pipeline-jobs"),
     }).default({ prefix: "bull", queue: "pipeline-jobs" }),
     docker: dockerSchema.optional(),
-    vm: z.record(z.string(), z.unknown()).optional(),
+    vm: vmSchema.optional(),
     elasticache: elasticacheSchema.optional(),
     kubernetes: z.record(z.string(), z.unknown()).optional(),
     external: externalSchema.optional(),
@@ -186,6 +209,9 @@ export const stackSchema = strict({
     const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
     if (c.target === "elasticache" && c.elasticache === undefined) {
         issue(["elasticache"], undefined, "an object with at least vpcId, subnetIds and allowedCidrs or allowedSecurityGroupIds, for target elasticache");
+    }
+    if (c.target === "vm" && c.vm === undefined) {
+        issue(["vm"], undefined, "an object with at least vpcId, subnetId and allowedCidrs or allowedSecurityGroupIds, for target vm");
     }
     if (c.target === "external" && c.external === undefined) {
         issue(["external"], undefined, "an object with at least host, for target external");
@@ -212,6 +238,7 @@ export const stackSchema = strict({
 export type DockerConfig = z.output<typeof dockerSchema>;
 export type ElasticacheConfig = z.output<typeof elasticacheSchema>;
 export type ExternalConfig = z.output<typeof externalSchema>;
+export type VmConfig = z.output<typeof vmSchema>;
 
 /** The validated configuration of one stack. */
 export interface StackConfig {
@@ -225,6 +252,8 @@ export interface StackConfig {
     docker: DockerConfig;
     /** Present when target is elasticache. */
     elasticache?: ElasticacheConfig;
+    /** Present when target is vm. */
+    vm?: VmConfig;
     /** Present when target is external. */
     external?: ExternalConfig;
 }
@@ -267,6 +296,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         bullmq: c.bullmq,
         docker: dockerSchema.parse(c.docker ?? {}),
         elasticache: c.elasticache,
+        vm: c.vm,
         external: c.external,
     };
 }

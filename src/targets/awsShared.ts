@@ -16,6 +16,8 @@ export interface IngressArgs {
     port: number;
     allowedCidrs: string[];
     allowedSecurityGroupIds: string[];
+    /** A VM needs HTTPS and HTTP out for its packages and Session Manager; a managed cache needs nothing. */
+    egressForUpdates?: boolean;
 }
 
 /**
@@ -26,7 +28,9 @@ export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
         vpcId: a.vpcId,
         description: "mspbyte-redis: the Redis port, from the pipeline only",
-        egress: [],
+        egress: a.egressForUpdates
+            ? [443, 80].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"], description: "packages and Session Manager" }))
+            : [],
         tags: { "mspbyte:role": "redis" },
     }, { parent });
     a.allowedCidrs.forEach((cidr, i) => {

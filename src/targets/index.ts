@@ -7,6 +7,7 @@ import { DockerRedis } from "./docker";
 import { ElasticacheRedis } from "./elasticache";
 import { ExternalRedis } from "./external";
 import { MemorydbRedis } from "./memorydb";
+import { VmRedis } from "./vm/vm";
 
 /** A built target: a component whose endpoint feeds the output contract. */
 export interface RedisTarget extends pulumi.ComponentResource {
@@ -43,6 +44,14 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
             const args = { config: e, cacheName: e.name ?? `mspbyte-redis-${config.stack}`, password, protect: config.protect };
             return e.service === "memorydb" ? new MemorydbRedis(name, args) : new ElasticacheRedis(name, args);
         }
+        case "vm":
+            return new VmRedis(name, {
+                config: config.vm!,
+                serverName: `mspbyte-redis-${config.stack}`,
+                password,
+                maxmemory: config.maxmemory,
+                protection: { protect: config.protect, deleteData: false },
+            });
         case "external":
             return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
         default:

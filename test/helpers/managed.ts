@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { Registered, ofType } from "./pulumiMocks";
 
 /** Each ingress rule admits the Redis port only, and never from the whole internet. */
-export function expectNoOpenIngress(resources: Registered[], port: number): void {
+export function expectNoOpenIngress(resources: Registered[], port: number, egressPorts: number[] = []): void {
     const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     expect(rules.length).toBeGreaterThan(0);
     for (const r of rules) {
@@ -12,7 +12,7 @@ export function expectNoOpenIngress(resources: Registered[], port: number): void
     }
     const groups = ofType(resources, "aws:ec2/securityGroup:SecurityGroup");
     expect(groups).toHaveLength(1);
-    expect(groups[0]!.inputs.egress).toEqual([]);
+    expect(groups[0]!.inputs.egress.map((e: { fromPort: number }) => e.fromPort)).toEqual(egressPorts);
     expect(groups[0]!.inputs.ingress).toBeUndefined();
 }
 

@@ -44,7 +44,29 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
     "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
     "aws:secretsmanager/secret:Secret": (i) => ({ arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${i.name}-AbCdEf` }),
+    "aws:ec2/instance:Instance": () => ({ privateDns: "ip-10-0-1-23.ec2.internal", privateIp: "10.0.1.23" }),
+    "aws:iam/role:Role": (_, name) => ({ arn: `arn:aws:iam::123456789012:role/${name}`, name }),
+    "aws:iam/instanceProfile:InstanceProfile": (_, name) => ({ name }),
+    "tls:index/privateKey:PrivateKey": (_, name) => ({ privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` }),
+    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
+    "tls:index/certRequest:CertRequest": (_, name) => ({ certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` }),
+    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
 };
+
+/** Provider functions (data sources) the program may call, and what they answer under mocks. */
+const CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
+    "aws:ec2/getInstanceType:getInstanceType": (i) => ({
+        instanceType: i.instanceType,
+        memorySize: ({ "t4g.small": 2048, "t4g.medium": 4096, "r7g.large": 16384, "t3.small": 2048 } as Record<string, number>)[i.instanceType] ?? 1024,
+        supportedArchitectures: i.instanceType.includes("g.") ? ["arm64"] : ["x86_64"],
+    }),
+    "aws:ec2/getAmi:getAmi": (i) => ({ id: `ami-0debian12${i.filters[1].values[0] === "arm64" ? "arm" : "amd"}`, architecture: i.filters[1].values[0] }),
+    "aws:ec2/getSubnet:getSubnet": (i) => ({ id: i.id, availabilityZone: "us-east-1a", vpcId: "vpc-0123456789abcdef0" }),
+    "aws:index/getRegion:getRegion": () => ({ region: "us-east-1", name: "us-east-1", id: "us-east-1" }),
+};
+
+/** The inputs of every provider function call, by token. */
+export const calls: { token: string; inputs: Record<string, any> }[] = [];
 
 /**
  * Sets the mocks and the stack's config. `secrets` are set as secret config (as
@@ -66,7 +88,10 @@ export async function setupStack(stack: string, opts: { secrets?: Record<string,
             return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
         },
         call(args) {
-            throw new Error(`unexpected provider call in a program test: ${args.token}`);
+            const answer = CALLS[args.token];
+            if (!answer) throw new Error(`unexpected provider call in a program test: ${args.token}`);
+            calls.push({ token: args.token, inputs: args.inputs });
+            return answer(args.inputs);
         },
     }, PROJECT, stack, false);
     return registered;

@@ -1,0 +1,224 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { VmConfig } from "../../config";
+import { RedisEndpoint } from "../../contract";
+import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
+import { DataProtection, dataResourceOptions } from "../../protection";
+import { applyOverrides, loadRedisConf, persistenceOf, renderRedisConf } from "../../redisConf";
+import { authSecret, cacheSecurityGroup } from "../awsShared";
+import { cloudInit, vmConfOverrides } from "./cloudInit";
+
+/** The AWS account that publishes Debian's official AMIs. */
+export const DEBIAN_AMI_OWNER = "136693071363";
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
+export interface VmRedisArgs {
+    /** Everything from the stack's `vm` block. */
+    config: VmConfig;
+    /** Names the secret, the alarm and the backup tag. @default mspbyte-redis-<stack> */
+    serverName: string;
+    password: pulumi.Input<string>;
+    /** Overrides the maxmemory sized from the instance's memory. */
+    maxmemory?: string;
+    /** @default the data volume is protected outside dev and always retained on destroy */
+    protection: DataProtection;
+}
+
+/**
+ * Debian's redis-server on an EC2 instance, configured by cloud-init from our redis.conf, with
+ * its data on an encrypted EBS volume of its own that outlives the instance, snapshotted daily.
+ * No SSH: Session Manager. IMDSv2 only. Recovered by EC2 on a failed system status check.
+ */
+export class VmRedis extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+    readonly details: pulumi.Output<object>;
+    readonly userData: pulumi.Output<string>;
+
+    constructor(name: string, args: VmRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mspbyte:redis:Vm", name, {}, opts);
+        const c = args.config;
+        const invoke = { parent: this };
+        const instanceType = aws.ec2.getInstanceTypeOutput({ instanceType: c.instanceType }, invoke);
+        const arch = instanceType.supportedArchitectures.apply((a) => (a.includes("arm64") ? "arm64" : "x86_64"));
+        const ami = aws.ec2.getAmiOutput({
+            owners: [DEBIAN_AMI_OWNER],
+            mostRecent: true,
+            filters: [
+                { name: "name", values: [pulumi.interpolate`debian-12-${arch.apply((a) => (a === "arm64" ? "arm64" : "amd64"))}-*`] },
+                { name: "architecture", values: [arch] },
+            ],
+        }, invoke);
+        const subnet = aws.ec2.getSubnetOutput({ id: c.subnetId }, invoke);
+        const region = aws.getRegionOutput({}, invoke).region;
+        const maxmemory = pulumi.output(args.maxmemory ?? instanceType.memorySize.apply((mib) => formatMemorySize(maxmemoryFor(mib * 1024 * 1024, OS_RESERVE_BYTES))));
+
+        const securityGroup = cacheSecurityGroup(name, { ...c, egressForUpdates: true }, this);
+        const certs = c.tls ? this.createCertificates(name, region) : undefined;
+        const secret = authSecret(name, `mspbyte-redis/${args.serverName}/auth`, {
+            username: "default", password: args.password,
+            ...(certs ? { tlsCert: certs.cert.certPem, tlsKey: certs.key.privateKeyPem, tlsCa: certs.caCert.certPem } : {}),
+        }, this);
+        const profile = this.createInstanceProfile(name, secret.arn);
+        const volume = new aws.ebs.Volume(`${name}-data`, {
+            availabilityZone: subnet.availabilityZone,
+            size: c.dataVolumeGiB,
+            type: "gp3",
+            encrypted: true,
+            ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}),
+            tags: { Name: `${args.serverName}-data`, "mspbyte:backup": args.serverName },
+        }, dataResourceOptions(args.protection, { parent: this }));
+
+        this.userData = pulumi.secret(pulumi.all([maxmemory, volume.id, secret.arn, region, arch]).apply(([mm, volumeId, secretId, r, a]) =>
+            cloudInit({
+                redisConf: renderRedisConf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: c.port, maxmemory: mm, tls: c.tls }))),
+                volumeId, secretId, region: r, debArch: a === "arm64" ? "arm64" : "amd64",
+            })));
+        const instance = new aws.ec2.Instance(`${name}-instance`, {
+            ami: ami.id,
+            instanceType: c.instanceType,
+            subnetId: c.subnetId,
+            vpcSecurityGroupIds: [securityGroup.id],
+            iamInstanceProfile: profile.name,
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: c.rootVolumeGiB, ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}) },
+            userData: this.userData,
+            // The data lives on its own volume: a changed cloud-init document replaces the instance, not the data.
+            userDataReplaceOnChange: true,
+            monitoring: true,
+            tags: { Name: args.serverName, "mspbyte:role": "redis" },
+        }, {
+            parent: this,
+            // A newer Debian AMI would replace the instance on every `pulumi up`; it applies on the next replacement instead.
+            ignoreChanges: ["ami"],
+        });
+        new aws.ec2.VolumeAttachment(`${name}-data-attachment`, {
+            deviceName: DATA_DEVICE_NAME,
+            volumeId: volume.id,
+            instanceId: instance.id,
+            // Redis shuts down cleanly (final fsync) before the volume leaves.
+            stopInstanceBeforeDetaching: true,
+        }, { parent: this });
+        this.createSnapshotPolicy(name, args.serverName, c.snapshotRetentionDays);
+        this.createRecoveryAlarm(name, args.serverName, instance.id, region);
+
+        const persistence = persistenceOf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: c.port, maxmemory: args.maxmemory ?? "0", tls: c.tls })));
+        this.endpoint = {
+            host: instance.privateDns,
+            port: c.port,
+            tls: c.tls,
+            username: "default",
+            password: args.password,
+            persistence: maxmemory.apply((mm) => ({ ...persistence, maxmemory: mm })),
+        };
+        this.details = pulumi.output({
+            service: "vm",
+            instanceId: instance.id,
+            privateIp: instance.privateIp,
+            dataVolumeId: volume.id,
+            authSecretArn: secret.arn,
+            securityGroupId: securityGroup.id,
+            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
+            session: pulumi.interpolate`aws ssm start-session --target ${instance.id}`,
+        });
+        this.registerOutputs({ details: this.details });
+    }
+
+    /** A private CA and a server certificate for the instance's private DNS names. */
+    private createCertificates(name: string, region: pulumi.Output<string>) {
+        const parent = { parent: this };
+        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
+        const caCert = new tls.SelfSignedCert(`${name}-ca`, {
+            privateKeyPem: caKey.privateKeyPem,
+            isCaCertificate: true,
+            validityPeriodHours: 10 * 365 * 24,
+            allowedUses: ["cert_signing", "crl_signing"],
+            subject: { commonName: "mspbyte-redis CA" },
+        }, parent);
+        const key = new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
+        const request = new tls.CertRequest(`${name}-tls-request`, {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: "mspbyte-redis" },
+            // The private DNS name is only known once the instance exists: cover every name EC2 gives.
+            dnsNames: [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal", "localhost"],
+            ipAddresses: ["127.0.0.1"],
+        }, parent);
+        const cert = new tls.LocallySignedCert(`${name}-tls`, {
+            certRequestPem: request.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: caCert.certPem,
+            validityPeriodHours: 2 * 365 * 24,
+            earlyRenewalHours: 30 * 24,
+            allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+        }, parent);
+        return { caCert, key, cert };
+    }
+
+    /** Session Manager, and reading this server's own secret: nothing more. */
+    private createInstanceProfile(name: string, secretArn: pulumi.Output<string>): aws.iam.InstanceProfile {
+        const role = new aws.iam.Role(`${name}-role`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        new aws.iam.RolePolicyAttachment(`${name}-ssm`, {
+            role: role.name,
+            policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-read-secret`, {
+            role: role.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn }],
+            }),
+        }, { parent: this });
+        return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
+    }
+
+    /** Daily snapshots of the data volume through Data Lifecycle Manager. */
+    private createSnapshotPolicy(name: string, serverName: string, retainDays: number): aws.dlm.LifecyclePolicy {
+        const role = new aws.iam.Role(`${name}-dlm-role`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        new aws.iam.RolePolicyAttachment(`${name}-dlm-policy`, {
+            role: role.name,
+            policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
+        }, { parent: this });
+        return new aws.dlm.LifecyclePolicy(`${name}-snapshots`, {
+            description: `mspbyte-redis ${serverName}: daily data snapshots`,
+            executionRoleArn: role.arn,
+            state: "ENABLED",
+            policyDetails: {
+                resourceTypes: ["VOLUME"],
+                targetTags: { "mspbyte:backup": serverName },
+                schedules: [{
+                    name: `daily, kept ${retainDays}`,
+                    createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
+                    retainRule: { count: retainDays },
+                    copyTags: true,
+                }],
+            },
+        }, { parent: this });
+    }
+
+    /** EC2 moves the instance to healthy hardware when the host fails its status check. */
+    private createRecoveryAlarm(name: string, serverName: string, instanceId: pulumi.Output<string>, region: pulumi.Output<string>): aws.cloudwatch.MetricAlarm {
+        return new aws.cloudwatch.MetricAlarm(`${name}-recover`, {
+            name: `${serverName}-recover`,
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed_System",
+            dimensions: { InstanceId: instanceId },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 2,
+            threshold: 0,
+            comparisonOperator: "GreaterThanThreshold",
+            alarmDescription: "the host failed its system status check: EC2 recovers the instance onto healthy hardware",
+            alarmActions: [pulumi.interpolate`arn:aws:automate:${region}:ec2:recover`],
+        }, { parent: this });
+    }
+}

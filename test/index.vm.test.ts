@@ -1,0 +1,101 @@
+/** The vm example stack (Pulumi.vm.yaml) under mocks. */
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getDirective, parseRedisConf } from "../src/redisConf";
+import { expectNoOpenIngress } from "./helpers/managed";
+import { Registered, calls, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+
+let resources: Registered[];
+let program: Record<string, pulumi.Output<unknown>>;
+
+beforeAll(async () => {
+    resources = await setupStack("vm");
+    program = await runProgram(resources, () => import("../src/index"));
+});
+
+describe("vm stack", () => {
+    it("boots the latest official Debian 12 AMI for the instance type's architecture", () => {
+        const ami = calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
+        expect(ami).toMatchObject({ owners: ["136693071363"], mostRecent: true });
+        expect(ami.filters).toEqual([{ name: "name", values: ["debian-12-arm64-*"] }, { name: "architecture", values: ["arm64"] }]);
+        expect(single(resources, "aws:ec2/instance:Instance").inputs.ami).toBe("ami-0debian12arm");
+    });
+
+    it("locks the instance down: IMDSv2 only, encrypted root disk, no SSH key, recovery on a failed host", () => {
+        const i = single(resources, "aws:ec2/instance:Instance").inputs;
+        expect(i).toMatchObject({
+            instanceType: "t4g.small",
+            subnetId: "subnet-0a1b2c3d4e5f60001",
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 8 },
+            userDataReplaceOnChange: true,
+        });
+        expect(i.keyName).toBeUndefined();
+        const alarm = single(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").inputs;
+        expect(alarm).toMatchObject({ metricName: "StatusCheckFailed_System", namespace: "AWS/EC2", threshold: 0, alarmActions: ["arn:aws:automate:us-east-1:ec2:recover"] });
+    });
+
+    it("admits only the pipeline's security group, on the Redis port; no port 22", () => {
+        expectNoOpenIngress(resources, 6379, [443, 80]);
+        const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+        expect(rules.map((r) => r.inputs.fromPort)).toEqual([6379]);
+    });
+
+    it("keeps data on an encrypted volume in the subnet's zone, attached as /dev/sdf, snapshotted daily for 7 days", () => {
+        const v = single(resources, "aws:ebs/volume:Volume").inputs;
+        expect(v).toMatchObject({ availabilityZone: "us-east-1a", size: 20, type: "gp3", encrypted: true, tags: { "mspbyte:backup": "mspbyte-redis-vm" } });
+        expect(single(resources, "aws:ec2/volumeAttachment:VolumeAttachment").inputs).toMatchObject({ deviceName: "/dev/sdf", volumeId: "redis-data-id", instanceId: "redis-instance-id", stopInstanceBeforeDetaching: true });
+        const dlm = single(resources, "aws:dlm/lifecyclePolicy:LifecyclePolicy").inputs;
+        expect(dlm.policyDetails).toMatchObject({
+            resourceTypes: ["VOLUME"],
+            targetTags: { "mspbyte:backup": "mspbyte-redis-vm" },
+            schedules: [{ createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" }, retainRule: { count: 7 }, copyTags: true }],
+        });
+    });
+
+    it("grants the instance Session Manager and its own secret, nothing else", () => {
+        const attachments = ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn).sort();
+        expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]);
+        const policy = JSON.parse(single(resources, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+        expect(policy.Statement).toEqual([{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-vm/auth-AbCdEf" }]);
+    });
+
+    it("carries no password in user data: it is a secret input, and the password is not in it", () => {
+        const userData = secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userData);
+        expect(userData.startsWith("#cloud-config\n")).toBe(true);
+        expect(userData).not.toContain("Mock0Generated0Password0Abcdefgh");
+        const secret = JSON.parse(secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
+        expect(Object.keys(secret).sort()).toEqual(["password", "tlsCa", "tlsCert", "tlsKey", "username"]);
+        expect(secret.password).toBe("Mock0Generated0Password0Abcdefgh");
+    });
+
+    it("writes the VM-rendered redis.conf: maxmemory sized from 2 GiB, TLS only, systemd, the boot-time include", () => {
+        const doc = parse(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userData));
+        const file = doc.write_files.find((f: { path: string }) => f.path === "/etc/redis/redis.conf");
+        expect(file).toMatchObject({ owner: "redis:redis", permissions: "0640", defer: true });
+        const conf = parseRedisConf(file.content);
+        expect(getDirective(conf, "maxmemory")).toBe("1075mb");
+        expect(getDirective(conf, "maxmemory-policy")).toBe("noeviction");
+        expect(getDirective(conf, "appendfsync")).toBe("everysec");
+        expect(getDirective(conf, "port")).toBe("0");
+        expect(getDirective(conf, "tls-port")).toBe("6379");
+        expect(getDirective(conf, "supervised")).toBe("systemd");
+        expect(getDirective(conf, "dir")).toBe("/var/lib/redis");
+        expect(getDirective(conf, "include")).toBe("/etc/redis/mspbyte-local.conf");
+        expect(doc.runcmd).toContainEqual(["env", "MSPBYTE_VOLUME_ID=redis-data-id", "/usr/local/sbin/mspbyte-prepare-data-disk"]);
+    });
+
+    it("exports the contract with the private DNS name, TLS, and the CA for clients", async () => {
+        expect(await promiseOf(program.host!)).toBe("ip-10-0-1-23.ec2.internal");
+        expect(await promiseOf(program.tls!)).toBe(true);
+        expect(await promiseOf(program.url!)).toBe("rediss://default:Mock0Generated0Password0Abcdefgh@ip-10-0-1-23.ec2.internal:6379");
+        expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "aof+rdb", aof: true, appendfsync: "everysec", maxmemory: "1075mb", rdbSavePoints: ["900 1", "300 10", "60 10000"] });
+        expect(await promiseOf(program.details!)).toMatchObject({ service: "vm", instanceId: "redis-instance-id", caCertPem: expect.stringContaining("BEGIN CERTIFICATE"), session: "aws ssm start-session --target redis-instance-id" });
+    });
+
+    it("protects the data volume and keeps it on destroy (resource options)", async () => {
+        const { dataResourceOptions } = await import("../src/protection");
+        expect(dataResourceOptions({ protect: true, deleteData: false })).toEqual({ protect: true, retainOnDelete: true });
+    });
+});
