@@ -1,0 +1,22 @@
+/** Real command-line tools the tests drive; a missing one fails the test with how to install it. */
+import { execFileSync } from "child_process";
+
+const INSTALL: Record<string, string> = {
+    "cloud-init": "sudo apt-get install -y cloud-init",
+    shellcheck: "sudo apt-get install -y shellcheck",
+    jq: "sudo apt-get install -y jq",
+    "mkfs.ext4": "sudo apt-get install -y e2fsprogs",
+    debugfs: "sudo apt-get install -y e2fsprogs",
+    blkid: "sudo apt-get install -y util-linux",
+    openssl: "sudo apt-get install -y openssl",
+};
+
+export function requireTool(name: string): void {
+    try {
+        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    } catch {
+        throw new Error(`${name} not found on PATH: install it with \`${INSTALL[name] ?? `the package that provides ${name}`}\`; .ci/run installs it on CI`);
+    }
+}
+
+export const SBIN_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
