@@ -4,13 +4,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { MEMORY_SIZE_PATTERN, parseMemorySize } from "./memory";
+import { MEMORY_SIZE_PATTERN, parseMemorySize, parseQuantity } from "./memory";
 
 export const NAMESPACE = "mspbyte-redis";
 export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
 export type TargetName = (typeof TARGETS)[number];
-/** Targets this version can build; the others are named in the schema so that a stack file can be written ahead. */
-export const BUILT_TARGETS: readonly TargetName[] = ["docker", "vm", "elasticache", "external"];
 
 /** AUTH tokens shorter than this are refused everywhere (ElastiCache's own minimum). */
 export const PASSWORD_MIN_LENGTH = 16;
@@ -171,6 +169,49 @@ export const vmSchema = strict({
     }
 });
 
+
+/** Kubernetes quantities: binary (Ki, Mi, Gi) or decimal (k, M, G) suffixes. */
+export const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0";
+
+export const kubernetesSchema = strict({
+    namespace: z.string({ error: "a namespace name: lowercase letters, digits and -" }).regex(K8S_NAME).default("mspbyte-redis"),
+    /** false: the namespace exists already and is not managed here. */
+    createNamespace: bool().default(true),
+    image: z.string({ error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}` })
+        .refine((v) => /[:@]/.test(v.replace(/^[^/]*\//, "")) && !/:latest$/.test(v), { error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` })
+        .default(DEFAULT_REDIS_IMAGE),
+    /** @default the cluster's default storage class */
+    storageClass: z.string({ error: "a storage class name" }).regex(K8S_NAME).optional(),
+    /** Danger: a PVC cannot shrink; growing needs a storage class that allows expansion. */
+    storageSize: z.string({ error: "a Kubernetes quantity, such as 10Gi" }).regex(QUANTITY).default("10Gi"),
+    /** The container's memory limit (and request); maxmemory is sized from it. */
+    memoryLimit: z.string({ error: "a Kubernetes quantity of at least 64Mi, such as 1Gi" }).regex(QUANTITY).default("1Gi"),
+    cpuRequest: z.string({ error: "a Kubernetes CPU quantity, such as 250m" }).regex(/^\d+(\.\d+)?m?$/).default("250m"),
+    /** Pods that may connect, by label, in the Redis namespace or the allowed ones. */
+    allowedPodLabels: z.record(z.string(), z.string().regex(LABEL_VALUE), { error: "a map of label to value, such as { app: pipeline-worker }" }).default({}),
+    /** Namespaces whose pods (matching allowedPodLabels, or any when it is empty) may connect. */
+    allowedNamespaces: z.array(z.string().regex(K8S_NAME), { error: "a list of namespace names" }).default([]),
+    /** A redis_exporter sidecar on port 9121. */
+    metrics: bool().default(false),
+    metricsNamespaces: z.array(z.string().regex(K8S_NAME), { error: "a list of namespace names" }).default(["monitoring"]),
+    exporterImage: z.string({ error: "an image pinned by tag or digest" }).refine((v) => /[:@]/.test(v) && !/:latest$/.test(v)).default(DEFAULT_EXPORTER_IMAGE),
+    /** A prometheus-operator ServiceMonitor; the cluster must have its CRD. */
+    serviceMonitor: bool().default(false),
+    /** true: voluntary evictions (node drains) wait for an operator; false: the pod moves, its data with it. */
+    blockVoluntaryEviction: bool().default(false),
+    port: port().default(6379),
+}).superRefine((k, ctx) => {
+    const issue = (path: string, input: unknown, message: string) => ctx.addIssue({ code: "custom", path: [path], input, message });
+    if (Object.keys(k.allowedPodLabels).length === 0 && k.allowedNamespaces.length === 0) {
+        issue("allowedPodLabels", k.allowedPodLabels, "at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client");
+    }
+    if ((parseQuantity(k.memoryLimit) ?? 0) < 64 * 1024 * 1024) issue("memoryLimit", k.memoryLimit, "a Kubernetes quantity of at least 64Mi, such as 1Gi");
+    if (k.serviceMonitor && !k.metrics) issue("serviceMonitor", true, "false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)");
+});
+
 export const externalSchema = strict({
     host: z.string({ error: "the server's host name or address" }).regex(/^[A-Za-z0-9.:-]{1,253}$/),
     port: port().default(6379),
@@ -203,7 +244,7 @@ export const stackSchema = strict({
     docker: dockerSchema.optional(),
     vm: vmSchema.optional(),
     elasticache: elasticacheSchema.optional(),
-    kubernetes: z.record(z.string(), z.unknown()).optional(),
+    kubernetes: kubernetesSchema.optional(),
     external: externalSchema.optional(),
 }).superRefine((c, ctx) => {
     const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
@@ -212,6 +253,9 @@ export const stackSchema = strict({
     }
     if (c.target === "vm" && c.vm === undefined) {
         issue(["vm"], undefined, "an object with at least vpcId, subnetId and allowedCidrs or allowedSecurityGroupIds, for target vm");
+    }
+    if (c.target === "kubernetes" && c.kubernetes === undefined) {
+        issue(["kubernetes"], undefined, "an object with at least allowedPodLabels or allowedNamespaces, for target kubernetes");
     }
     if (c.target === "external" && c.external === undefined) {
         issue(["external"], undefined, "an object with at least host, for target external");
@@ -225,20 +269,13 @@ export const stackSchema = strict({
     if (c.target === "elasticache" && c.maxmemory !== undefined) {
         issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
     }
-    if (!BUILT_TARGETS.includes(c.target)) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["target"],
-            input: c.target,
-            message: `${BUILT_TARGETS.join(" | ")} (the ${c.target} target is not part of this version yet)`,
-        });
-    }
 });
 
 export type DockerConfig = z.output<typeof dockerSchema>;
 export type ElasticacheConfig = z.output<typeof elasticacheSchema>;
 export type ExternalConfig = z.output<typeof externalSchema>;
 export type VmConfig = z.output<typeof vmSchema>;
+export type KubernetesConfig = z.output<typeof kubernetesSchema>;
 
 /** The validated configuration of one stack. */
 export interface StackConfig {
@@ -254,6 +291,8 @@ export interface StackConfig {
     elasticache?: ElasticacheConfig;
     /** Present when target is vm. */
     vm?: VmConfig;
+    /** Present when target is kubernetes. */
+    kubernetes?: KubernetesConfig;
     /** Present when target is external. */
     external?: ExternalConfig;
 }
@@ -297,6 +336,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         docker: dockerSchema.parse(c.docker ?? {}),
         elasticache: c.elasticache,
         vm: c.vm,
+        kubernetes: c.kubernetes,
         external: c.external,
     };
 }

@@ -43,3 +43,14 @@ export function maxmemoryFor(totalBytes: number, osReserveBytes = 0): number {
     const mib = 1024 * 1024;
     return Math.floor(((totalBytes - osReserveBytes) * MAXMEMORY_SHARE) / mib) * mib;
 }
+
+const QUANTITY_UNITS: Record<string, number> = {
+    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
+    Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+};
+
+/** Bytes of a Kubernetes memory quantity (`1Gi`, `512Mi`, `1G`), or undefined. */
+export function parseQuantity(q: string): number | undefined {
+    const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+    return m ? Math.floor(Number(m[1]) * QUANTITY_UNITS[m[2] ?? ""]!) : undefined;
+}

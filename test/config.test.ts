@@ -158,6 +158,18 @@ describe("managed and external targets refuse unsafe or impossible config", () =
           error: "mspbyte-redis:external.tls: given false; allowed: true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)" },
         { case: "external without a password", raw: { target: "external", external: JSON.stringify({ host: "redis.example.com" }) },
           error: "mspbyte-redis:password: missing; allowed: the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run" },
+        { case: "kubernetes without a client allowed in", raw: { target: "kubernetes", kubernetes: JSON.stringify({}) },
+          error: "mspbyte-redis:kubernetes.allowedPodLabels: given {}; allowed: at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client" },
+        { case: "kubernetes memory limit too small for Redis", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, memoryLimit: "32Mi" }) },
+          error: "mspbyte-redis:kubernetes.memoryLimit: given \"32Mi\"; allowed: a Kubernetes quantity of at least 64Mi, such as 1Gi" },
+        { case: "a ServiceMonitor without the exporter", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, serviceMonitor: true }) },
+          error: "mspbyte-redis:kubernetes.serviceMonitor: given true; allowed: false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)" },
+        { case: "kubernetes with a :latest image", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, image: "redis:latest" }) },
+          error: `mspbyte-redis:kubernetes.image: given "redis:latest"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
+        { case: "vm with ingress from anywhere", raw: { target: "vm", vm: JSON.stringify({ vpcId: "vpc-0a", subnetId: "subnet-0b", allowedCidrs: ["0.0.0.0/0"] }) },
+          error: "mspbyte-redis:vm.allowedCidrs[0]: given \"0.0.0.0/0\"; allowed: a private CIDR block; 0.0.0.0/0 would admit the whole internet to the queue (use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)" },
+        { case: "vm without its subnet", raw: { target: "vm", vm: JSON.stringify({ vpcId: "vpc-0a", allowedCidrs: ["10.0.0.0/16"] }) },
+          error: "mspbyte-redis:vm.subnetId: missing; allowed: a subnet id, such as subnet-0123456789abcdef0" },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
         expect(() => parseStackConfig(raw, "prod", new Set(secrets))).toThrow(new ConfigError([error]));
     });

@@ -7,6 +7,7 @@ import { DockerRedis } from "./docker";
 import { ElasticacheRedis } from "./elasticache";
 import { ExternalRedis } from "./external";
 import { MemorydbRedis } from "./memorydb";
+import { KubernetesRedis } from "./kubernetes/kubernetes";
 import { VmRedis } from "./vm/vm";
 
 /** A built target: a component whose endpoint feeds the output contract. */
@@ -52,10 +53,13 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 maxmemory: config.maxmemory,
                 protection: { protect: config.protect, deleteData: false },
             });
+        case "kubernetes":
+            return new KubernetesRedis(name, { config: config.kubernetes!, password, maxmemory: config.maxmemory, protect: config.protect });
         case "external":
             return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
-        default:
-            // config.ts refuses targets this version cannot build, before anything is created.
-            throw new pulumi.RunError(`target ${config.target} is not part of this version`);
+        default: {
+            const unreachable: never = config.target;
+            throw new pulumi.RunError(`unknown target ${String(unreachable)}`);
+        }
     }
 }

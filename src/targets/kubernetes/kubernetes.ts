@@ -1,0 +1,76 @@
+import { createHash } from "crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubernetesConfig } from "../../config";
+import { RedisEndpoint } from "../../contract";
+import { applyOverrides, loadRedisConf, persistenceOf, renderRedisConf } from "../../redisConf";
+import * as m from "./manifests";
+
+export interface KubernetesRedisArgs {
+    /** Everything from the stack's `kubernetes` block. */
+    config: KubernetesConfig;
+    password: pulumi.Input<string>;
+    /** Overrides the maxmemory sized from the memory limit. */
+    maxmemory?: string;
+    /** Refuse to delete the StatefulSet. The data volume is kept either way (retention policy). */
+    protect: boolean;
+}
+
+/**
+ * Redis as a StatefulSet of one, its data on a PersistentVolumeClaim kept when the set is
+ * deleted or scaled down; locked-down pods, probes that know LOADING from dead, a
+ * NetworkPolicy that admits the pipeline only.
+ */
+export class KubernetesRedis extends pulumi.ComponentResource {
+    readonly endpoint: RedisEndpoint;
+    readonly details: pulumi.Output<object>;
+
+    constructor(name: string, args: KubernetesRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mspbyte:redis:Kubernetes", name, {}, opts);
+        const k = args.config;
+        const maxmemory = args.maxmemory ?? m.kubernetesMaxmemory(k);
+        const redisConf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, maxmemory)));
+        const configHash = createHash("sha256").update(redisConf).digest("hex").slice(0, 16);
+
+        const namespace = k.createNamespace ? new k8s.core.v1.Namespace(`${name}-namespace`, m.namespaceManifest(k), { parent: this }) : undefined;
+        const after = { parent: this, dependsOn: namespace ? [namespace] : [] };
+        const secretBase = m.secretManifest(k, "");
+        const secret = new k8s.core.v1.Secret(`${name}-auth`, {
+            metadata: secretBase.metadata,
+            type: secretBase.type,
+            stringData: pulumi.secret(pulumi.output(args.password).apply((pw) => m.secretManifest(k, pw).stringData)),
+        }, after);
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMapManifest(k, redisConf), after);
+        new k8s.core.v1.Service(`${name}-headless`, m.headlessServiceManifest(k), after);
+        const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, configHash), {
+            ...after,
+            dependsOn: [...after.dependsOn, secret, configMap],
+            protect: args.protect,
+        });
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, m.podDisruptionBudgetManifest(k), after);
+        new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, m.networkPolicyManifest(k), after);
+        if (k.serviceMonitor) {
+            new k8s.apiextensions.CustomResource(`${name}-service-monitor`, m.serviceMonitorManifest(k), after);
+        }
+
+        this.endpoint = {
+            host: `${m.NAME}.${k.namespace}.svc.cluster.local`,
+            port: k.port,
+            // Traffic stays inside the cluster network, limited by the NetworkPolicy.
+            tls: false,
+            username: "default",
+            password: args.password,
+            persistence: persistenceOf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, maxmemory))),
+        };
+        this.details = pulumi.output({
+            service: "kubernetes",
+            namespace: k.namespace,
+            statefulSet: statefulSet.metadata.name,
+            clientService: service.metadata.name,
+            secretName: secret.metadata.name,
+            maxmemory,
+        });
+        this.registerOutputs({ details: this.details });
+    }
+}

@@ -1,0 +1,216 @@
+/**
+ * The Kubernetes objects of the kubernetes target, as plain manifests: the component creates
+ * them as they are, and the tests validate these same objects against Kubernetes' OpenAPI
+ * schemas. Pure functions of the stack's config.
+ */
+import { KubernetesConfig } from "../../config";
+import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../memory";
+import { ConfOverrides } from "../../redisConf";
+
+export const NAME = "mspbyte-redis";
+export const DATA_DIR = "/data";
+export const CONF_DIR = "/etc/redis";
+export const SECRET_DIR = "/etc/redis-secret";
+export const EXPORTER_PORT = 9121;
+/** The `redis` user and group of the official image. */
+export const REDIS_UID = 999;
+/** Seconds Kubernetes waits after SIGTERM: Redis fsyncs the AOF and writes a final snapshot. */
+export const TERMINATION_GRACE_SECONDS = 120;
+/** The startup probe allows this long for loading a large AOF before liveness takes over. */
+export const STARTUP_SECONDS = 600;
+
+export const LABELS = {
+    "app.kubernetes.io/name": "redis",
+    "app.kubernetes.io/instance": NAME,
+    "app.kubernetes.io/part-of": "mspbyte-pipeline",
+    "app.kubernetes.io/managed-by": "pulumi",
+};
+export const SELECTOR = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": NAME };
+
+/**
+ * Readiness: an authenticated PONG, nothing else (NOAUTH, LOADING and errors are not ready).
+ * The password comes from REDISCLI_AUTH in the container's environment.
+ */
+export function readinessCommand(port: number): string[] {
+    return ["sh", "-c", `redis-cli -p ${port} ping | grep -qx PONG`];
+}
+
+/** Liveness: the server answers, PONG or LOADING (a large AOF being read is alive, not dead). */
+export function livenessCommand(port: number): string[] {
+    return ["sh", "-c", `r="$(redis-cli -p ${port} ping 2>&1)"; case "$r" in PONG|LOADING*) exit 0;; *) echo "$r"; exit 1;; esac`];
+}
+
+/** maxmemory for the container's memory limit (60%: see memory.ts for why). */
+export function kubernetesMaxmemory(k: KubernetesConfig): string {
+    return formatMemorySize(maxmemoryFor(parseQuantity(k.memoryLimit)!));
+}
+
+/** redis.conf overrides: the password arrives in a file from the Secret, included last. */
+export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, secretDir: string = SECRET_DIR): ConfOverrides {
+    return {
+        port: k.port,
+        bind: ["*", "-::*"],
+        dir: DATA_DIR,
+        maxmemory,
+        extra: { include: `${secretDir}/auth.conf` },
+    };
+}
+
+/** The Secret's `auth.conf`: the password as redis.conf reads it. */
+export function authConf(password: string): string {
+    return `requirepass "${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`;
+}
+
+const meta = (k: KubernetesConfig, name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: k.namespace, labels: LABELS, ...extra });
+
+export function namespaceManifest(k: KubernetesConfig) {
+    return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: { name: k.namespace, labels: { "app.kubernetes.io/part-of": "mspbyte-pipeline" } } };
+}
+
+export function secretManifest(k: KubernetesConfig, password: string) {
+    return {
+        apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-auth`), type: "Opaque",
+        stringData: { password, "auth.conf": authConf(password) },
+    };
+}
+
+export function configMapManifest(k: KubernetesConfig, redisConf: string) {
+    return { apiVersion: "v1" as const, kind: "ConfigMap" as const, metadata: meta(k, `${NAME}-config`), data: { "redis.conf": redisConf } };
+}
+
+export function headlessServiceManifest(k: KubernetesConfig) {
+    return {
+        apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, `${NAME}-headless`),
+        spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: SELECTOR, ports: [{ name: "redis", port: k.port, targetPort: "redis" }] },
+    };
+}
+
+export function clientServiceManifest(k: KubernetesConfig) {
+    return {
+        apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, NAME),
+        spec: {
+            type: "ClusterIP", selector: SELECTOR,
+            ports: [
+                { name: "redis", port: k.port, targetPort: "redis" },
+                ...(k.metrics ? [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }] : []),
+            ],
+        },
+    };
+}
+
+const containerSecurity = {
+    runAsNonRoot: true,
+    runAsUser: REDIS_UID,
+    runAsGroup: REDIS_UID,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+};
+
+export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
+    const memory = k.memoryLimit;
+    const authEnv = { name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } };
+    const redis = {
+        name: "redis",
+        image: k.image,
+        command: ["redis-server", `${CONF_DIR}/redis.conf`],
+        ports: [{ name: "redis", containerPort: k.port }],
+        env: [authEnv],
+        resources: { requests: { cpu: k.cpuRequest, memory }, limits: { memory } },
+        securityContext: containerSecurity,
+        startupProbe: { exec: { command: readinessCommand(k.port) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: STARTUP_SECONDS / 5 },
+        readinessProbe: { exec: { command: readinessCommand(k.port) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
+        livenessProbe: { exec: { command: livenessCommand(k.port) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+        volumeMounts: [
+            { name: "data", mountPath: DATA_DIR },
+            { name: "config", mountPath: CONF_DIR, readOnly: true },
+            { name: "auth", mountPath: SECRET_DIR, readOnly: true },
+            { name: "tmp", mountPath: "/tmp" },
+        ],
+    };
+    const exporter = {
+        name: "exporter",
+        image: k.exporterImage,
+        ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
+        env: [
+            { name: "REDIS_ADDR", value: `redis://localhost:${k.port}` },
+            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } },
+        ],
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+        securityContext: containerSecurity,
+        readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 10 },
+    };
+    return {
+        apiVersion: "apps/v1" as const, kind: "StatefulSet" as const, metadata: meta(k, NAME),
+        spec: {
+            serviceName: `${NAME}-headless`,
+            replicas: 1,
+            selector: { matchLabels: SELECTOR },
+            // Deleting the set or scaling it down keeps the data volume.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            updateStrategy: { type: "RollingUpdate" },
+            template: {
+                metadata: { labels: LABELS, annotations: { "mspbyte.io/config-hash": configHash } },
+                spec: {
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+                    securityContext: {
+                        runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_UID, fsGroup: REDIS_UID,
+                        fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    containers: k.metrics ? [redis, exporter] : [redis],
+                    volumes: [
+                        { name: "config", configMap: { name: `${NAME}-config` } },
+                        { name: "auth", secret: { secretName: `${NAME}-auth`, defaultMode: 0o440, items: [{ key: "auth.conf", path: "auth.conf" }] } },
+                        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+                    ],
+                },
+            },
+            volumeClaimTemplates: [{
+                metadata: { name: "data", labels: LABELS },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    ...(k.storageClass ? { storageClassName: k.storageClass } : {}),
+                    resources: { requests: { storage: k.storageSize } },
+                },
+            }],
+        },
+    };
+}
+
+export function podDisruptionBudgetManifest(k: KubernetesConfig) {
+    return {
+        apiVersion: "policy/v1" as const, kind: "PodDisruptionBudget" as const, metadata: meta(k, NAME),
+        spec: { selector: { matchLabels: SELECTOR }, ...(k.blockVoluntaryEviction ? { minAvailable: 1 } : { maxUnavailable: 1 }) },
+    };
+}
+
+export function networkPolicyManifest(k: KubernetesConfig) {
+    const pods = Object.keys(k.allowedPodLabels).length > 0 ? { podSelector: { matchLabels: k.allowedPodLabels } } : {};
+    const from = [
+        ...(Object.keys(k.allowedPodLabels).length > 0 ? [{ podSelector: { matchLabels: k.allowedPodLabels } }] : []),
+        ...k.allowedNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } }, ...pods })),
+    ];
+    return {
+        apiVersion: "networking.k8s.io/v1" as const, kind: "NetworkPolicy" as const, metadata: meta(k, NAME),
+        spec: {
+            podSelector: { matchLabels: SELECTOR },
+            policyTypes: ["Ingress"],
+            ingress: [
+                { from, ports: [{ protocol: "TCP", port: k.port }] },
+                ...(k.metrics ? [{
+                    from: k.metricsNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })),
+                    ports: [{ protocol: "TCP", port: EXPORTER_PORT }],
+                }] : []),
+            ],
+        },
+    };
+}
+
+export function serviceMonitorManifest(k: KubernetesConfig) {
+    return {
+        apiVersion: "monitoring.coreos.com/v1" as const, kind: "ServiceMonitor" as const, metadata: meta(k, NAME),
+        spec: { selector: { matchLabels: SELECTOR }, endpoints: [{ port: "metrics", interval: "30s" }] },
+    };
+}

@@ -1,0 +1,102 @@
+/**
+ * The kubernetes target's objects validated against Kubernetes' OpenAPI schemas (the
+ * kubernetes-models validators), its rendered redis.conf on a real redis-server, and its
+ * probe commands run for real.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Service } from "kubernetes-models/v1/Service";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+import { kubernetesSchema } from "../../src/config";
+import { runSmoke } from "../../src/ops/smoke";
+import { applyOverrides, loadRedisConf, renderRedisConf } from "../../src/redisConf";
+import * as m from "../../src/targets/kubernetes/manifests";
+import { outputsFor } from "../helpers/outputs";
+import { RedisServer } from "../helpers/redisServer";
+
+const base = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" } });
+const full = kubernetesSchema.parse({
+    allowedPodLabels: { app: "pipeline-worker" }, allowedNamespaces: ["mspbyte-pipeline"], metrics: true, serviceMonitor: true,
+    storageClass: "gp3", blockVoluntaryEviction: true,
+});
+
+function objects(k: typeof base): [string, { validate(): void }][] {
+    const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, m.kubernetesMaxmemory(k))));
+    return [
+        ["Namespace", new Namespace(m.namespaceManifest(k) as never)],
+        ["Secret", new Secret(m.secretManifest(k, "Sample-Password-0123456789") as never)],
+        ["ConfigMap", new ConfigMap(m.configMapManifest(k, conf) as never)],
+        ["headless Service", new Service(m.headlessServiceManifest(k) as never)],
+        ["client Service", new Service(m.clientServiceManifest(k) as never)],
+        ["StatefulSet", new StatefulSet(m.statefulSetManifest(k, "0123456789abcdef") as never)],
+        ["PodDisruptionBudget", new PodDisruptionBudget(m.podDisruptionBudgetManifest(k) as never)],
+        ["NetworkPolicy", new NetworkPolicy(m.networkPolicyManifest(k) as never)],
+        ...(k.serviceMonitor ? [["ServiceMonitor", new ServiceMonitor(m.serviceMonitorManifest(k) as never)] as [string, { validate(): void }]] : []),
+    ];
+}
+
+describe("every generated object passes the Kubernetes OpenAPI schema", () => {
+    it.each([...objects(base), ...objects(full).map(([n, o]) => [`${n} (metrics, ServiceMonitor, storage class)`, o] as [string, { validate(): void }])])("%s", (_, object) => {
+        expect(() => object.validate()).not.toThrow();
+    });
+
+    it("the validator really validates: a wrong type is refused", () => {
+        const broken = m.statefulSetManifest(base, "x") as unknown as { spec: { replicas: unknown } };
+        broken.spec.replicas = "one";
+        expect(() => new StatefulSet(broken as never).validate()).toThrow(/replicas must be integer/);
+    });
+});
+
+describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Secret's auth.conf", () => {
+    const password = "K8s-Secret-Password-0123456789";
+    let server: RedisServer;
+    let secretDir: string;
+    beforeAll(async () => {
+        secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-k8s-secret-"));
+        fs.writeFileSync(path.join(secretDir, "auth.conf"), m.secretManifest(base, password).stringData["auth.conf"], { mode: 0o440 });
+        const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(base, m.kubernetesMaxmemory(base), secretDir)));
+        server = await RedisServer.start({ conf });
+    });
+    afterAll(async () => {
+        await server?.destroy();
+        fs.rmSync(secretDir, { recursive: true, force: true });
+    });
+
+    it("passes every smoke check", async () => {
+        const results = await runSmoke(outputsFor(server, { password }));
+        expect(results.filter((r) => r.status !== "pass")).toEqual([]);
+    });
+
+    const probe = (command: string[], env: Record<string, string>, port = server.port) =>
+        spawnSync(command[0]!, command.slice(1).map((a) => a.replaceAll(`-p ${base.port}`, `-p ${port}`)), { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+
+    it("readiness: ready with the password, not ready with a wrong one or none", () => {
+        expect(probe(m.readinessCommand(base.port), { REDISCLI_AUTH: password }).status).toBe(0);
+        expect(probe(m.readinessCommand(base.port), { REDISCLI_AUTH: "Wrong-Password-0123456789" }).status).not.toBe(0);
+        expect(probe(m.readinessCommand(base.port), {}).status).not.toBe(0);
+    });
+
+    it("liveness: alive on PONG; dead when nothing answers", async () => {
+        expect(probe(m.livenessCommand(base.port), { REDISCLI_AUTH: password }).status).toBe(0);
+        const { freePort } = await import("../helpers/redisServer");
+        expect(probe(m.livenessCommand(base.port), { REDISCLI_AUTH: password }, await freePort()).status).not.toBe(0);
+    });
+
+    it("liveness tolerates LOADING (redis-cli's answer while an AOF loads, given by a stand-in redis-cli)", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-k8s-bin-"));
+        fs.writeFileSync(path.join(bin, "redis-cli"), "#!/bin/sh\necho 'LOADING Redis is loading the dataset in memory'\n", { mode: 0o755 });
+        const withLoading = (cmd: string[]) => spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
+        expect(withLoading(m.livenessCommand(base.port)).status).toBe(0);
+        expect(withLoading(m.readinessCommand(base.port)).status).not.toBe(0);
+        fs.rmSync(bin, { recursive: true, force: true });
+    });
+});
