@@ -1,5 +1,6 @@
 /** The dev stack (Pulumi.dev.yaml) under mocks: what it registers and exports. */
 import * as pulumi from "@pulumi/pulumi";
+import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_OUTPUTS } from "../src/contract";
 import { parseRedisConf, getDirective, getAll } from "../src/redisConf";
@@ -121,4 +122,8 @@ describe("dev stack (target docker)", () => {
     it("registers nothing else", () => {
         expect(ofType(resources, "docker:index/network:Network")).toHaveLength(0);
     });
+});
+
+it("passes the policy pack", () => {
+    expectPolicyClean(resources, "dev");
 });

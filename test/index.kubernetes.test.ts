@@ -1,5 +1,6 @@
 /** The kubernetes example stack (Pulumi.kubernetes.yaml) under mocks. */
 import * as pulumi from "@pulumi/pulumi";
+import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDirective, parseRedisConf } from "../src/redisConf";
 import { Registered, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
@@ -72,4 +73,8 @@ describe("kubernetes stack", () => {
         expect(await pulumi.isSecret(program.url as pulumi.Output<unknown>)).toBe(true);
         expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "aof+rdb", aof: true, maxmemory: "614mb" });
     });
+});
+
+it("passes the policy pack", () => {
+    expectPolicyClean(resources, "kubernetes");
 });

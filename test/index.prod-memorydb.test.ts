@@ -1,5 +1,6 @@
 /** Pulumi.prod.yaml with elasticache.{"service": "memorydb", "nodeType": "db.t4g.small", "engineVersion": "7.3"}, under mocks. */
 import * as pulumi from "@pulumi/pulumi";
+import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, expect, it } from "vitest";
 import { alarmsByName, expectNoOpenIngress } from "./helpers/managed";
 import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single, stackFileConfig } from "./helpers/pulumiMocks";
@@ -30,4 +31,8 @@ it("a MemoryDB cluster with TLS, an ACL user holding the password as a secret, s
     expect((await promiseOf(program.bullmq!) as { prefix: string }).prefix).toBe("{pipeline}");
     expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "transaction-log", aof: false, replicas: 1, snapshotRetentionDays: 7 });
     expect(await pulumi.isSecret(program.url as pulumi.Output<unknown>)).toBe(true);
+});
+
+it("passes the policy pack", () => {
+    expectPolicyClean(resources, "prod");
 });

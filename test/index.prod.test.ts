@@ -1,5 +1,6 @@
 /** The prod stack (Pulumi.prod.yaml): ElastiCache Valkey with one replica, under mocks. */
 import * as pulumi from "@pulumi/pulumi";
+import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AUTH_TOKEN_FORBIDDEN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../src/config";
 import { alarmsByName, expectNoOpenIngress } from "./helpers/managed";
@@ -119,4 +120,8 @@ describe("prod stack (target elasticache)", () => {
         const details = await promiseOf(program.details!) as Record<string, unknown>;
         expect(details).toMatchObject({ service: "elasticache", authSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-AbCdEf" });
     });
+});
+
+it("passes the policy pack", () => {
+    expectPolicyClean(resources, "prod");
 });

@@ -1,6 +1,7 @@
 /** The vm example stack (Pulumi.vm.yaml) under mocks. */
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDirective, parseRedisConf } from "../src/redisConf";
 import { expectNoOpenIngress } from "./helpers/managed";
@@ -98,4 +99,8 @@ describe("vm stack", () => {
         const { dataResourceOptions } = await import("../src/protection");
         expect(dataResourceOptions({ protect: true, deleteData: false })).toEqual({ protect: true, retainOnDelete: true });
     });
+});
+
+it("passes the policy pack", () => {
+    expectPolicyClean(resources, "vm");
 });

@@ -1,0 +1,173 @@
+/**
+ * The queue's contract, enforced on every `pulumi preview` and `pulumi up` of every stack:
+ * pure validation functions, unit-tested by calling them directly (test/policy.test.ts).
+ */
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { parse } from "yaml";
+import { getAll, getDirective, parseRedisConf } from "../src/redisConf";
+
+type Check = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts: { protect: boolean } };
+
+/** A file named redis.conf (not 60-mspbyte-redis.conf and the like). */
+const REDIS_CONF_PATH = /(^|\/)redis\.conf$/;
+const DATA_TYPES = new Set([
+    "docker:index/volume:Volume",
+    "aws:ebs/volume:Volume",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:memorydb/cluster:Cluster",
+    "kubernetes:apps/v1:StatefulSet",
+]);
+/** Stacks whose data may go without protection (throwaway, local). */
+export const UNPROTECTED_STACKS = ["dev"];
+
+/** Every redis.conf a resource carries: container uploads, ConfigMaps, cloud-init user data. */
+export function redisConfsOf(args: Check): { where: string; text: string }[] {
+    const p = args.props;
+    const out: { where: string; text: string }[] = [];
+    if (args.type === "docker:index/container:Container") {
+        for (const u of (p.uploads ?? []) as { file?: string; content?: string }[]) {
+            if (u.file && REDIS_CONF_PATH.test(u.file) && typeof u.content === "string") out.push({ where: `upload ${u.file}`, text: u.content });
+        }
+    }
+    if (args.type === "kubernetes:core/v1:ConfigMap") {
+        for (const [key, value] of Object.entries((p.data ?? {}) as Record<string, unknown>)) {
+            if (REDIS_CONF_PATH.test(key) && typeof value === "string") out.push({ where: `data.${key}`, text: value });
+        }
+    }
+    if (args.type === "aws:ec2/instance:Instance" && typeof p.userData === "string" && p.userData.startsWith("#cloud-config")) {
+        const doc = parse(p.userData) as { write_files?: { path?: string; content?: string }[] } | null;
+        for (const f of doc?.write_files ?? []) {
+            if (f.path && REDIS_CONF_PATH.test(f.path) && typeof f.content === "string") out.push({ where: `user data ${f.path}`, text: f.content });
+        }
+    }
+    return out;
+}
+
+function parameters(props: Record<string, any>): Map<string, string> {
+    return new Map(((props.parameters ?? []) as { name: string; value: string }[]).map((x) => [x.name, String(x.value)]));
+}
+
+export function validateNoeviction(args: Check, report: ReportViolation): void {
+    for (const conf of redisConfsOf(args)) {
+        const policy = getDirective(parseRedisConf(conf.text), "maxmemory-policy");
+        if (policy !== "noeviction") report(`${conf.where}: maxmemory-policy is ${policy ?? "unset (volatile-lru or noeviction by version)"}; a job queue needs noeviction`);
+    }
+    if (args.type === "aws:elasticache/parameterGroup:ParameterGroup" || args.type === "aws:memorydb/parameterGroup:ParameterGroup") {
+        const policy = parameters(args.props).get("maxmemory-policy");
+        if (policy !== "noeviction") report(`parameter group: maxmemory-policy is ${policy ?? "not set (the family's default evicts: volatile-lru)"}; a job queue needs noeviction`);
+    }
+}
+
+export function validatePersistence(args: Check, report: ReportViolation): void {
+    for (const conf of redisConfsOf(args)) {
+        const parsed = parseRedisConf(conf.text);
+        if (getDirective(parsed, "appendonly") !== "yes") report(`${conf.where}: appendonly is not yes; servers we run keep an AOF`);
+        const fsync = getDirective(parsed, "appendfsync");
+        if (fsync !== undefined && fsync !== "everysec" && fsync !== "always") report(`${conf.where}: appendfsync ${fsync} can lose more than a second of jobs`);
+        if (getAll(parsed, "save").every((s) => s.join("") === "")) report(`${conf.where}: no RDB save points; snapshots back the AOF up`);
+    }
+    if (args.type === "aws:elasticache/replicationGroup:ReplicationGroup" || args.type === "aws:memorydb/cluster:Cluster") {
+        const days = Number(args.props.snapshotRetentionLimit ?? 0);
+        if (!(days >= 1)) report(`snapshotRetentionLimit is ${days}: snapshots must be on (they stand in for the AOF)`);
+    }
+}
+
+export function validateEncryption(args: Check, report: ReportViolation): void {
+    const p = args.props;
+    switch (args.type) {
+        case "aws:elasticache/replicationGroup:ReplicationGroup":
+            if (p.transitEncryptionEnabled !== true) report("transitEncryptionEnabled must be true");
+            if (p.transitEncryptionMode !== undefined && p.transitEncryptionMode !== "required") report(`transitEncryptionMode is ${p.transitEncryptionMode}; it must be required`);
+            if (p.atRestEncryptionEnabled !== true) report("atRestEncryptionEnabled must be true");
+            break;
+        case "aws:memorydb/cluster:Cluster":
+            if (p.tlsEnabled === false) report("tlsEnabled must be true");
+            break;
+        case "aws:ebs/volume:Volume":
+            if (p.encrypted !== true) report("the data volume must be encrypted");
+            break;
+        case "aws:ec2/instance:Instance":
+            if (p.rootBlockDevice?.encrypted !== true) report("the root disk must be encrypted");
+            if (p.metadataOptions?.httpTokens !== "required") report("IMDSv2 must be required (metadataOptions.httpTokens: required)");
+            break;
+    }
+}
+
+const OPEN = new Set(["0.0.0.0/0", "::/0"]);
+
+export function validateNoOpenIngress(args: Check, report: ReportViolation): void {
+    const p = args.props;
+    if (args.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+        for (const cidr of [p.cidrIpv4, p.cidrIpv6]) if (OPEN.has(cidr)) report(`ingress from ${cidr}`);
+    }
+    if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && p.type === "ingress") {
+        for (const cidr of [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])]) if (OPEN.has(cidr)) report(`ingress from ${cidr}`);
+    }
+    if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
+        for (const rule of (p.ingress ?? []) as { cidrBlocks?: string[]; ipv6CidrBlocks?: string[] }[]) {
+            for (const cidr of [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])]) if (OPEN.has(cidr)) report(`inline ingress from ${cidr}`);
+        }
+    }
+}
+
+/** An image reference pinned by a tag other than latest, or by digest. */
+export function isPinned(image: string): boolean {
+    if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+    const lastSegment = image.slice(image.lastIndexOf("/") + 1);
+    const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
+    return tag !== "" && tag !== "latest";
+}
+
+export function validatePinnedImages(args: Check, report: ReportViolation): void {
+    const images: string[] = [];
+    if (args.type === "docker:index/remoteImage:RemoteImage" && typeof args.props.name === "string") images.push(args.props.name);
+    if (args.type === "kubernetes:apps/v1:StatefulSet") {
+        for (const c of (args.props.spec?.template?.spec?.containers ?? []) as { image?: string }[]) if (c.image) images.push(c.image);
+    }
+    for (const image of images) if (!isPinned(image)) report(`image ${image} is not pinned by tag or digest`);
+}
+
+/** The stack a resource belongs to, from its URN (urn:pulumi:<stack>::<project>::...). */
+export function stackOf(urn: string): string {
+    return urn.split(":")[2] ?? "";
+}
+
+export function validateDataProtected(args: Check, report: ReportViolation): void {
+    if (!DATA_TYPES.has(args.type) || UNPROTECTED_STACKS.includes(stackOf(args.urn))) return;
+    if (!args.opts.protect) report(`${args.name} holds the queue's data and must be protected on stack ${stackOf(args.urn)}`);
+}
+
+/**
+ * Places where a password would sit unencrypted whatever Pulumi does with secrets: a command
+ * line (docker inspect, ps), a ConfigMap, EC2 user data, a plain environment value.
+ */
+export function validateNoPlainPassword(args: Check, report: ReportViolation): void {
+    const p = args.props;
+    if (args.type === "docker:index/container:Container") {
+        for (const arg of (p.command ?? []) as string[]) if (/^--requirepass$|^--masterauth$/.test(arg)) report("the password is on the container's command line; put it in the uploaded redis.conf");
+    }
+    if (args.type === "kubernetes:core/v1:ConfigMap") {
+        for (const conf of redisConfsOf(args)) if (getDirective(parseRedisConf(conf.text), "requirepass") !== undefined) report(`${conf.where}: requirepass in a ConfigMap; it belongs in a Secret`);
+    }
+    if (args.type === "aws:ec2/instance:Instance") {
+        for (const conf of redisConfsOf(args)) if (getDirective(parseRedisConf(conf.text), "requirepass") !== undefined) report(`${conf.where}: requirepass in user data; fetch it at boot from Secrets Manager`);
+    }
+    if (args.type === "kubernetes:apps/v1:StatefulSet") {
+        for (const c of (p.spec?.template?.spec?.containers ?? []) as { env?: { name: string; value?: string }[] }[]) {
+            for (const e of c.env ?? []) if (/PASS|AUTH|TOKEN/i.test(e.name) && e.value !== undefined) report(`env ${e.name} has a plain value; use valueFrom.secretKeyRef`);
+        }
+    }
+}
+
+const policy = (name: string, description: string, validateResource: (a: Check, r: ReportViolation) => void): ResourceValidationPolicy =>
+    ({ name, description, enforcementLevel: "mandatory", validateResource: validateResource as ResourceValidationPolicy["validateResource"] });
+
+export const policies: ResourceValidationPolicy[] = [
+    policy("redis-noeviction", "Redis keeps maxmemory-policy noeviction wherever it is configured", validateNoeviction),
+    policy("redis-persistence", "Persistence on: AOF and save points on servers we run, snapshots on managed ones", validatePersistence),
+    policy("redis-encryption", "Encryption at rest and in transit on managed and VM targets; IMDSv2 on the VM", validateEncryption),
+    policy("redis-no-open-ingress", "No ingress from 0.0.0.0/0 or ::/0", validateNoOpenIngress),
+    policy("redis-pinned-images", "Images pinned by tag or digest, never latest", validatePinnedImages),
+    policy("redis-data-protected", "Resources holding queue data are protected outside dev", validateDataProtected),
+    policy("redis-no-plain-password", "No password where it is never encrypted: command lines, ConfigMaps, user data, plain env", validateNoPlainPassword),
+];
