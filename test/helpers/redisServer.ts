@@ -131,9 +131,10 @@ export class RedisServer {
         const c = this.client({ password });
         await c.connect();
         try {
+            // Redis 7 listens while it loads the AOF and answers LOADING until done.
             for (;;) {
-                const info = await c.info("persistence");
-                if (/loading:0/.test(info)) break;
+                const pong = await c.ping().catch((e: Error) => e.message);
+                if (pong === "PONG" && /loading:0/.test(await c.info("persistence"))) break;
                 await sleep(50);
             }
         } finally {
