@@ -95,10 +95,14 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         const queue = new Queue(QUEUE, { connection: connection(server) });
         const worker = new Worker(QUEUE, async () => "done", { connection: connection(server), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
         worker.on("error", () => undefined);
-        const deadline = Date.now() + 60_000;
+        // Until nothing is left, or nothing moved for 30 s (what is left is then counted as not completed).
+        let left = Infinity;
+        let lastProgress = Date.now();
         for (;;) {
             const counts = await queue.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
-            if (Object.values(counts).every((n) => n === 0) || Date.now() > deadline) break;
+            const now = Object.values(counts).reduce((a, b) => a + b, 0);
+            if (now === 0 || Date.now() - lastProgress > 30_000) break;
+            if (now < left) [left, lastProgress] = [now, Date.now()];
             await sleep(250);
         }
         const c = server.client({ password: TEST_PASSWORD });

@@ -184,11 +184,22 @@ export function plot(summary: Record<ConfigName, { label: string; ops: Record<st
             out.push(`<text x="${lx}" y="${y + dy + 13}">${n} ${k}</text><rect x="${lx + 50}" y="${y + dy}" width="${wpx.toFixed(1)}" height="18" fill="${colors[n]}" opacity="${k === "p50" ? 1 : 0.6}"/><text x="${(lx + 56 + wpx).toFixed(1)}" y="${y + dy + 13}">${v}</text>`);
         }
     });
-    names.forEach((n, i) => out.push(`<rect x="${left + i * 200}" y="${H - 40}" width="12" height="12" fill="${colors[n]}"/><text x="${left + i * 200 + 18}" y="${H - 30}">${summary[n].label}</text>`));
+    const target = top + ph - (TARGETS.pipelined / max) * ph;
+    out.push(`<line x1="${left}" x2="${left + pw}" y1="${target}" y2="${target}" stroke="#2b6cb0" stroke-dasharray="4 3"/><text x="${left + pw}" y="${target - 4}" text-anchor="end" fill="#2b6cb0">target for (a): ${TARGETS.pipelined}</text>`);
+    names.forEach((n, i) => out.push(`<rect x="${left + i * 280}" y="${H - 40}" width="12" height="12" fill="${colors[n]}"/><text x="${left + i * 280 + 18}" y="${H - 30}">${summary[n].label}</text>`));
     out.push("</svg>");
     return out.join("\n") + "\n";
 }
 
-if (require.main === module) {
+/** `npm run bench -- --plot`: redraw bench/results.svg from bench/results.json without measuring again. */
+function replot(): void {
+    const results = JSON.parse(fs.readFileSync(path.join(__dirname, "results.json"), "utf8"));
+    fs.writeFileSync(path.join(__dirname, "results.svg"), plot(results.summary));
+    process.stdout.write("wrote bench/results.svg from bench/results.json\n");
+}
+
+if (require.main === module && process.argv.includes("--plot")) {
+    replot();
+} else if (require.main === module) {
     main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exit(1); });
 }

@@ -33,26 +33,20 @@ export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.
             : [],
         tags: { "mspbyte:role": "redis" },
     }, { parent });
-    a.allowedCidrs.forEach((cidr, i) => {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-cidr-${i}`, {
+    const sources = [
+        ...a.allowedCidrs.map((cidr, i) => ({ key: `cidr-${i}`, source: cidr, args: cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr } })),
+        ...a.allowedSecurityGroupIds.map((id, i) => ({ key: `sg-${i}`, source: id, args: { referencedSecurityGroupId: id } })),
+    ];
+    for (const s of sources) {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-${s.key}`, {
             securityGroupId: sg.id,
             ipProtocol: "tcp",
             fromPort: a.port,
             toPort: a.port,
-            ...(cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
-            description: `Redis from ${cidr}`,
+            ...s.args,
+            description: `Redis from ${s.source}`,
         }, { parent });
-    });
-    a.allowedSecurityGroupIds.forEach((source, i) => {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-sg-${i}`, {
-            securityGroupId: sg.id,
-            ipProtocol: "tcp",
-            fromPort: a.port,
-            toPort: a.port,
-            referencedSecurityGroupId: source,
-            description: `Redis from ${source}`,
-        }, { parent });
-    });
+    }
     return sg;
 }
 
