@@ -79,6 +79,33 @@ describe("health", () => {
         ]);
     });
 
+    it("--watch redraws every N seconds until stopped", async () => {
+        const { spawn } = await import("child_process");
+        const child = spawn(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--outputs", writeOutputs(), "--watch", "1"], { cwd: ROOT });
+        let out = "";
+        const framesSeen = () => (out.match(/\(every 1 s, Ctrl-C to stop\)/g) ?? []).length;
+        // Waits for two frames (or gives up after 20 s and lets the assertion say so).
+        await new Promise<void>((resolve) => {
+            const giveUp = setTimeout(resolve, 20_000);
+            child.stdout.on("data", (d) => {
+                out += d;
+                if (framesSeen() >= 2) { clearTimeout(giveUp); resolve(); }
+            });
+        });
+        child.kill("SIGINT");
+        await new Promise((r) => child.once("exit", r));
+        expect(framesSeen()).toBeGreaterThanOrEqual(2);
+        expect(out).toContain("pipeline-jobs        3       0        2          0       0");
+    });
+
+    it("--stack without the Pulumi CLI: exit 2, one line saying what to do", async () => {
+        const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+            execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--stack", "dev"], { cwd: ROOT, env: { PATH: path.dirname(process.execPath) } }, (err, _o, stderr) =>
+                resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }));
+        });
+        expect(r).toEqual({ code: 2, stderr: "error: the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE\n" });
+    });
+
     it("the table reads as the seed's checks did", async () => {
         const text = formatHealth(await collectHealth(outputsFor(server)));
         expect(text).toMatch(/^server +docker at 127\.0\.0\.1:\d+, Redis \d+\.\d+\.\d+, up \d+s\n/);
