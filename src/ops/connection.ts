@@ -1,7 +1,7 @@
 /** ioredis options for a stack's server, as the pipeline would connect. */
 import * as fs from "fs";
 import * as net from "net";
-import Redis, { RedisOptions } from "ioredis";
+import Redis, { Cluster, RedisOptions } from "ioredis";
 import { ConnectionOutputs } from "../contract";
 
 export interface ConnectOptions {
@@ -65,4 +65,36 @@ export async function info(client: Redis, section?: string): Promise<Record<stri
         if (i > 0 && !line.startsWith("#")) out[line.slice(0, i)] = line.slice(i + 1);
     }
     return out;
+}
+
+/**
+ * Whether the stack is a sharded cluster: its BullMQ prefix carries a hash tag, which only
+ * cluster targets (MemoryDB, ElastiCache cluster mode) give it.
+ */
+export function isCluster(o: ConnectionOutputs): boolean {
+    return /\{[^}]+\}/.test(o.bullmq.prefix);
+}
+
+/** A cluster client through the stack's endpoint, authenticated; resolves once the slots are known. */
+export async function connectCluster(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Cluster> {
+    const { username, password, tls, connectTimeout } = redisOptions(o, c);
+    const cluster = new Redis.Cluster([{ host: o.host, port: o.port }], {
+        redisOptions: { username, password, tls, connectTimeout, maxRetriesPerRequest: null },
+        // Managed clusters hand out TLS names that must be connected to as given.
+        dnsLookup: (address, callback) => callback(null, address),
+        clusterRetryStrategy: () => null,
+        slotsRefreshTimeout: connectTimeout,
+    });
+    let cause: Error | undefined;
+    cluster.on("error", (e: Error) => (cause ??= e));
+    await new Promise<void>((resolve, reject) => {
+        cluster.once("ready", () => resolve());
+        cluster.once("end", () => reject(cause ?? new Error("the cluster connection closed")));
+    });
+    return cluster;
+}
+
+/** The client the pipeline itself would use: a cluster client on cluster stacks, a plain one elsewhere. */
+export function pipelineClient(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Redis | Cluster> {
+    return isCluster(o) ? connectCluster(o, c) : connect(o, c);
 }

@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import Redis from "ioredis";
 import { ConnectionOutputs } from "../contract";
 import { EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
-import { connect, info, redisOptions } from "./connection";
+import { connect, connectCluster, info, isCluster, redisOptions } from "./connection";
 import { loadOutputs } from "./outputs";
 
 export interface ServerHealth {
@@ -95,23 +95,30 @@ export async function collectHealth(o: ConnectionOutputs, caFile?: string): Prom
             rdbChangesSinceLastSave: num("rdb_changes_since_last_save"),
         };
         const queues: QueueHealth[] = [];
-        const { host, port, username, password, tls } = redisOptions(o, { caFile });
-        for (const name of await discoverQueues(client, o.bullmq.prefix)) {
-            const queue = new Queue(name, { prefix: o.bullmq.prefix, connection: { host, port, username, password, tls, retryStrategy: () => null } });
-            queue.on("error", () => undefined);
-            try {
-                const c = await queue.getJobCounts("wait", "prioritized", "waiting-children", "active", "delayed", "completed", "failed");
-                queues.push({
-                    name,
-                    waiting: (c.wait ?? 0) + (c.prioritized ?? 0) + (c["waiting-children"] ?? 0),
-                    active: c.active ?? 0,
-                    delayed: c.delayed ?? 0,
-                    completed: c.completed ?? 0,
-                    failed: c.failed ?? 0,
-                });
-            } finally {
-                await queue.close();
+        // On a cluster the keys spread over the masters: scan each, and count through a cluster client.
+        const cluster = isCluster(o) ? await connectCluster(o, { caFile }) : undefined;
+        try {
+            const scanned = cluster ? await Promise.all(cluster.nodes("master").map((node) => discoverQueues(node, o.bullmq.prefix))) : [await discoverQueues(client, o.bullmq.prefix)];
+            const { host, port, username, password, tls } = redisOptions(o, { caFile });
+            for (const name of [...new Set(scanned.flat())].sort()) {
+                const queue = new Queue(name, { prefix: o.bullmq.prefix, connection: cluster ?? { host, port, username, password, tls, retryStrategy: () => null } });
+                queue.on("error", () => undefined);
+                try {
+                    const c = await queue.getJobCounts("wait", "prioritized", "waiting-children", "active", "delayed", "completed", "failed");
+                    queues.push({
+                        name,
+                        waiting: (c.wait ?? 0) + (c.prioritized ?? 0) + (c["waiting-children"] ?? 0),
+                        active: c.active ?? 0,
+                        delayed: c.delayed ?? 0,
+                        completed: c.completed ?? 0,
+                        failed: c.failed ?? 0,
+                    });
+                } finally {
+                    await queue.close();
+                }
             }
+        } finally {
+            cluster?.disconnect();
         }
         return { target: o.target, host: o.host, port: o.port, server, queues };
     } finally {

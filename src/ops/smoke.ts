@@ -4,10 +4,10 @@
  */
 import { randomUUID } from "crypto";
 import { ConnectionOptions, Queue, Worker } from "bullmq";
-import Redis from "ioredis";
+import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
 import { EXIT_FAILED, EXIT_OK, parseCommand, runMain } from "./cli";
-import { CONNECT_TIMEOUT_MS, connect, info, redisOptions } from "./connection";
+import { CONNECT_TIMEOUT_MS, connect, connectCluster, info, isCluster, redisOptions } from "./connection";
 import { loadOutputs } from "./outputs";
 
 export type Status = "pass" | "fail" | "skip";
@@ -152,19 +152,23 @@ async function checksOnServer(client: Redis, o: ConnectionOutputs, add: Add, opt
     else if (used / max >= HEADROOM_LIMIT) add("memory-headroom", "fail", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}: over ${HEADROOM_LIMIT * 100}%, writes will soon be refused`);
     else add("memory-headroom", "pass", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}`);
 
-    // 7. write, read, delete
+    // 7. write, read, delete: through the client the pipeline would use (a cluster client on a cluster)
     const key = `mspbyte:smoke:${randomUUID()}`;
     const value = randomUUID();
+    let rt: Redis | Cluster | undefined;
     try {
-        await client.set(key, value, "EX", 60);
-        const read = await client.get(key);
-        const ttl = await client.ttl(key);
-        const deleted = await client.del(key);
+        rt = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: opts.tls }) : client;
+        await rt.set(key, value, "EX", 60);
+        const read = await rt.get(key);
+        const ttl = await rt.ttl(key);
+        const deleted = await rt.del(key);
         if (read !== value) add("round-trip", "fail", `wrote ${key} and read back ${JSON.stringify(read)}`);
         else if (deleted !== 1) add("round-trip", "fail", `${key} could not be deleted`);
-        else add("round-trip", "pass", `SET with a ${ttl} s TTL, GET, DEL on ${key}`);
+        else add("round-trip", "pass", `SET with a ${ttl} s TTL, GET, DEL on ${key}${isCluster(o) ? " through a cluster client" : ""}`);
     } catch (e) {
         add("round-trip", "fail", `${key}: ${(e as Error).message}`);
+    } finally {
+        if (rt && rt !== client) rt.disconnect();
     }
 
     // 8. a real job through BullMQ
@@ -175,7 +179,13 @@ async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls:
     const name = `smoke-${randomUUID().slice(0, 8)}`;
     const { host, port, username, password, tls, connectTimeout } = redisOptions(o, { caFile: opts.caFile, tls: opts.tls });
     // BullMQ's workers block on the connection: they need maxRetriesPerRequest null.
-    const connection: ConnectionOptions = { host, port, username, password, tls, connectTimeout, maxRetriesPerRequest: null, retryStrategy: () => null };
+    let cluster: Cluster | undefined;
+    try {
+        if (isCluster(o)) cluster = await connectCluster(o, { caFile: opts.caFile, tls: opts.tls });
+    } catch (e) {
+        return ["fail", `cluster connection: ${(e as Error).message}`];
+    }
+    const connection: ConnectionOptions = cluster ?? { host, port, username, password, tls, connectTimeout, maxRetriesPerRequest: null, retryStrategy: () => null };
     const queue = new Queue(name, { prefix: o.bullmq.prefix, connection });
     const worker = new Worker(name, async (job) => ({ echo: (job.data as { token: string }).token }), { prefix: o.bullmq.prefix, connection, autorun: false });
     queue.on("error", () => undefined);
@@ -203,6 +213,7 @@ async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls:
         await worker.close().catch(() => undefined);
         await queue.obliterate({ force: true }).catch(() => undefined);
         await queue.close().catch(() => undefined);
+        cluster?.disconnect();
     }
 }
 
