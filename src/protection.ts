@@ -17,3 +17,13 @@ export interface DataProtection {
 export function dataResourceOptions(p: DataProtection, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
     return { ...opts, protect: p.protect && !p.deleteData, retainOnDelete: !p.deleteData };
 }
+
+/**
+ * Resource options for a managed cache (ElastiCache, MemoryDB) or a StatefulSet. Unlike a
+ * volume, leaving the resource behind on destroy would leave a server running and billed; its
+ * data's protection on delete is the final snapshot (managed) or the PVC retention policy
+ * (Kubernetes). `protect` blocks the delete itself.
+ */
+export function serverResourceOptions(protect: boolean, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return { ...opts, protect };
+}

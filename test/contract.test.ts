@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bullmqSettings, envFile, envValue, redisUrl } from "../src/contract";
-import { dataResourceOptions } from "../src/protection";
+import { dataResourceOptions, serverResourceOptions } from "../src/protection";
 import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../src/memory";
 
 describe("redisUrl", () => {
@@ -47,6 +47,13 @@ describe("dataResourceOptions", () => {
         [{ protect: true, deleteData: true }, { protect: false, retainOnDelete: false }],
     ])("%j", (given, expected) => {
         expect(dataResourceOptions(given)).toEqual(expected);
+    });
+});
+
+describe("serverResourceOptions", () => {
+    it("protects a managed cache or StatefulSet when asked, and never leaves it running after destroy", () => {
+        expect(serverResourceOptions(true)).toEqual({ protect: true });
+        expect(serverResourceOptions(false, { deleteBeforeReplace: true })).toEqual({ protect: false, deleteBeforeReplace: true });
     });
 });
 

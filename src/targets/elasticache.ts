@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ElasticacheConfig } from "../config";
 import { Persistence, RedisEndpoint } from "../contract";
+import { serverResourceOptions } from "../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
 
@@ -139,7 +140,7 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             ],
             applyImmediately: false,
             tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
-        }, { parent: this, protect: args.protect });
+        }, serverResourceOptions(args.protect, { parent: this }));
     }
 }
 

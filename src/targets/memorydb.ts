@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
+import { serverResourceOptions } from "../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
 import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs } from "./elasticache";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
@@ -68,7 +69,7 @@ export class MemorydbRedis extends pulumi.ComponentResource {
             autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
             snsTopicArn: topic.arn,
             tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
-        }, { parent: this, protect: args.protect });
+        }, serverResourceOptions(args.protect, { parent: this }));
 
         const nodes: { label: string; dimensions: Record<string, string>; replica: boolean }[] = [];
         for (let s = 1; s <= shards; s++) {

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubernetesConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
+import { serverResourceOptions } from "../../protection";
 import { applyOverrides, loadRedisConf, persistenceOf, renderRedisConf } from "../../redisConf";
 import * as m from "./manifests";
 
@@ -43,11 +44,8 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMapManifest(k, redisConf), after);
         new k8s.core.v1.Service(`${name}-headless`, m.headlessServiceManifest(k), after);
         const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, configHash), {
-            ...after,
-            dependsOn: [...after.dependsOn, secret, configMap],
-            protect: args.protect,
-        });
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, configHash),
+            serverResourceOptions(args.protect, { ...after, dependsOn: [...after.dependsOn, secret, configMap] }));
         new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, m.podDisruptionBudgetManifest(k), after);
         new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, m.networkPolicyManifest(k), after);
         if (k.serviceMonitor) {
