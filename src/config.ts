@@ -200,6 +200,8 @@ export const kubernetesSchema = strict({
     exporterImage: z.string({ error: "an image pinned by tag or digest" }).refine((v) => /[:@]/.test(v) && !/:latest$/.test(v)).default(DEFAULT_EXPORTER_IMAGE),
     /** A prometheus-operator ServiceMonitor; the cluster must have its CRD. */
     serviceMonitor: bool().default(false),
+    /** TLS between the pipeline's pods and Redis, with a certificate generated for the Services' names. */
+    tls: bool().default(false),
     /** true: voluntary evictions (node drains) wait for an operator; false: the pod moves, its data with it. */
     blockVoluntaryEviction: bool().default(false),
     port: port().default(6379),

@@ -22,12 +22,15 @@ import { applyOverrides, loadRedisConf, renderRedisConf } from "../../src/redisC
 import * as m from "../../src/targets/kubernetes/manifests";
 import { outputsFor } from "../helpers/outputs";
 import { RedisServer } from "../helpers/redisServer";
+import { makeCerts } from "../helpers/tls";
 
 const base = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" } });
 const full = kubernetesSchema.parse({
     allowedPodLabels: { app: "pipeline-worker" }, allowedNamespaces: ["mspbyte-pipeline"], metrics: true, serviceMonitor: true,
     storageClass: "gp3", blockVoluntaryEviction: true,
 });
+
+const withTls = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" }, metrics: true, tls: true });
 
 function objects(k: typeof base): [string, { validate(): void }][] {
     const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, m.kubernetesMaxmemory(k))));
@@ -41,11 +44,16 @@ function objects(k: typeof base): [string, { validate(): void }][] {
         ["PodDisruptionBudget", new PodDisruptionBudget(m.podDisruptionBudgetManifest(k) as never)],
         ["NetworkPolicy", new NetworkPolicy(m.networkPolicyManifest(k) as never)],
         ...(k.serviceMonitor ? [["ServiceMonitor", new ServiceMonitor(m.serviceMonitorManifest(k) as never)] as [string, { validate(): void }]] : []),
+        ...(k.tls ? [["TLS Secret", new Secret(m.tlsSecretManifest(k, { cert: "c", key: "k", ca: "a" }) as never)] as [string, { validate(): void }]] : []),
     ];
 }
 
 describe("every generated object passes the Kubernetes OpenAPI schema", () => {
-    it.each([...objects(base), ...objects(full).map(([n, o]) => [`${n} (metrics, ServiceMonitor, storage class)`, o] as [string, { validate(): void }])])("%s", (_, object) => {
+    it.each([
+        ...objects(base),
+        ...objects(full).map(([n, o]) => [`${n} (metrics, ServiceMonitor, storage class)`, o] as [string, { validate(): void }]),
+        ...objects(withTls).map(([n, o]) => [`${n} (TLS)`, o] as [string, { validate(): void }]),
+    ])("%s", (_, object) => {
         expect(() => object.validate()).not.toThrow();
     });
 
@@ -98,5 +106,41 @@ describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Se
         expect(withLoading(m.livenessCommand(base.port)).status).toBe(0);
         expect(withLoading(m.readinessCommand(base.port)).status).not.toBe(0);
         fs.rmSync(bin, { recursive: true, force: true });
+    });
+});
+
+describe("with TLS: the rendered redis.conf, the generated files' layout, and the probes over TLS", () => {
+    const password = "K8s-Tls-Password-0123456789";
+    let server: RedisServer;
+    let dir: string;
+    beforeAll(async () => {
+        const certs = makeCerts();
+        dir = certs.dir;
+        fs.mkdirSync(path.join(dir, "tls"));
+        fs.copyFileSync(certs.certFile, path.join(dir, "tls", "tls.crt"));
+        fs.copyFileSync(certs.keyFile, path.join(dir, "tls", "tls.key"));
+        fs.copyFileSync(certs.caFile, path.join(dir, "tls", "ca.crt"));
+        fs.writeFileSync(path.join(dir, "auth.conf"), m.authConf(password));
+        const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(withTls, "256mb", dir, path.join(dir, "tls"))));
+        server = await RedisServer.start({ conf, tls: true });
+    });
+    afterAll(async () => {
+        await server?.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("passes every smoke check over TLS, certificate verified", async () => {
+        const results = await runSmoke(outputsFor(server, { password, tls: true }), { caFile: path.join(dir, "tls", "ca.crt") });
+        expect(results.filter((r) => r.status !== "pass")).toEqual([]);
+    });
+
+    it("the probes speak TLS: ready with the password, not with a wrong one; alive on PONG", () => {
+        const run = (cmd: string[], auth: string) => spawnSync(cmd[0]!, cmd.slice(1).map((a) => a.replaceAll(`-p ${withTls.port}`, `-p ${server.port}`)), { encoding: "utf8", env: { PATH: process.env.PATH!, REDISCLI_AUTH: auth } }).status;
+        const tlsDir = path.join(dir, "tls");
+        expect(run(m.readinessCommand(withTls.port, true, tlsDir), password)).toBe(0);
+        expect(run(m.readinessCommand(withTls.port, true, tlsDir), "Wrong-Password-0123456789")).not.toBe(0);
+        expect(run(m.livenessCommand(withTls.port, true, tlsDir), password)).toBe(0);
+        // Without --tls the same probe fails against a TLS-only server: the flags matter.
+        expect(run(m.readinessCommand(withTls.port, false, tlsDir), password)).not.toBe(0);
     });
 });

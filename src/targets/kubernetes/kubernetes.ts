@@ -1,6 +1,7 @@
 import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ServerCertificates, serverCertificates } from "../../certificates";
 import { KubernetesConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { serverResourceOptions } from "../../protection";
@@ -42,10 +43,12 @@ export class KubernetesRedis extends pulumi.ComponentResource {
             stringData: pulumi.secret(pulumi.output(args.password).apply((pw) => m.secretManifest(k, pw).stringData)),
         }, after);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMapManifest(k, redisConf), after);
+        const certs = k.tls ? serverCertificates(name, m.serviceDnsNames(k), this) : undefined;
+        const tlsSecret = certs ? this.createTlsSecret(name, k, certs, after) : undefined;
         new k8s.core.v1.Service(`${name}-headless`, m.headlessServiceManifest(k), after);
         const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
         const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, configHash),
-            serverResourceOptions(args.protect, { ...after, dependsOn: [...after.dependsOn, secret, configMap] }));
+            serverResourceOptions(args.protect, { ...after, dependsOn: [...after.dependsOn, secret, configMap, ...(tlsSecret ? [tlsSecret] : [])] }));
         new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, m.podDisruptionBudgetManifest(k), after);
         new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, m.networkPolicyManifest(k), after);
         if (k.serviceMonitor) {
@@ -55,8 +58,8 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         this.endpoint = {
             host: `${m.NAME}.${k.namespace}.svc.cluster.local`,
             port: k.port,
-            // Traffic stays inside the cluster network, limited by the NetworkPolicy.
-            tls: false,
+            // Without TLS, traffic stays inside the cluster network, limited by the NetworkPolicy.
+            tls: k.tls,
             username: "default",
             password: args.password,
             persistence: persistenceOf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, maxmemory))),
@@ -68,7 +71,18 @@ export class KubernetesRedis extends pulumi.ComponentResource {
             clientService: service.metadata.name,
             secretName: secret.metadata.name,
             maxmemory,
+            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
         });
         this.registerOutputs({ details: this.details });
+    }
+
+    private createTlsSecret(name: string, k: KubernetesConfig, certs: ServerCertificates, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+        const base = m.tlsSecretManifest(k, { cert: "", key: "", ca: "" });
+        return new k8s.core.v1.Secret(`${name}-tls`, {
+            metadata: base.metadata,
+            type: base.type,
+            stringData: pulumi.secret(pulumi.all([certs.cert.certPem, certs.key.privateKeyPem, certs.caCert.certPem])
+                .apply(([cert, key, ca]) => m.tlsSecretManifest(k, { cert, key, ca }).stringData)),
+        }, opts);
     }
 }

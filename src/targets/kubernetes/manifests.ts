@@ -11,6 +11,7 @@ export const NAME = "mspbyte-redis";
 export const DATA_DIR = "/data";
 export const CONF_DIR = "/etc/redis";
 export const SECRET_DIR = "/etc/redis-secret";
+export const TLS_DIR = "/etc/redis-tls";
 export const EXPORTER_PORT = 9121;
 /** The `redis` user and group of the official image. */
 export const REDIS_UID = 999;
@@ -27,17 +28,22 @@ export const LABELS = {
 };
 export const SELECTOR = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": NAME };
 
+/** redis-cli's connection arguments inside the pod: TLS verified against the generated CA when on. */
+function cli(port: number, tls: boolean, tlsDir: string): string {
+    return `redis-cli -p ${port}${tls ? ` --tls --cacert ${tlsDir}/ca.crt` : ""}`;
+}
+
 /**
  * Readiness: an authenticated PONG, nothing else (NOAUTH, LOADING and errors are not ready).
  * The password comes from REDISCLI_AUTH in the container's environment.
  */
-export function readinessCommand(port: number): string[] {
-    return ["sh", "-c", `redis-cli -p ${port} ping | grep -qx PONG`];
+export function readinessCommand(port: number, tls = false, tlsDir: string = TLS_DIR): string[] {
+    return ["sh", "-c", `${cli(port, tls, tlsDir)} ping | grep -qx PONG`];
 }
 
 /** Liveness: the server answers, PONG or LOADING (a large AOF being read is alive, not dead). */
-export function livenessCommand(port: number): string[] {
-    return ["sh", "-c", `r="$(redis-cli -p ${port} ping 2>&1)"; case "$r" in PONG|LOADING*) exit 0;; *) echo "$r"; exit 1;; esac`];
+export function livenessCommand(port: number, tls = false, tlsDir: string = TLS_DIR): string[] {
+    return ["sh", "-c", `r="$(${cli(port, tls, tlsDir)} ping 2>&1)"; case "$r" in PONG|LOADING*) exit 0;; *) echo "$r"; exit 1;; esac`];
 }
 
 /** maxmemory for the container's memory limit (60%: see memory.ts for why). */
@@ -46,9 +52,10 @@ export function kubernetesMaxmemory(k: KubernetesConfig): string {
 }
 
 /** redis.conf overrides: the password arrives in a file from the Secret, included last. */
-export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, secretDir: string = SECRET_DIR): ConfOverrides {
+export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, secretDir: string = SECRET_DIR, tlsDir: string = TLS_DIR): ConfOverrides {
     return {
         port: k.port,
+        ...(k.tls ? { tls: { certFile: `${tlsDir}/tls.crt`, keyFile: `${tlsDir}/tls.key`, caFile: `${tlsDir}/ca.crt` } } : {}),
         bind: ["*", "-::*"],
         dir: DATA_DIR,
         maxmemory,
@@ -72,6 +79,20 @@ export function secretManifest(k: KubernetesConfig, password: string) {
         apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-auth`), type: "Opaque",
         stringData: { password, "auth.conf": authConf(password) },
     };
+}
+
+/** The server's certificate, key and CA, as a kubernetes.io/tls Secret. */
+export function tlsSecretManifest(k: KubernetesConfig, pem: { cert: string; key: string; ca: string }) {
+    return {
+        apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-tls`), type: "kubernetes.io/tls",
+        stringData: { "tls.crt": pem.cert, "tls.key": pem.key, "ca.crt": pem.ca },
+    };
+}
+
+/** The names the server's certificate must carry: every way a pod in the cluster reaches it. */
+export function serviceDnsNames(k: KubernetesConfig): string[] {
+    const svc = `${NAME}.${k.namespace}`;
+    return [NAME, svc, `${svc}.svc`, `${svc}.svc.cluster.local`, `*.${NAME}-headless.${k.namespace}.svc.cluster.local`];
 }
 
 export function configMapManifest(k: KubernetesConfig, redisConf: string) {
@@ -110,6 +131,7 @@ const containerSecurity = {
 export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
     const memory = k.memoryLimit;
     const authEnv = { name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } };
+    const tlsMount = k.tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : [];
     const redis = {
         name: "redis",
         image: k.image,
@@ -118,14 +140,15 @@ export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
         env: [authEnv],
         resources: { requests: { cpu: k.cpuRequest, memory }, limits: { memory } },
         securityContext: containerSecurity,
-        startupProbe: { exec: { command: readinessCommand(k.port) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: STARTUP_SECONDS / 5 },
-        readinessProbe: { exec: { command: readinessCommand(k.port) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
-        livenessProbe: { exec: { command: livenessCommand(k.port) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+        startupProbe: { exec: { command: readinessCommand(k.port, k.tls) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: STARTUP_SECONDS / 5 },
+        readinessProbe: { exec: { command: readinessCommand(k.port, k.tls) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
+        livenessProbe: { exec: { command: livenessCommand(k.port, k.tls) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
         volumeMounts: [
             { name: "data", mountPath: DATA_DIR },
             { name: "config", mountPath: CONF_DIR, readOnly: true },
             { name: "auth", mountPath: SECRET_DIR, readOnly: true },
             { name: "tmp", mountPath: "/tmp" },
+            ...tlsMount,
         ],
     };
     const exporter = {
@@ -133,9 +156,11 @@ export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
         image: k.exporterImage,
         ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
         env: [
-            { name: "REDIS_ADDR", value: `redis://localhost:${k.port}` },
+            { name: "REDIS_ADDR", value: `${k.tls ? "rediss" : "redis"}://localhost:${k.port}` },
             { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } },
+            ...(k.tls ? [{ name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` }] : []),
         ],
+        volumeMounts: tlsMount,
         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
         securityContext: containerSecurity,
         readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 10 },
@@ -164,6 +189,7 @@ export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
                         { name: "config", configMap: { name: `${NAME}-config` } },
                         { name: "auth", secret: { secretName: `${NAME}-auth`, defaultMode: 0o440, items: [{ key: "auth.conf", path: "auth.conf" }] } },
                         { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+                        ...(k.tls ? [{ name: "tls", secret: { secretName: `${NAME}-tls`, defaultMode: 0o440 } }] : []),
                     ],
                 },
             },

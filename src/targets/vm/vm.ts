@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
+import { serverCertificates } from "../../certificates";
 import { VmConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
@@ -54,7 +54,8 @@ export class VmRedis extends pulumi.ComponentResource {
         const maxmemory = pulumi.output(args.maxmemory ?? instanceType.memorySize.apply((mib) => formatMemorySize(maxmemoryFor(mib * 1024 * 1024, OS_RESERVE_BYTES))));
 
         const securityGroup = cacheSecurityGroup(name, { ...c, egressForUpdates: true }, this);
-        const certs = c.tls ? this.createCertificates(name, region) : undefined;
+        // The private DNS name is only known once the instance exists: cover every name EC2 gives.
+        const certs = c.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this) : undefined;
         const secret = authSecret(name, `mspbyte-redis/${args.serverName}/auth`, {
             username: "default", password: args.password,
             ...(certs ? { tlsCert: certs.cert.certPem, tlsKey: certs.key.privateKeyPem, tlsCa: certs.caCert.certPem } : {}),
@@ -122,36 +123,6 @@ export class VmRedis extends pulumi.ComponentResource {
             session: pulumi.interpolate`aws ssm start-session --target ${instance.id}`,
         });
         this.registerOutputs({ details: this.details });
-    }
-
-    /** A private CA and a server certificate for the instance's private DNS names. */
-    private createCertificates(name: string, region: pulumi.Output<string>) {
-        const parent = { parent: this };
-        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
-        const caCert = new tls.SelfSignedCert(`${name}-ca`, {
-            privateKeyPem: caKey.privateKeyPem,
-            isCaCertificate: true,
-            validityPeriodHours: 10 * 365 * 24,
-            allowedUses: ["cert_signing", "crl_signing"],
-            subject: { commonName: "mspbyte-redis CA" },
-        }, parent);
-        const key = new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
-        const request = new tls.CertRequest(`${name}-tls-request`, {
-            privateKeyPem: key.privateKeyPem,
-            subject: { commonName: "mspbyte-redis" },
-            // The private DNS name is only known once the instance exists: cover every name EC2 gives.
-            dnsNames: [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal", "localhost"],
-            ipAddresses: ["127.0.0.1"],
-        }, parent);
-        const cert = new tls.LocallySignedCert(`${name}-tls`, {
-            certRequestPem: request.certRequestPem,
-            caPrivateKeyPem: caKey.privateKeyPem,
-            caCertPem: caCert.certPem,
-            validityPeriodHours: 2 * 365 * 24,
-            earlyRenewalHours: 30 * 24,
-            allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
-        }, parent);
-        return { caCert, key, cert };
     }
 
     /** Session Manager, and reading this server's own secret: nothing more. */

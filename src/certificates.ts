@@ -1,0 +1,45 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+
+/** How long the generated CA and server certificate last; the server's renews a month early on an update. */
+export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+export const CERT_VALIDITY_HOURS = 2 * 365 * 24;
+export const CERT_EARLY_RENEWAL_HOURS = 30 * 24;
+
+export interface ServerCertificates {
+    caCert: tls.SelfSignedCert;
+    key: tls.PrivateKey;
+    cert: tls.LocallySignedCert;
+}
+
+/**
+ * A private CA and a server certificate signed by it, generated and kept (secret) in the stack's
+ * state. Clients verify the server with the CA, which the stack exports in `details`.
+ */
+export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource): ServerCertificates {
+    const opts = { parent };
+    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const caCert = new tls.SelfSignedCert(`${name}-ca`, {
+        privateKeyPem: caKey.privateKeyPem,
+        isCaCertificate: true,
+        validityPeriodHours: CA_VALIDITY_HOURS,
+        allowedUses: ["cert_signing", "crl_signing"],
+        subject: { commonName: "mspbyte-redis CA" },
+    }, opts);
+    const key = new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const request = new tls.CertRequest(`${name}-tls-request`, {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "mspbyte-redis" },
+        dnsNames: [...dnsNames, "localhost"],
+        ipAddresses: ["127.0.0.1"],
+    }, opts);
+    const cert = new tls.LocallySignedCert(`${name}-tls`, {
+        certRequestPem: request.certRequestPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        caCertPem: caCert.certPem,
+        validityPeriodHours: CERT_VALIDITY_HOURS,
+        earlyRenewalHours: CERT_EARLY_RENEWAL_HOURS,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+    }, opts);
+    return { caCert, key, cert };
+}
