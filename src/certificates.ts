@@ -16,7 +16,7 @@ export interface ServerCertificates {
  * A private CA and a server certificate signed by it, generated and kept (secret) in the stack's
  * state. Clients verify the server with the CA, which the stack exports in `details`.
  */
-export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource): ServerCertificates {
+export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource, ipAddresses: string[] = []): ServerCertificates {
     const opts = { parent };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
     const caCert = new tls.SelfSignedCert(`${name}-ca`, {
@@ -31,7 +31,7 @@ export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[
         privateKeyPem: key.privateKeyPem,
         subject: { commonName: "mspbyte-redis" },
         dnsNames: [...dnsNames, "localhost"],
-        ipAddresses: ["127.0.0.1"],
+        ipAddresses: ["127.0.0.1", ...ipAddresses],
     }, opts);
     const cert = new tls.LocallySignedCert(`${name}-tls`, {
         certRequestPem: request.certRequestPem,

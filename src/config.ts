@@ -66,6 +66,8 @@ export const dockerSchema = strict({
         .default("127.0.0.1"),
     /** Opt-in for publishing on every interface (0.0.0.0 or ::). */
     exposeToNetwork: bool().default(false),
+    /** TLS with a generated certificate; required when hostIp is not a loopback address. */
+    tls: bool().default(false),
     /** Danger: true removes the data volume, and every job in it, on `pulumi destroy`. */
     deleteData: bool().default(false),
     /** Container memory limit; when set and `maxmemory` is not, `maxmemory` is sized from it. */
@@ -78,7 +80,15 @@ export const dockerSchema = strict({
             code: "custom",
             path: ["hostIp"],
             input: d.hostIp,
-            message: "127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis, in plain text, to every network this machine is on and needs docker.exposeToNetwork: true as well",
+            message: "127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well",
+        });
+    }
+    if (!LOOPBACK.has(d.hostIp) && !d.tls) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["tls"],
+            input: d.tls,
+            message: `true when docker.hostIp (${d.hostIp}) is not a loopback address: traffic then leaves this machine, and the password and every job with it`,
         });
     }
 });

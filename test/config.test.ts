@@ -15,7 +15,7 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "typo'd top-level key", raw: { target: "docker", maxmemroy: "1gb" },
           error: `mspbyte-redis:maxmemroy: unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, vm (did you mean "maxmemory"?)` },
         { case: "typo'd docker key", raw: { target: "docker", docker: docker({ hostPrt: 6380 }) },
-          error: `mspbyte-redis:docker.hostPrt: unknown key; allowed keys: containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, volumeName (did you mean "hostPort"?)` },
+          error: `mspbyte-redis:docker.hostPrt: unknown key; allowed keys: containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, tls, volumeName (did you mean "hostPort"?)` },
         { case: "port out of range", raw: { target: "docker", docker: docker({ hostPort: 70000 }) },
           error: `mspbyte-redis:docker.hostPort: given 70000; allowed: an integer from 1 to 65535` },
         { case: "port not a number", raw: { target: "docker", docker: docker({ hostPort: "abc" }) },
@@ -36,11 +36,13 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
           error: `mspbyte-redis:password: given a secret of 26 characters; allowed: ${PASSWORD}` },
         { case: "password set as plain text", raw: { target: "docker", password: "long-enough-password-123" },
           error: "mspbyte-redis:password: given as plain text; allowed: a secret, set with `pulumi config set --secret password`" },
-        { case: "0.0.0.0 without the opt-in", raw: { target: "docker", docker: docker({ hostIp: "0.0.0.0" }) },
-          error: `mspbyte-redis:docker.hostIp: given "0.0.0.0"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis, in plain text, to every network this machine is on and needs docker.exposeToNetwork: true as well` },
-        { case: ":: without the opt-in", raw: { target: "docker", docker: docker({ hostIp: "::" }) },
-          error: `mspbyte-redis:docker.hostIp: given "::"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis, in plain text, to every network this machine is on and needs docker.exposeToNetwork: true as well` },
-        { case: "not an IP address", raw: { target: "docker", docker: docker({ hostIp: "999.1.1.1" }) },
+        { case: "0.0.0.0 without the opt-in", raw: { target: "docker", docker: docker({ hostIp: "0.0.0.0", tls: true }) },
+          error: `mspbyte-redis:docker.hostIp: given "0.0.0.0"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well` },
+        { case: ":: without the opt-in", raw: { target: "docker", docker: docker({ hostIp: "::", tls: true }) },
+          error: `mspbyte-redis:docker.hostIp: given "::"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well` },
+        { case: "an interface address without TLS", raw: { target: "docker", docker: docker({ hostIp: "192.0.2.10" }) },
+          error: `mspbyte-redis:docker.tls: given false; allowed: true when docker.hostIp (192.0.2.10) is not a loopback address: traffic then leaves this machine, and the password and every job with it` },
+        { case: "not an IP address", raw: { target: "docker", docker: docker({ hostIp: "999.1.1.1", tls: true }) },
           error: `mspbyte-redis:docker.hostIp: given "999.1.1.1"; allowed: an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address` },
         { case: "unpinned image", raw: { target: "docker", docker: docker({ image: "redis" }) },
           error: `mspbyte-redis:docker.image: given "redis"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
@@ -51,7 +53,7 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "protect not a boolean", raw: { target: "docker", protect: "maybe" },
           error: `mspbyte-redis:protect: given "maybe"; allowed: true or false` },
         { case: "docker not an object", raw: { target: "docker", docker: "fast" },
-          error: `mspbyte-redis:docker: given "fast"; allowed: an object with the keys containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, volumeName` },
+          error: `mspbyte-redis:docker: given "fast"; allowed: an object with the keys containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, tls, volumeName` },
         { case: "bad BullMQ prefix", raw: { target: "docker", bullmq: JSON.stringify({ prefix: "bad prefix" }) },
           error: `mspbyte-redis:bullmq.prefix: given "bad prefix"; allowed: a key prefix: letters, digits, and _ - : { }` },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
@@ -95,7 +97,7 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
             bullmq: { prefix: "bull", queue: "pipeline-jobs" },
             docker: {
                 image: DEFAULT_REDIS_IMAGE, containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data",
-                hostPort: 6379, hostIp: "127.0.0.1", exposeToNetwork: false, deleteData: false,
+                hostPort: 6379, hostIp: "127.0.0.1", exposeToNetwork: false, tls: false, deleteData: false,
                 logMaxSize: "10m", logMaxFiles: 3,
             },
         });
@@ -111,7 +113,7 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
     });
 
     it("0.0.0.0 with the explicit opt-in", () => {
-        const c = parseStackConfig({ target: "docker", docker: docker({ hostIp: "0.0.0.0", exposeToNetwork: true }) }, "dev");
+        const c = parseStackConfig({ target: "docker", docker: docker({ hostIp: "0.0.0.0", exposeToNetwork: true, tls: true }) }, "dev");
         expect(c.docker.hostIp).toBe("0.0.0.0");
     });
 

@@ -15,7 +15,8 @@ it("throws the config error and registers no resource", async () => {
     expect((error as Error).message).toBe([
         "invalid stack config (Pulumi.<stack>.yaml, namespace mspbyte-redis):",
         "  - mspbyte-redis:docker.hostPort: given 99999; allowed: an integer from 1 to 65535",
-        "  - mspbyte-redis:docker.hostIp: given \"0.0.0.0\"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis, in plain text, to every network this machine is on and needs docker.exposeToNetwork: true as well",
+        "  - mspbyte-redis:docker.hostIp: given \"0.0.0.0\"; allowed: 127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well",
+        "  - mspbyte-redis:docker.tls: given false; allowed: true when docker.hostIp (0.0.0.0) is not a loopback address: traffic then leaves this machine, and the password and every job with it",
     ].join("\n"));
     await new Promise((r) => setTimeout(r, 50));
     expect(resources).toEqual([]);

@@ -1,12 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
+import { ServerCertificates, serverCertificates } from "../certificates";
 import { DataProtection, dataResourceOptions } from "../protection";
 import { ConfOverrides, loadRedisConf, persistenceOf, applyOverrides, renderRedisConf } from "../redisConf";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
 export const DATA_DIR = "/data";
 export const CONF_PATH = "/usr/local/etc/redis/redis.conf";
+export const TLS_DIR = "/usr/local/etc/redis/tls";
 export const CONTAINER_PORT = 6379;
 /** The `redis` user of the official images (Debian and Alpine alike). */
 export const REDIS_UID = "999";
@@ -16,14 +18,16 @@ export const REDIS_UID = "999";
  * prints the error and succeeds), so the answer itself must be PONG. The password comes from
  * REDISCLI_AUTH in the container's environment, never from the command line.
  */
-export function healthcheckCommand(port: number = CONTAINER_PORT): string {
-    return `redis-cli -p ${port} ping | grep -qx PONG`;
+export function healthcheckCommand(port: number = CONTAINER_PORT, tls = false, tlsDir: string = TLS_DIR): string {
+    return `redis-cli -p ${port}${tls ? ` --tls --cacert ${tlsDir}/ca.crt` : ""} ping | grep -qx PONG`;
 }
 
 /** redis.conf overrides for the container: listen on every container interface, data in /data. */
-export function dockerConfOverrides(a: { password: string; maxmemory?: string }): ConfOverrides {
+export function dockerConfOverrides(a: { password: string; maxmemory?: string; tls?: boolean; tlsDir?: string }): ConfOverrides {
+    const tlsDir = a.tlsDir ?? TLS_DIR;
     return {
         port: CONTAINER_PORT,
+        ...(a.tls ? { tls: { certFile: `${tlsDir}/tls.crt`, keyFile: `${tlsDir}/tls.key`, caFile: `${tlsDir}/ca.crt` } } : {}),
         // Inside its own network namespace the server must listen beyond loopback for Docker's
         // port publishing to reach it; who can reach the published port is decided by hostIp.
         bind: ["*", "-::*"],
@@ -48,6 +52,8 @@ export interface DockerRedisArgs {
     hostIp: string;
     /** @default 6379 */
     hostPort: number;
+    /** TLS only, with a generated certificate for localhost and hostIp. @default false */
+    tls: boolean;
     password: pulumi.Input<string>;
     /** Overrides redis.conf's maxmemory. */
     maxmemory?: string;
@@ -78,21 +84,26 @@ export class DockerRedis extends pulumi.ComponentResource {
         const image = this.createImage(name, args);
         const volume = this.createVolume(name, args);
         this.redisConf = pulumi.secret(pulumi.output(args.password).apply((password) =>
-            renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password, maxmemory: args.maxmemory }))),
+            renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls }))),
         ));
-        const container = this.createContainer(name, args, image, volume);
+        const isIp = /^[\d.]+$|:/.test(args.hostIp) && args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
+        const certs = args.tls ? serverCertificates(name, [], this, isIp ? [args.hostIp] : []) : undefined;
+        const container = this.createContainer(name, args, image, volume, certs);
 
         this.containerName = container.name;
         this.volumeName = volume.name;
         this.endpoint = {
             host: args.hostIp === "0.0.0.0" || args.hostIp === "::" ? "localhost" : args.hostIp,
             port: args.hostPort,
-            tls: false,
+            tls: args.tls,
             username: "default",
             password: args.password,
             persistence: this.persistence(args),
         };
-        this.details = pulumi.output({ containerName: this.containerName, volumeName: this.volumeName, image: args.image });
+        this.details = pulumi.output({
+            containerName: this.containerName, volumeName: this.volumeName, image: args.image,
+            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
+        });
         this.registerOutputs({ details: this.details });
     }
 
@@ -114,18 +125,26 @@ export class DockerRedis extends pulumi.ComponentResource {
             dataResourceOptions(args.protection, { parent: this }));
     }
 
-    private createContainer(name: string, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume): docker.Container {
+    private createContainer(name: string, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume, certs?: ServerCertificates): docker.Container {
+        const file = (path: string, content: pulumi.Input<string>, permissions: string) => ({ file: path, content, owner: REDIS_UID, group: REDIS_UID, permissions });
         const containerArgs: docker.ContainerArgs = {
             name: args.containerName,
             image: image.imageId,
             command: ["redis-server", CONF_PATH],
-            uploads: [{ file: CONF_PATH, content: this.redisConf, owner: REDIS_UID, group: REDIS_UID, permissions: "0600" }],
+            uploads: [
+                file(CONF_PATH, this.redisConf, "0600"),
+                ...(certs ? [
+                    file(`${TLS_DIR}/tls.crt`, certs.cert.certPem, "0644"),
+                    file(`${TLS_DIR}/tls.key`, pulumi.secret(certs.key.privateKeyPem), "0600"),
+                    file(`${TLS_DIR}/ca.crt`, certs.caCert.certPem, "0644"),
+                ] : []),
+            ],
             envs: [pulumi.secret(pulumi.interpolate`REDISCLI_AUTH=${args.password}`)],
             volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
             ports: [{ internal: CONTAINER_PORT, external: args.hostPort, ip: args.hostIp }],
             restart: "unless-stopped",
             healthcheck: {
-                tests: ["CMD-SHELL", healthcheckCommand()],
+                tests: ["CMD-SHELL", healthcheckCommand(CONTAINER_PORT, args.tls)],
                 interval: "10s",
                 timeout: "3s",
                 retries: 5,

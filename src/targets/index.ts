@@ -32,6 +32,7 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 volumeName: d.volumeName,
                 hostIp: d.hostIp,
                 hostPort: d.hostPort,
+                tls: d.tls,
                 password,
                 maxmemory,
                 memoryLimitBytes,

@@ -4,6 +4,6 @@ import { applyOverrides, loadRedisConf, renderRedisConf } from "../../src/redisC
 
 export const TEST_PASSWORD = "Integration-Test-Password-0123";
 
-export function dockerConf(o: { password?: string; maxmemory?: string } = {}): string {
-    return renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password: o.password ?? TEST_PASSWORD, maxmemory: o.maxmemory })));
+export function dockerConf(o: { password?: string; maxmemory?: string; tls?: boolean; tlsDir?: string } = {}): string {
+    return renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password: o.password ?? TEST_PASSWORD, maxmemory: o.maxmemory, tls: o.tls, tlsDir: o.tlsDir })));
 }

@@ -9,6 +9,7 @@ import { ROOT_REDIS_CONF, loadRedisConf, targetDirectivesIn } from "../../src/re
 import { healthcheckCommand } from "../../src/targets/docker";
 import { RedisServer } from "../helpers/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { TestCerts, makeCerts } from "../helpers/tls";
 
 const SEED = {
     appendonly: "yes",
@@ -106,5 +107,26 @@ describe("a password with quotes, spaces and backslashes survives rendering", ()
         await c.connect();
         expect(await c.ping()).toBe("PONG");
         c.disconnect();
+    });
+});
+
+describe("the docker-rendered redis.conf with TLS", () => {
+    let server: RedisServer;
+    let certs: TestCerts;
+    beforeAll(async () => {
+        certs = makeCerts();
+        for (const [from, to] of [[certs.certFile, "tls.crt"], [certs.keyFile, "tls.key"], [certs.caFile, "ca.crt"]] as const) fs.copyFileSync(from, `${certs.dir}/${to}`);
+        server = await RedisServer.start({ conf: dockerConf({ tls: true, tlsDir: certs.dir }), tls: true });
+    });
+    afterAll(async () => {
+        await server?.destroy();
+        fs.rmSync(certs.dir, { recursive: true, force: true });
+    });
+
+    it("the container's health check passes over TLS with the password, and fails without TLS or the password", () => {
+        const run = (cmd: string, env: Record<string, string>) => spawnSync("sh", ["-c", cmd], { env: { PATH: process.env.PATH!, ...env } }).status;
+        expect(run(healthcheckCommand(server.port, true, certs.dir), { REDISCLI_AUTH: TEST_PASSWORD })).toBe(0);
+        expect(run(healthcheckCommand(server.port, true, certs.dir), {})).not.toBe(0);
+        expect(run(healthcheckCommand(server.port, false, certs.dir), { REDISCLI_AUTH: TEST_PASSWORD })).not.toBe(0);
     });
 });
