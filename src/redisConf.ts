@@ -198,11 +198,6 @@ export function renderRedisConf(conf: RedisConf): string {
     return conf.lines.map((l) => l.raw).join("\n") + "\n";
 }
 
-/** Loads the root file, applies a target's overrides and renders the result. */
-export function renderForTarget(overrides: ConfOverrides, base: RedisConf = loadRedisConf()): string {
-    return renderRedisConf(applyOverrides(base, overrides));
-}
-
 /** Target-only directives found in a file meant to be portable: the root file must have none. */
 export function targetDirectivesIn(conf: RedisConf): string[] {
     const names = new Set<string>(TARGET_DIRECTIVES);

@@ -93,8 +93,3 @@ export async function connectCluster(o: ConnectionOutputs, c: ConnectOptions = {
     });
     return cluster;
 }
-
-/** The client the pipeline itself would use: a cluster client on cluster stacks, a plain one elsewhere. */
-export function pipelineClient(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Redis | Cluster> {
-    return isCluster(o) ? connectCluster(o, c) : connect(o, c);
-}
