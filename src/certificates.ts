@@ -6,17 +6,30 @@ export const CA_VALIDITY_HOURS = 10 * 365 * 24;
 export const CERT_VALIDITY_HOURS = 2 * 365 * 24;
 export const CERT_EARLY_RENEWAL_HOURS = 30 * 24;
 
+/** A server's TLS material as PEM text: generated here, or given by the stack as secrets. */
 export interface ServerCertificates {
-    caCert: tls.SelfSignedCert;
-    key: tls.PrivateKey;
-    cert: tls.LocallySignedCert;
+    certPem: pulumi.Output<string>;
+    /** Always secret. */
+    keyPem: pulumi.Output<string>;
+    caPem: pulumi.Output<string>;
+}
+
+/** Certificate, key and CA the stack provides (`tlsCertificate`, `tlsKey`, `tlsCa`). */
+export interface ProvidedCertificates {
+    certPem: string;
+    keyPem: string;
+    caPem: string;
 }
 
 /**
- * A private CA and a server certificate signed by it, generated and kept (secret) in the stack's
- * state. Clients verify the server with the CA, which the stack exports in `details`.
+ * The server's certificate: the stack's own when it provides one, otherwise a private CA and a
+ * server certificate signed by it, generated and kept (secret) in the stack's state. Clients
+ * verify the server with the CA, which the stack exports in `details`.
  */
-export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource, ipAddresses: string[] = []): ServerCertificates {
+export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource, ipAddresses: string[] = [], provided?: ProvidedCertificates): ServerCertificates {
+    if (provided) {
+        return { certPem: pulumi.output(provided.certPem), keyPem: pulumi.secret(provided.keyPem), caPem: pulumi.output(provided.caPem) };
+    }
     const opts = { parent };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
     const caCert = new tls.SelfSignedCert(`${name}-ca`, {
@@ -41,5 +54,5 @@ export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[
         earlyRenewalHours: CERT_EARLY_RENEWAL_HOURS,
         allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
     }, opts);
-    return { caCert, key, cert };
+    return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), caPem: caCert.certPem };
 }

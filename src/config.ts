@@ -245,6 +245,10 @@ export const stackSchema = strict({
     target: z.enum(TARGETS, { error: TARGETS.join(" | ") }),
     password: z.string({ error: PASSWORD_ALLOWED })
         .min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).regex(/^[\x21-\x7e]+$/).optional(),
+    /** The stack's own TLS certificate, key and CA (PEM, all three secret), used instead of generated ones. */
+    tlsCertificate: z.string({ error: "a PEM certificate (-----BEGIN CERTIFICATE-----)" }).regex(/-----BEGIN CERTIFICATE-----/).optional(),
+    tlsKey: z.string({ error: "a PEM private key (-----BEGIN ... PRIVATE KEY-----)" }).regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/).optional(),
+    tlsCa: z.string({ error: "a PEM CA certificate (-----BEGIN CERTIFICATE-----)" }).regex(/-----BEGIN CERTIFICATE-----/).optional(),
     /** Protect data-holding resources from deletion. @default true on every stack but dev */
     protect: bool().optional(),
     /** Overrides redis.conf's maxmemory (512mb) for this stack. */
@@ -299,6 +303,8 @@ export interface StackConfig {
     maxmemory?: string;
     bullmq: { prefix: string; queue: string };
     docker: DockerConfig;
+    /** The stack's own TLS material, when it gives all three. */
+    certificates?: { certPem: string; keyPem: string; caPem: string };
     /** Present when target is elasticache. */
     elasticache?: ElasticacheConfig;
     /** Present when target is vm. */
@@ -317,8 +323,9 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /** Keys whose value is a plain string even when it looks like JSON (a password of digits stays a string). */
-const STRING_KEYS = new Set(["target", "password", "maxmemory"]);
-const SECRET_KEYS = new Set(["password"]);
+const STRING_KEYS = new Set(["target", "password", "maxmemory", "tlsCertificate", "tlsKey", "tlsCa"]);
+const SECRET_KEYS = new Set(["password", "tlsKey"]);
+const TLS_KEYS = ["tlsCertificate", "tlsKey", "tlsCa"] as const;
 
 /**
  * Validates raw stack config (keys without the namespace, values as `pulumi config` stores them:
@@ -333,6 +340,13 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     if (input.password !== undefined && !secretKeys.has("password")) {
         problems.push(`${NAMESPACE}:password: given as plain text; allowed: a secret, set with \`pulumi config set --secret password\``);
     }
+    const given = TLS_KEYS.filter((k) => input[k] !== undefined);
+    if (given.length > 0 && given.length < TLS_KEYS.length) {
+        problems.push(`${NAMESPACE}:${TLS_KEYS.find((k) => input[k] === undefined)}: missing; allowed: all three of tlsCertificate, tlsKey and tlsCa, or none (a certificate is then generated)`);
+    }
+    if (input.tlsKey !== undefined && !secretKeys.has("tlsKey")) {
+        problems.push(`${NAMESPACE}:tlsKey: given as plain text; allowed: a secret, set with \`pulumi config set --secret tlsKey < server.key\``);
+    }
     const result = stackSchema.safeParse(input, { reportInput: true });
     if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -346,6 +360,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         maxmemory: c.maxmemory === undefined ? undefined : String(c.maxmemory).trim().toLowerCase(),
         bullmq: c.bullmq,
         docker: dockerSchema.parse(c.docker ?? {}),
+        certificates: c.tlsCertificate && c.tlsKey && c.tlsCa ? { certPem: c.tlsCertificate, keyPem: c.tlsKey, caPem: c.tlsCa } : undefined,
         elasticache: c.elasticache,
         vm: c.vm,
         kubernetes: c.kubernetes,

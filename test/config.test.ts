@@ -13,7 +13,7 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "missing target", raw: {},
           error: `mspbyte-redis:target: missing; allowed: docker | vm | elasticache | kubernetes | external` },
         { case: "typo'd top-level key", raw: { target: "docker", maxmemroy: "1gb" },
-          error: `mspbyte-redis:maxmemroy: unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, vm (did you mean "maxmemory"?)` },
+          error: `mspbyte-redis:maxmemroy: unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, tlsCa, tlsCertificate, tlsKey, vm (did you mean "maxmemory"?)` },
         { case: "typo'd docker key", raw: { target: "docker", docker: docker({ hostPrt: 6380 }) },
           error: `mspbyte-redis:docker.hostPrt: unknown key; allowed keys: containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, tls, volumeName (did you mean "hostPort"?)` },
         { case: "port out of range", raw: { target: "docker", docker: docker({ hostPort: 70000 }) },
@@ -63,6 +63,15 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         } catch (e) {
             expect((e as Error).message).toBe(HEAD + "  - " + error);
         }
+    });
+
+    it("a certificate without its key and CA, and a key set as plain text", () => {
+        const cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        expect(() => parseStackConfig({ target: "docker", tlsCertificate: cert, tlsKey: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n" }, "dev"))
+            .toThrow(new ConfigError([
+                "mspbyte-redis:tlsCa: missing; allowed: all three of tlsCertificate, tlsKey and tlsCa, or none (a certificate is then generated)",
+                "mspbyte-redis:tlsKey: given as plain text; allowed: a secret, set with `pulumi config set --secret tlsKey < server.key`",
+            ]));
     });
 
     it("reports every problem at once, not the first only", () => {

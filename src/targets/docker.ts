@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
-import { ServerCertificates, serverCertificates } from "../certificates";
+import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../certificates";
 import { DataProtection, dataResourceOptions } from "../protection";
 import { ConfOverrides, loadRedisConf, persistenceOf, applyOverrides, renderRedisConf } from "../redisConf";
 
@@ -54,6 +54,8 @@ export interface DockerRedisArgs {
     hostPort: number;
     /** TLS only, with a generated certificate for localhost and hostIp. @default false */
     tls: boolean;
+    /** The stack's own certificate instead of a generated one. */
+    certificates?: ProvidedCertificates;
     password: pulumi.Input<string>;
     /** Overrides redis.conf's maxmemory. */
     maxmemory?: string;
@@ -87,7 +89,7 @@ export class DockerRedis extends pulumi.ComponentResource {
             renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls }))),
         ));
         const isIp = /^[\d.]+$|:/.test(args.hostIp) && args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
-        const certs = args.tls ? serverCertificates(name, [], this, isIp ? [args.hostIp] : []) : undefined;
+        const certs = args.tls ? serverCertificates(name, [], this, isIp ? [args.hostIp] : [], args.certificates) : undefined;
         const container = this.createContainer(name, args, image, volume, certs);
 
         this.containerName = container.name;
@@ -102,7 +104,7 @@ export class DockerRedis extends pulumi.ComponentResource {
         };
         this.details = pulumi.output({
             containerName: this.containerName, volumeName: this.volumeName, image: args.image,
-            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
+            ...(certs ? { caCertPem: certs.caPem } : {}),
         });
         this.registerOutputs({ details: this.details });
     }
@@ -134,9 +136,9 @@ export class DockerRedis extends pulumi.ComponentResource {
             uploads: [
                 file(CONF_PATH, this.redisConf, "0600"),
                 ...(certs ? [
-                    file(`${TLS_DIR}/tls.crt`, certs.cert.certPem, "0644"),
-                    file(`${TLS_DIR}/tls.key`, pulumi.secret(certs.key.privateKeyPem), "0600"),
-                    file(`${TLS_DIR}/ca.crt`, certs.caCert.certPem, "0644"),
+                    file(`${TLS_DIR}/tls.crt`, certs.certPem, "0644"),
+                    file(`${TLS_DIR}/tls.key`, certs.keyPem, "0600"),
+                    file(`${TLS_DIR}/ca.crt`, certs.caPem, "0644"),
                 ] : []),
             ],
             envs: [pulumi.secret(pulumi.interpolate`REDISCLI_AUTH=${args.password}`)],

@@ -33,6 +33,7 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 hostIp: d.hostIp,
                 hostPort: d.hostPort,
                 tls: d.tls,
+                certificates: config.certificates,
                 password,
                 maxmemory,
                 memoryLimitBytes,
@@ -53,9 +54,10 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 password,
                 maxmemory: config.maxmemory,
                 protection: { protect: config.protect, deleteData: false },
+                certificates: config.certificates,
             });
         case "kubernetes":
-            return new KubernetesRedis(name, { config: config.kubernetes!, password, maxmemory: config.maxmemory, protect: config.protect });
+            return new KubernetesRedis(name, { config: config.kubernetes!, password, maxmemory: config.maxmemory, protect: config.protect, certificates: config.certificates });
         case "external":
             return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
         default: {

@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ServerCertificates, serverCertificates } from "../../certificates";
+import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { KubernetesConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { serverResourceOptions } from "../../protection";
@@ -16,6 +16,8 @@ export interface KubernetesRedisArgs {
     maxmemory?: string;
     /** Refuse to delete the StatefulSet. The data volume is kept either way (retention policy). */
     protect: boolean;
+    /** The stack's own certificate instead of a generated one. */
+    certificates?: ProvidedCertificates;
 }
 
 /**
@@ -43,7 +45,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
             stringData: pulumi.secret(pulumi.output(args.password).apply((pw) => m.secretManifest(k, pw).stringData)),
         }, after);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMapManifest(k, redisConf), after);
-        const certs = k.tls ? serverCertificates(name, m.serviceDnsNames(k), this) : undefined;
+        const certs = k.tls ? serverCertificates(name, m.serviceDnsNames(k), this, [], args.certificates) : undefined;
         const tlsSecret = certs ? this.createTlsSecret(name, k, certs, after) : undefined;
         new k8s.core.v1.Service(`${name}-headless`, m.headlessServiceManifest(k), after);
         const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
@@ -71,7 +73,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
             clientService: service.metadata.name,
             secretName: secret.metadata.name,
             maxmemory,
-            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
+            ...(certs ? { caCertPem: certs.caPem } : {}),
         });
         this.registerOutputs({ details: this.details });
     }
@@ -81,7 +83,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         return new k8s.core.v1.Secret(`${name}-tls`, {
             metadata: base.metadata,
             type: base.type,
-            stringData: pulumi.secret(pulumi.all([certs.cert.certPem, certs.key.privateKeyPem, certs.caCert.certPem])
+            stringData: pulumi.secret(pulumi.all([certs.certPem, certs.keyPem, certs.caPem])
                 .apply(([cert, key, ca]) => m.tlsSecretManifest(k, { cert, key, ca }).stringData)),
         }, opts);
     }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serverCertificates } from "../../certificates";
+import { ProvidedCertificates, serverCertificates } from "../../certificates";
 import { VmConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
@@ -23,6 +23,8 @@ export interface VmRedisArgs {
     maxmemory?: string;
     /** @default the data volume is protected outside dev and always retained on destroy */
     protection: DataProtection;
+    /** The stack's own certificate instead of a generated one. */
+    certificates?: ProvidedCertificates;
 }
 
 /**
@@ -55,10 +57,10 @@ export class VmRedis extends pulumi.ComponentResource {
 
         const securityGroup = cacheSecurityGroup(name, { ...c, egressForUpdates: true }, this);
         // The private DNS name is only known once the instance exists: cover every name EC2 gives.
-        const certs = c.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this) : undefined;
+        const certs = c.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this, [], args.certificates) : undefined;
         const secret = authSecret(name, `mspbyte-redis/${args.serverName}/auth`, {
             username: "default", password: args.password,
-            ...(certs ? { tlsCert: certs.cert.certPem, tlsKey: certs.key.privateKeyPem, tlsCa: certs.caCert.certPem } : {}),
+            ...(certs ? { tlsCert: certs.certPem, tlsKey: certs.keyPem, tlsCa: certs.caPem } : {}),
         }, this);
         const profile = this.createInstanceProfile(name, secret.arn);
         const volume = new aws.ebs.Volume(`${name}-data`, {
@@ -119,7 +121,7 @@ export class VmRedis extends pulumi.ComponentResource {
             dataVolumeId: volume.id,
             authSecretArn: secret.arn,
             securityGroupId: securityGroup.id,
-            ...(certs ? { caCertPem: certs.caCert.certPem } : {}),
+            ...(certs ? { caCertPem: certs.caPem } : {}),
             session: pulumi.interpolate`aws ssm start-session --target ${instance.id}`,
         });
         this.registerOutputs({ details: this.details });
