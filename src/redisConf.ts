@@ -198,6 +198,16 @@ export function renderRedisConf(conf: RedisConf): string {
     return conf.lines.map((l) => l.raw).join("\n") + "\n";
 }
 
+/** Loads the root file, applies a target's overrides and renders the result. */
+export function renderForTarget(overrides: ConfOverrides): string {
+    return renderRedisConf(applyOverrides(loadRedisConf(), overrides));
+}
+
+/** What a target's server guarantees, from the root file with its overrides. */
+export function persistenceForTarget(overrides: ConfOverrides): Persistence {
+    return persistenceOf(applyOverrides(loadRedisConf(), overrides));
+}
+
 /** Target-only directives found in a file meant to be portable: the root file must have none. */
 export function targetDirectivesIn(conf: RedisConf): string[] {
     const names = new Set<string>(TARGET_DIRECTIVES);

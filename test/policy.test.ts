@@ -4,7 +4,7 @@ import {
     isPinned, policies, stackOf, validateDataProtected, validateEncryption, validateNoOpenIngress, validateNoPlainPassword,
     validateNoeviction, validatePersistence, validatePinnedImages,
 } from "../policy/policies";
-import { applyOverrides, loadRedisConf, renderRedisConf } from "../src/redisConf";
+import { renderForTarget } from "../src/redisConf";
 import { dockerConf } from "./helpers/render";
 
 type V = typeof validateNoeviction;
@@ -15,7 +15,7 @@ function violations(validate: V, type: string, props: Record<string, unknown>, o
     return found;
 }
 const container = (conf: string, extra: object = {}) => ({ uploads: [{ file: "/usr/local/etc/redis/redis.conf", content: conf }], ...extra });
-const withConf = (extra: Record<string, string | string[]>) => renderRedisConf(applyOverrides(loadRedisConf(), { extra }));
+const withConf = (extra: Record<string, string | string[]>) => renderForTarget({ extra });
 
 describe("redis-noeviction", () => {
     it("passes the rendered config and a noeviction parameter group", () => {

@@ -1,9 +1,6 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import {
-    ROOT_REDIS_CONF, applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, quoteArg,
-    renderRedisConf, splitArgs, persistenceOf,
-} from "../src/redisConf";
+import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, persistenceOf, renderRedisConf, quoteArg, splitArgs, renderForTarget, ROOT_REDIS_CONF } from "../src/redisConf";
 import { dockerConf } from "./helpers/render";
 
 describe("parse and render", () => {
@@ -44,7 +41,7 @@ describe("overrides", () => {
     });
 
     it("appends target directives under one marked section", () => {
-        const text = renderRedisConf(applyOverrides(loadRedisConf(), { port: 6380, bind: ["10.0.0.5", "127.0.0.1"], dir: "/var/lib/redis", password: "p w" }));
+        const text = renderForTarget({ port: 6380, bind: ["10.0.0.5", "127.0.0.1"], dir: "/var/lib/redis", password: "p w" });
         expect(text.endsWith([
             "",
             "# --- Set for this target by mspbyte-redis (src/redisConf.ts) ---",

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
 import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../certificates";
 import { DataProtection, dataResourceOptions } from "../protection";
-import { ConfOverrides, loadRedisConf, persistenceOf, applyOverrides, renderRedisConf } from "../redisConf";
+import { renderForTarget, persistenceForTarget, ConfOverrides } from "../redisConf";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
 export const DATA_DIR = "/data";
@@ -86,7 +86,7 @@ export class DockerRedis extends pulumi.ComponentResource {
         const image = this.createImage(name, args);
         const volume = this.createVolume(name, args);
         this.redisConf = pulumi.secret(pulumi.output(args.password).apply((password) =>
-            renderRedisConf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls }))),
+            renderForTarget(dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls })),
         ));
         const isIp = /^[\d.]+$|:/.test(args.hostIp) && args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
         const certs = args.tls ? serverCertificates(name, [], this, isIp ? [args.hostIp] : [], args.certificates) : undefined;
@@ -110,7 +110,7 @@ export class DockerRedis extends pulumi.ComponentResource {
     }
 
     private persistence(args: DockerRedisArgs): Persistence {
-        return persistenceOf(applyOverrides(loadRedisConf(), dockerConfOverrides({ password: "", maxmemory: args.maxmemory })));
+        return persistenceForTarget(dockerConfOverrides({ password: "", maxmemory: args.maxmemory }));
     }
 
     private createImage(name: string, args: DockerRedisArgs): docker.RemoteImage {

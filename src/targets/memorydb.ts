@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
 import { serverResourceOptions } from "../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
-import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs } from "./elasticache";
+import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, memberClusterIds } from "./elasticache";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
 
 /** The ACL user the pipeline connects as. */
@@ -71,13 +71,10 @@ export class MemorydbRedis extends pulumi.ComponentResource {
             tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
         }, serverResourceOptions(args.protect, { parent: this }));
 
-        const nodes: { label: string; dimensions: Record<string, string>; replica: boolean }[] = [];
-        for (let s = 1; s <= shards; s++) {
-            for (let n = 1; n <= c.replicas + 1; n++) {
-                const label = `${String(s).padStart(4, "0")}-${String(n).padStart(3, "0")}`;
-                nodes.push({ label, dimensions: { ClusterName: args.cacheName, NodeName: `${args.cacheName}-${label}` }, replica: n > 1 });
-            }
-        }
+        // MemoryDB names its nodes as ElastiCache names cluster-mode members: <name>-0001-001 ...
+        const nodes = memberClusterIds(args.cacheName, shards, c.replicas, true).map((id) => ({
+            label: id.slice(args.cacheName.length + 1), dimensions: { ClusterName: args.cacheName, NodeName: id }, replica: !/-001$/.test(id),
+        }));
         nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, topicArn: topic.arn, maxConnections: c.maxConnectionsAlarm, alarmPrefix: args.cacheName }, this);
 
         const host = cluster.clusterEndpoints.apply((e) => e[0]?.address ?? "");

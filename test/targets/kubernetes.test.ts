@@ -18,7 +18,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { kubernetesSchema } from "../../src/config";
 import { runSmoke } from "../../src/ops/smoke";
-import { applyOverrides, loadRedisConf, renderRedisConf } from "../../src/redisConf";
+import { renderForTarget } from "../../src/redisConf";
 import * as m from "../../src/targets/kubernetes/manifests";
 import { outputsFor } from "../helpers/outputs";
 import { RedisServer } from "../helpers/redisServer";
@@ -33,7 +33,7 @@ const full = kubernetesSchema.parse({
 const withTls = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" }, metrics: true, tls: true });
 
 function objects(k: typeof base): [string, { validate(): void }][] {
-    const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, m.kubernetesMaxmemory(k))));
+    const conf = renderForTarget(m.kubernetesConfOverrides(k, m.kubernetesMaxmemory(k)));
     return [
         ["Namespace", new Namespace(m.namespaceManifest(k) as never)],
         ["Secret", new Secret(m.secretManifest(k, "Sample-Password-0123456789") as never)],
@@ -71,7 +71,7 @@ describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Se
     beforeAll(async () => {
         secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-k8s-secret-"));
         fs.writeFileSync(path.join(secretDir, "auth.conf"), m.secretManifest(base, password).stringData["auth.conf"], { mode: 0o440 });
-        const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(base, m.kubernetesMaxmemory(base), secretDir)));
+        const conf = renderForTarget(m.kubernetesConfOverrides(base, m.kubernetesMaxmemory(base), secretDir));
         server = await RedisServer.start({ conf });
     });
     afterAll(async () => {
@@ -121,7 +121,7 @@ describe("with TLS: the rendered redis.conf, the generated files' layout, and th
         fs.copyFileSync(certs.keyFile, path.join(dir, "tls", "tls.key"));
         fs.copyFileSync(certs.caFile, path.join(dir, "tls", "ca.crt"));
         fs.writeFileSync(path.join(dir, "auth.conf"), m.authConf(password));
-        const conf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(withTls, "256mb", dir, path.join(dir, "tls"))));
+        const conf = renderForTarget(m.kubernetesConfOverrides(withTls, "256mb", dir, path.join(dir, "tls")));
         server = await RedisServer.start({ conf, tls: true });
     });
     afterAll(async () => {

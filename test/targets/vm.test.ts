@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSmoke } from "../../src/ops/smoke";
-import { applyOverrides, loadRedisConf, renderRedisConf } from "../../src/redisConf";
+import { renderForTarget } from "../../src/redisConf";
 import { CONFIGURE_SCRIPT, PREPARE_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
 import { outputsFor } from "../helpers/outputs";
 import { RedisServer } from "../helpers/redisServer";
@@ -20,7 +20,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-vm-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const sampleDocument = () => cloudInit({
-    redisConf: renderRedisConf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: 6379, maxmemory: "1075mb", tls: true }))),
+    redisConf: renderForTarget(vmConfOverrides({ port: 6379, maxmemory: "1075mb", tls: true })),
     volumeId: "vol-0123456789abcdef0",
     secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/vm/auth-AbCdEf",
     region: "us-east-1",
@@ -155,7 +155,7 @@ describe("the VM-rendered redis.conf on a real redis-server, configured by the b
         const confDir = fs.mkdtempSync(path.join(tmp, "etc-redis-"));
         const password = 'Vm-Secret "quoted" \\ password 0123';
         configure(confDir, { username: "default", password });
-        const conf = renderRedisConf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: 6379, maxmemory: "256mb", tls: false, confDir })));
+        const conf = renderForTarget(vmConfOverrides({ port: 6379, maxmemory: "256mb", tls: false, confDir }));
         const server = await RedisServer.start({ conf });
         servers.push(server);
         const results = await runSmoke(outputsFor(server, { password }));
@@ -167,7 +167,7 @@ describe("the VM-rendered redis.conf on a real redis-server, configured by the b
         const confDir = fs.mkdtempSync(path.join(tmp, "etc-redis-tls-"));
         const read = (f: string) => fs.readFileSync(f, "utf8");
         configure(confDir, { username: "default", password: "Vm-Tls-Password-0123456789", tlsCert: read(certs.certFile), tlsKey: read(certs.keyFile), tlsCa: read(certs.caFile) });
-        const conf = renderRedisConf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: 6379, maxmemory: "256mb", tls: true, confDir })));
+        const conf = renderForTarget(vmConfOverrides({ port: 6379, maxmemory: "256mb", tls: true, confDir }));
         const server = await RedisServer.start({ conf, tls: true });
         servers.push(server);
         const results = await runSmoke(outputsFor(server, { tls: true, password: "Vm-Tls-Password-0123456789" }), { caFile: certs.caFile });

@@ -5,7 +5,7 @@ import { ProvidedCertificates, ServerCertificates, serverCertificates } from "..
 import { KubernetesConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { serverResourceOptions } from "../../protection";
-import { applyOverrides, loadRedisConf, persistenceOf, renderRedisConf } from "../../redisConf";
+import { renderForTarget, persistenceForTarget } from "../../redisConf";
 import * as m from "./manifests";
 
 export interface KubernetesRedisArgs {
@@ -33,7 +33,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         super("mspbyte:redis:Kubernetes", name, {}, opts);
         const k = args.config;
         const maxmemory = args.maxmemory ?? m.kubernetesMaxmemory(k);
-        const redisConf = renderRedisConf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, maxmemory)));
+        const redisConf = renderForTarget(m.kubernetesConfOverrides(k, maxmemory));
         const configHash = createHash("sha256").update(redisConf).digest("hex").slice(0, 16);
 
         const namespace = k.createNamespace ? new k8s.core.v1.Namespace(`${name}-namespace`, m.namespaceManifest(k), { parent: this }) : undefined;
@@ -64,7 +64,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
             tls: k.tls,
             username: "default",
             password: args.password,
-            persistence: persistenceOf(applyOverrides(loadRedisConf(), m.kubernetesConfOverrides(k, maxmemory))),
+            persistence: persistenceForTarget(m.kubernetesConfOverrides(k, maxmemory)),
         };
         this.details = pulumi.output({
             service: "kubernetes",

@@ -5,7 +5,7 @@ import { VmConfig } from "../../config";
 import { RedisEndpoint } from "../../contract";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
-import { applyOverrides, loadRedisConf, persistenceOf, renderRedisConf } from "../../redisConf";
+import { renderForTarget, persistenceForTarget } from "../../redisConf";
 import { authSecret, cacheSecurityGroup } from "../awsShared";
 import { cloudInit, vmConfOverrides } from "./cloudInit";
 
@@ -74,7 +74,7 @@ export class VmRedis extends pulumi.ComponentResource {
 
         this.userData = pulumi.secret(pulumi.all([maxmemory, volume.id, secret.arn, region, arch]).apply(([mm, volumeId, secretId, r, a]) =>
             cloudInit({
-                redisConf: renderRedisConf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: c.port, maxmemory: mm, tls: c.tls }))),
+                redisConf: renderForTarget(vmConfOverrides({ port: c.port, maxmemory: mm, tls: c.tls })),
                 volumeId, secretId, region: r, debArch: a === "arm64" ? "arm64" : "amd64",
             })));
         const instance = new aws.ec2.Instance(`${name}-instance`, {
@@ -105,7 +105,7 @@ export class VmRedis extends pulumi.ComponentResource {
         this.createSnapshotPolicy(name, args.serverName, c.snapshotRetentionDays);
         this.createRecoveryAlarm(name, args.serverName, instance.id, region);
 
-        const persistence = persistenceOf(applyOverrides(loadRedisConf(), vmConfOverrides({ port: c.port, maxmemory: args.maxmemory ?? "0", tls: c.tls })));
+        const persistence = persistenceForTarget(vmConfOverrides({ port: c.port, maxmemory: args.maxmemory ?? "0", tls: c.tls }));
         this.endpoint = {
             host: instance.privateDns,
             port: c.port,
