@@ -1,0 +1,87 @@
+/** BullMQ queue depths on any connection (a stack's server, a scratch server), through BullMQ's own API. */
+import { Queue } from "bullmq";
+import Redis, { Cluster } from "ioredis";
+
+export const STATES = ["wait", "prioritized", "waiting-children", "active", "delayed", "completed", "failed"] as const;
+export type State = (typeof STATES)[number];
+
+export interface QueueCounts {
+    name: string;
+    counts: Record<State, number>;
+    paused: boolean;
+}
+
+/** Key suffixes only a BullMQ queue writes: `<prefix>:<queue>:<suffix>`. */
+const QUEUE_KEY_SUFFIXES = new Set(["meta", "id", "wait", "paused", "active", "delayed", "completed", "failed", "prioritized", "events", "marker", "waiting-children", "stalled-check", "pc"]);
+
+async function scanQueues(client: Redis, prefix: string): Promise<string[]> {
+    const names = new Set<string>();
+    const escaped = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+    let cursor = "0";
+    do {
+        const [next, keys] = await client.scan(cursor, "MATCH", `${escaped}:*`, "COUNT", 1000);
+        cursor = next;
+        for (const key of keys) {
+            const rest = key.slice(prefix.length + 1);
+            const i = rest.lastIndexOf(":");
+            if (i > 0 && QUEUE_KEY_SUFFIXES.has(rest.slice(i + 1))) names.add(rest.slice(0, i));
+        }
+    } while (cursor !== "0");
+    return [...names];
+}
+
+/** Every queue under the prefix, found by scanning keys, each master of a cluster. */
+export async function findQueues(conn: Redis | Cluster, prefix: string): Promise<string[]> {
+    const nodes = conn instanceof Cluster ? conn.nodes("master") : [conn];
+    const found = await Promise.all(nodes.map((n) => scanQueues(n, prefix)));
+    return [...new Set(found.flat())].sort();
+}
+
+/** A Queue on an existing connection (BullMQ leaves a connection it was given open on close). */
+export function openQueue(conn: Redis | Cluster, prefix: string, name: string): Queue {
+    const q = new Queue(name, { prefix, connection: conn });
+    q.on("error", () => undefined);
+    return q;
+}
+
+export async function countQueue(conn: Redis | Cluster, prefix: string, name: string): Promise<QueueCounts> {
+    const q = openQueue(conn, prefix, name);
+    try {
+        const c = await q.getJobCounts(...STATES);
+        const counts = Object.fromEntries(STATES.map((s) => [s, c[s] ?? 0])) as Record<State, number>;
+        return { name, counts, paused: await q.isPaused() };
+    } finally {
+        await q.close();
+    }
+}
+
+export async function countQueues(conn: Redis | Cluster, prefix: string, names?: string[]): Promise<QueueCounts[]> {
+    const list = names ?? (await findQueues(conn, prefix));
+    const out: QueueCounts[] = [];
+    for (const name of list) out.push(await countQueue(conn, prefix, name));
+    return out;
+}
+
+/** The table `queue counts`, `backup --verify` and `restore` print. */
+export function formatCounts(rows: QueueCounts[]): string {
+    if (rows.length === 0) return "no BullMQ queues under this prefix\n";
+    const header = ["queue", ...STATES];
+    const table = [header, ...rows.map((r) => [r.name + (r.paused ? " (paused)" : ""), ...STATES.map((s) => String(r.counts[s]))])];
+    const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+    return table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n") + "\n";
+}
+
+/** Where two sets of counts differ, one phrase each; empty when they agree. */
+export function diffCounts(expected: QueueCounts[], actual: QueueCounts[]): string[] {
+    const out: string[] = [];
+    const byName = new Map(actual.map((r) => [r.name, r]));
+    for (const e of expected) {
+        const a = byName.get(e.name);
+        if (!a) {
+            out.push(`queue ${e.name} is missing`);
+            continue;
+        }
+        for (const s of STATES) if (e.counts[s] !== a.counts[s]) out.push(`${e.name} ${s}: ${a.counts[s]}, expected ${e.counts[s]}`);
+    }
+    return out;
+}
