@@ -15,7 +15,11 @@ export const PASSWORD_MIN_LENGTH = 16;
 export const PASSWORD_MAX_LENGTH = 128;
 /** Below this BullMQ cannot hold a useful backlog; `0` (no limit) is refused because a queue needs a ceiling. */
 export const MAXMEMORY_MIN_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_REDIS_IMAGE = "redis:7.4.7-bookworm";
+/**
+ * The current Redis 7.4 patch of the official image (7.4.8 onward carry security fixes the
+ * earlier pin missed); the README explains 7.4 beside production's Valkey 8.
+ */
+export const DEFAULT_REDIS_IMAGE = "redis:7.4.11-bookworm";
 export const DEFAULT_CONTAINER_NAME = "mspbyte-redis";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -59,10 +63,16 @@ export const dockerSchema = strict({
     volumeName: z.string({ error: "a volume name: letters, digits, _ . - (starting with a letter or digit)" })
         .regex(DOCKER_NAME).default(`${DEFAULT_CONTAINER_NAME}-data`),
     hostPort: port().default(6379),
+    /**
+     * The engine is handed an address, never a name: Docker Engine parses a host name in a port
+     * binding as "every address" (0.0.0.0 and [::]). `localhost` is resolved here to 127.0.0.1
+     * and `*` to 0.0.0.0; any other name is refused.
+     */
     hostIp: z.string({ error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address" })
         .refine((v) => IPV4.test(v) || (v.includes(":") && IPV6.test(v)) || LOOPBACK.has(v) || WILDCARD.has(v), {
-            error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address",
+            error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)",
         })
+        .transform((v) => (v === "localhost" ? "127.0.0.1" : v === "*" ? "0.0.0.0" : v))
         .default("127.0.0.1"),
     /** Opt-in for publishing on every interface (0.0.0.0 or ::). */
     exposeToNetwork: bool().default(false),
@@ -184,7 +194,13 @@ export const vmSchema = strict({
 export const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0";
+/**
+ * redis_exporter v1.83.0 added --disable-scrape-endpoint (REDIS_EXPORTER_DISABLE_SCRAPE_ENDPOINT;
+ * oliver006/redis_exporter d58dc609, main.go and exporter/exporter.go): without it `/scrape?target=`
+ * sends the configured password to any host a caller names. v1.88.0 (16db88a0) has it, and
+ * --tls-server-name, which the sidecar uses.
+ */
+export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.88.0";
 
 export const kubernetesSchema = strict({
     namespace: z.string({ error: "a namespace name: lowercase letters, digits and -" }).regex(K8S_NAME).default("mspbyte-redis"),
@@ -195,7 +211,10 @@ export const kubernetesSchema = strict({
         .default(DEFAULT_REDIS_IMAGE),
     /** @default the cluster's default storage class */
     storageClass: z.string({ error: "a storage class name" }).regex(K8S_NAME).optional(),
-    /** Danger: a PVC cannot shrink; growing needs a storage class that allows expansion. */
+    /**
+     * The data PVC's size. Growing it patches the existing PVC in place (its storage class must
+     * allow expansion); the StatefulSet and the pod stay. Danger: a PVC cannot shrink.
+     */
     storageSize: z.string({ error: "a Kubernetes quantity, such as 10Gi" }).regex(QUANTITY).default("10Gi"),
     /** The container's memory limit (and request); maxmemory is sized from it. */
     memoryLimit: z.string({ error: "a Kubernetes quantity of at least 64Mi, such as 1Gi" }).regex(QUANTITY).default("1Gi"),
@@ -222,6 +241,7 @@ export const kubernetesSchema = strict({
     }
     if ((parseQuantity(k.memoryLimit) ?? 0) < 64 * 1024 * 1024) issue("memoryLimit", k.memoryLimit, "a Kubernetes quantity of at least 64Mi, such as 1Gi");
     if (k.serviceMonitor && !k.metrics) issue("serviceMonitor", true, "false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)");
+    if (k.metrics && k.metricsNamespaces.length === 0) issue("metricsNamespaces", [], "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port");
 });
 
 export const externalSchema = strict({

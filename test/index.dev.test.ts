@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_OUTPUTS } from "../src/contract";
+import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../src/targets/docker";
 import { parseRedisConf, getDirective, getAll } from "../src/redisConf";
 import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
 
@@ -32,7 +33,7 @@ describe("dev stack (target docker)", () => {
 
     it("pins the official Redis 7 image and keeps it on destroy", () => {
         const image = single(resources, "docker:index/remoteImage:RemoteImage");
-        expect(image.inputs.name).toBe("redis:7.4.7-bookworm");
+        expect(image.inputs.name).toBe("redis:7.4.11-bookworm");
         expect(image.inputs.keepLocally).toBe(true);
     });
 
@@ -55,9 +56,30 @@ describe("dev stack (target docker)", () => {
         expect(secretInput(c.envs)).toEqual(["REDISCLI_AUTH=Mock0Generated0Password0Abcdefgh"]);
         expect(c.healthcheck).toEqual({
             tests: ["CMD-SHELL", "redis-cli -p 6379 ping | grep -qx PONG"],
-            interval: "10s", timeout: "3s", retries: 5, startPeriod: "60s",
+            interval: "10s", timeout: "3s", retries: 5, startPeriod: "10m0s",
         });
         expect(c.wait).toBe(true);
+        expect(c.waitTimeout).toBe(620);
+    });
+
+    it("writes every healthcheck duration as the provider reads it back (Go's time.Duration.String)", () => {
+        const c = single(resources, "docker:index/container:Container").inputs;
+        // Go's canonical form: hours, minutes, seconds, each present once a larger unit is.
+        const canonical = (secs: number) => (secs >= 3600 ? `${Math.floor(secs / 3600)}h${Math.floor((secs % 3600) / 60)}m${secs % 60}s` : secs >= 60 ? `${Math.floor(secs / 60)}m${secs % 60}s` : `${secs}s`);
+        const seconds = (d: string) => { const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d)!; return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0); };
+        for (const key of ["interval", "timeout", "startPeriod"]) {
+            expect(c.healthcheck[key], key).toBe(canonical(seconds(c.healthcheck[key])));
+        }
+        expect(goDuration(60)).toBe("1m0s");
+        expect(goDuration(3600)).toBe("1h0m0s");
+        expect(goDuration(3)).toBe("3s");
+        expect(goDuration(0)).toBe("0s");
+    });
+
+    it("waits for health longer than the AOF load budget the start period allows", () => {
+        const c = single(resources, "docker:index/container:Container").inputs;
+        expect(c.waitTimeout).toBeGreaterThan(AOF_LOAD_BUDGET_SECONDS);
+        expect(c.healthcheck.startPeriod).toBe(goDuration(AOF_LOAD_BUDGET_SECONDS));
     });
 
     it("uploads the rendered redis.conf: the seed's settings, the password, the container's dir", () => {
@@ -84,7 +106,7 @@ describe("dev stack (target docker)", () => {
 
     it("exports the whole output contract", async () => {
         expect(Object.keys(program).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
-        expect(await promiseOf(program.details!)).toEqual({ containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data", image: "redis:7.4.7-bookworm" });
+        expect(await promiseOf(program.details!)).toEqual({ containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data", image: "redis:7.4.11-bookworm" });
         expect(await promiseOf(program.target!)).toBe("docker");
         expect(await promiseOf(program.host!)).toBe("127.0.0.1");
         expect(await promiseOf(program.port!)).toBe(6379);

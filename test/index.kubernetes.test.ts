@@ -16,7 +16,7 @@ beforeAll(async () => {
 describe("kubernetes stack", () => {
     it("registers the namespace, secret, config, two services, the StatefulSet, PDB and NetworkPolicy", () => {
         expect(resources.map((r) => r.type).sort()).toEqual([
-            "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret",
+            "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolumeClaimPatch", "kubernetes:core/v1:Secret",
             "kubernetes:core/v1:Service", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
             "kubernetes:policy/v1:PodDisruptionBudget", "mspbyte:redis:Kubernetes", "random:index/randomPassword:RandomPassword",
         ]);
@@ -42,12 +42,27 @@ describe("kubernetes stack", () => {
         expect(pod).toMatchObject({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 120 });
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, fsGroup: 999, seccompProfile: { type: "RuntimeDefault" } });
         const [redis, exporter] = pod.containers;
-        expect(redis.image).toBe("redis:7.4.7-bookworm");
+        expect(redis.image).toBe("redis:7.4.11-bookworm");
         expect(redis.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
         expect(redis.resources).toEqual({ requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1Gi" } });
         expect(redis.startupProbe.failureThreshold * redis.startupProbe.periodSeconds).toBe(600);
         expect(exporter.name).toBe("exporter");
-        expect(exporter.image).toBe("oliver006/redis_exporter:v1.62.0");
+        expect(exporter.image).toBe("oliver006/redis_exporter:v1.88.0");
+        expect(exporter.args).toEqual(["--disable-scrape-endpoint"]);
+        // The umask the official entrypoint would set, which `command` bypasses: data files 0600.
+        expect(redis.command).toEqual(["sh", "-c", 'umask 0077 && exec redis-server "$0"', "/etc/redis/redis.conf"]);
+    });
+
+    it("sizes the data PVC through a patch of the PVC the set made", () => {
+        const patch = single(resources, "kubernetes:core/v1:PersistentVolumeClaimPatch").inputs;
+        expect(patch.metadata).toMatchObject({ name: "data-mspbyte-redis-0", namespace: "mspbyte-redis" });
+        expect(patch.spec).toEqual({ resources: { requests: { storage: "10Gi" } } });
+    });
+
+    it("rolls the pod on a config or password change through a digest, not the values", () => {
+        const annotations = single(resources, "kubernetes:apps/v1:StatefulSet").inputs.spec.template.metadata.annotations;
+        expect(annotations["mspbyte.io/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
+        expect(JSON.stringify(annotations)).not.toContain("Mock0Generated0Password0Abcdefgh");
     });
 
     it("admits only the pipeline's pods, and the monitoring namespace on the metrics port", () => {

@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
@@ -12,6 +13,36 @@ export const TLS_DIR = "/usr/local/etc/redis/tls";
 export const CONTAINER_PORT = 6379;
 /** The `redis` user of the official images (Debian and Alpine alike). */
 export const REDIS_UID = "999";
+
+/**
+ * How long loading the append-only file may take at start before the container counts as
+ * failing: a server restarted or replaced near its 512mb maxmemory reads the RDB preamble plus
+ * a command tail up to as large again (auto-aof-rewrite-percentage 100). See the README.
+ */
+export const AOF_LOAD_BUDGET_SECONDS = 600;
+export const HEALTH_INTERVAL_SECONDS = 10;
+export const HEALTH_TIMEOUT_SECONDS = 3;
+export const HEALTH_RETRIES = 5;
+/** `pulumi up` waits this long for a healthy container: the load budget and two checks more. */
+export const WAIT_TIMEOUT_SECONDS = AOF_LOAD_BUDGET_SECONDS + 2 * HEALTH_INTERVAL_SECONDS;
+
+/**
+ * A duration as Go's time.Duration.String() writes it ("10s", "1m0s", "1h0m0s"). The Docker
+ * provider parses the healthcheck's durations and reads them back from the engine with
+ * String() (kreuzwerker/terraform-provider-docker v4.5.0, 5074970c,
+ * internal/provider/resource_docker_container_funcs.go, resourceDockerContainerRead), so any
+ * other spelling ("60s" for a minute) shows as a change on every preview.
+ */
+export function goDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`goDuration: whole non-negative seconds, got ${seconds}`);
+    if (seconds === 0) return "0s";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    if (h > 0) return `${h}h${m}m${s}s`;
+    if (m > 0) return `${m}m${s}s`;
+    return `${s}s`;
+}
 
 /**
  * The container's health check. `redis-cli ping` alone exits 0 on NOAUTH and LOADING (it
@@ -37,10 +68,21 @@ export function dockerConfOverrides(a: { password: string; maxmemory?: string; t
     };
 }
 
+/**
+ * The engine parses the port binding's host address with net.ParseIP and publishes on every
+ * address when that fails, so a host name ("localhost") would expose Redis everywhere in plain
+ * text. Shown on a real engine by test/engine.
+ */
+export function checkHostIp(hostIp: string): void {
+    if (isIP(hostIp) === 0) {
+        throw new Error(`docker.hostIp must be an IP address, got ${JSON.stringify(hostIp)}: the Docker Engine publishes a host name on every address (0.0.0.0 and [::])`);
+    }
+}
+
 export interface DockerRedisArgs {
     /**
      * Image, pinned by tag or digest.
-     * @default "redis:7.4.7-bookworm"
+     * @default DEFAULT_REDIS_IMAGE (config.ts)
      * Danger: changing it recreates the container; the data volume and its jobs stay.
      */
     image: string;
@@ -48,7 +90,10 @@ export interface DockerRedisArgs {
     containerName: string;
     /** Named volume mounted at /data. Danger: renaming it starts Redis on an empty volume. @default "mspbyte-redis-data" */
     volumeName: string;
-    /** Host address the port is published on. @default "127.0.0.1" (this machine only) */
+    /**
+     * Host address the port is published on: an address, never a name (config.ts resolves
+     * `localhost`; the engine takes a name as every address). @default "127.0.0.1" (this machine only)
+     */
     hostIp: string;
     /** @default 6379 */
     hostPort: number;
@@ -83,13 +128,14 @@ export class DockerRedis extends pulumi.ComponentResource {
 
     constructor(name: string, args: DockerRedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mspbyte:redis:Docker", name, {}, opts);
+        checkHostIp(args.hostIp);
         const image = this.createImage(name, args);
         const volume = this.createVolume(name, args);
         this.redisConf = pulumi.secret(pulumi.output(args.password).apply((password) =>
             renderForTarget(dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls })),
         ));
-        const isIp = /^[\d.]+$|:/.test(args.hostIp) && args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
-        const certs = args.tls ? serverCertificates(name, [], this, isIp ? [args.hostIp] : [], args.certificates) : undefined;
+        const specific = args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
+        const certs = args.tls ? serverCertificates(name, [], this, specific ? [args.hostIp] : [], args.certificates) : undefined;
         const container = this.createContainer(name, args, image, volume, certs);
 
         this.containerName = container.name;
@@ -147,15 +193,16 @@ export class DockerRedis extends pulumi.ComponentResource {
             restart: "unless-stopped",
             healthcheck: {
                 tests: ["CMD-SHELL", healthcheckCommand(CONTAINER_PORT, args.tls)],
-                interval: "10s",
-                timeout: "3s",
-                retries: 5,
+                interval: goDuration(HEALTH_INTERVAL_SECONDS),
+                timeout: goDuration(HEALTH_TIMEOUT_SECONDS),
+                retries: HEALTH_RETRIES,
                 // Loading a large AOF at start answers LOADING for a while: not yet unhealthy.
-                startPeriod: "60s",
+                startPeriod: goDuration(AOF_LOAD_BUDGET_SECONDS),
             },
-            // Wait for a healthy server, so `pulumi up` ends only when Redis answers.
+            // Wait for a healthy server, so `pulumi up` ends only when Redis answers, also after
+            // a replacement that reloads a large AOF.
             wait: true,
-            waitTimeout: 120,
+            waitTimeout: WAIT_TIMEOUT_SECONDS,
             // SIGTERM makes Redis fsync the AOF and exit; give it time before Docker kills it.
             stopSignal: "SIGTERM",
             stopTimeout: 30,

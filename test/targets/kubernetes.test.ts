@@ -15,6 +15,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { kubernetesSchema } from "../../src/config";
 import { runSmoke } from "../../src/ops/smoke";
@@ -42,6 +43,7 @@ function objects(k: typeof base): [string, { validate(): void }][] {
         ["client Service", new Service(m.clientServiceManifest(k) as never)],
         ["StatefulSet", new StatefulSet(m.statefulSetManifest(k, "0123456789abcdef") as never)],
         ["PodDisruptionBudget", new PodDisruptionBudget(m.podDisruptionBudgetManifest(k) as never)],
+        ["PVC size patch", new PersistentVolumeClaim(m.dataPvcPatchManifest(k) as never)],
         ["NetworkPolicy", new NetworkPolicy(m.networkPolicyManifest(k) as never)],
         ...(k.serviceMonitor ? [["ServiceMonitor", new ServiceMonitor(m.serviceMonitorManifest(k) as never)] as [string, { validate(): void }]] : []),
         ...(k.tls ? [["TLS Secret", new Secret(m.tlsSecretManifest(k, { cert: "c", key: "k", ca: "a" }) as never)] as [string, { validate(): void }]] : []),
@@ -142,5 +144,70 @@ describe("with TLS: the rendered redis.conf, the generated files' layout, and th
         expect(run(m.livenessCommand(withTls.port, true, tlsDir), password)).toBe(0);
         // Without --tls the same probe fails against a TLS-only server: the flags matter.
         expect(run(m.readinessCommand(withTls.port, false, tlsDir), password)).not.toBe(0);
+    });
+});
+
+describe("fixes the Kubernetes target's defects, each at its own layer", () => {
+    it.each([
+        { given: { metrics: true, metricsNamespaces: [] }, error: "kubernetes.metricsNamespaces: at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port" },
+    ])("refuses $given", ({ given, error }) => {
+        const r = kubernetesSchema.safeParse({ allowedPodLabels: { app: "pipeline-worker" }, ...given });
+        expect(r.success).toBe(false);
+        const issue = r.error!.issues[0]!;
+        expect(`kubernetes.${issue.path.join(".")}: ${issue.message}`).toBe(error);
+    });
+
+    it("an empty metricsNamespaces is harmless and accepted without metrics", () => {
+        expect(kubernetesSchema.safeParse({ allowedPodLabels: { app: "x" }, metricsNamespaces: [] }).success).toBe(true);
+    });
+
+    it("the exporter runs with /scrape disabled, as a flag an older exporter would refuse", () => {
+        const exporter = m.statefulSetManifest(full, "x").spec.template.spec.containers[1]!;
+        expect(exporter.args).toEqual(["--disable-scrape-endpoint"]);
+        expect(full.exporterImage).toBe("oliver006/redis_exporter:v1.88.0");
+    });
+
+    it("with TLS, the exporter verifies the certificate for the clients' name, not localhost", () => {
+        const exporter = m.statefulSetManifest(withTls, "x").spec.template.spec.containers[1]!;
+        expect(exporter.env).toContainEqual({ name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: "mspbyte-redis.mspbyte-redis.svc.cluster.local" });
+        expect(m.serviceDnsNames(withTls)).toContain("mspbyte-redis.mspbyte-redis.svc.cluster.local");
+    });
+
+    it("the pod checksum moves with redis.conf, the password and the TLS material, and shows none of them", () => {
+        const conf = renderForTarget(m.kubernetesConfOverrides(base, "614mb"));
+        const a = m.podChecksum(conf, "Password-One-0123456789");
+        expect(a).toMatch(/^[0-9a-f]{16}$/);
+        expect(m.podChecksum(conf, "Password-One-0123456789")).toBe(a);
+        expect(m.podChecksum(conf, "Password-Two-0123456789")).not.toBe(a);
+        expect(m.podChecksum(conf.replace("614mb", "700mb"), "Password-One-0123456789")).not.toBe(a);
+        expect(m.podChecksum(conf, "Password-One-0123456789", "-----BEGIN CERTIFICATE-----")).not.toBe(a);
+        expect(a).not.toContain("Password");
+    });
+
+    it("the server starts under umask 0077 (a pod's command bypasses the image's entrypoint)", () => {
+        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]!;
+        expect(redis.command).toEqual(["sh", "-c", 'umask 0077 && exec redis-server "$0"', "/etc/redis/redis.conf"]);
+        // The real shell runs it: the umask and the argument arrive as written.
+        const r = spawnSync("sh", ["-c", 'umask 0077 && exec sh -c \'umask; echo "$0"\' "$0"', "/etc/redis/redis.conf"], { encoding: "utf8" });
+        expect(r.stdout).toBe("0077\n/etc/redis/redis.conf\n");
+    });
+
+    it("storage grows through a patch of the PVC the set made; the claim template keeps its first size", () => {
+        expect(m.DATA_PVC).toBe("data-mspbyte-redis-0");
+        const grown = kubernetesSchema.parse({ allowedPodLabels: { app: "x" }, storageSize: "20Gi" });
+        expect(m.dataPvcPatchManifest(grown)).toEqual({
+            apiVersion: "v1", kind: "PersistentVolumeClaim",
+            metadata: { name: "data-mspbyte-redis-0", namespace: "mspbyte-redis", annotations: { "pulumi.com/patchForce": "true" } },
+            spec: { resources: { requests: { storage: "20Gi" } } },
+        });
+        // The claim template's name and the StatefulSet's name make the PVC's name.
+        const set = m.statefulSetManifest(grown, "x");
+        expect(`${set.spec.volumeClaimTemplates[0]!.metadata.name}-${set.metadata.name}-0`).toBe(m.DATA_PVC);
+    });
+
+    it("Pulumi waits longer than the old pod's grace plus the startup window", () => {
+        expect(m.PULUMI_AWAIT_MINUTES * 60).toBeGreaterThan(m.TERMINATION_GRACE_SECONDS + m.STARTUP_SECONDS + 60);
+        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]!;
+        expect(redis.startupProbe.periodSeconds * redis.startupProbe.failureThreshold).toBe(m.STARTUP_SECONDS);
     });
 });

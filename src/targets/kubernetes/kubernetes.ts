@@ -1,4 +1,3 @@
-import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
@@ -34,9 +33,12 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const k = args.config;
         const maxmemory = args.maxmemory ?? m.kubernetesMaxmemory(k);
         const redisConf = renderForTarget(m.kubernetesConfOverrides(k, maxmemory));
-        const configHash = createHash("sha256").update(redisConf).digest("hex").slice(0, 16);
-
-        const namespace = k.createNamespace ? new k8s.core.v1.Namespace(`${name}-namespace`, m.namespaceManifest(k), { parent: this }) : undefined;
+        // Deleting a Namespace deletes every PVC in it, whatever the StatefulSet's retention
+        // policy says: the program never deletes the one it creates (destroy, createNamespace
+        // false or a new name leave it in the cluster, out of the stack).
+        const namespace = k.createNamespace
+            ? new k8s.core.v1.Namespace(`${name}-namespace`, m.namespaceManifest(k), { parent: this, retainOnDelete: true })
+            : undefined;
         const after = { parent: this, dependsOn: namespace ? [namespace] : [] };
         const secretBase = m.secretManifest(k, "");
         const secret = new k8s.core.v1.Secret(`${name}-auth`, {
@@ -49,8 +51,20 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const tlsSecret = certs ? this.createTlsSecret(name, k, certs, after) : undefined;
         new k8s.core.v1.Service(`${name}-headless`, m.headlessServiceManifest(k), after);
         const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, configHash),
-            serverResourceOptions(args.protect, { ...after, dependsOn: [...after.dependsOn, secret, configMap, ...(tlsSecret ? [tlsSecret] : [])] }));
+        const tlsPem = certs ? pulumi.all([certs.certPem, certs.keyPem, certs.caPem]).apply((p) => p.join("\n")) : "";
+        // A digest, not a secret: shown in previews so that a rolling pod has a visible reason.
+        const checksum = pulumi.unsecret(pulumi.all([args.password, tlsPem]).apply(([pw, pem]) => m.podChecksum(redisConf, pw, pem)));
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, checksum),
+            serverResourceOptions(args.protect, {
+                ...after,
+                dependsOn: [...after.dependsOn, secret, configMap, ...(tlsSecret ? [tlsSecret] : [])],
+                // The claim template is immutable: a new storageSize would replace the set. The
+                // size is applied to the PVC itself by the patch below.
+                ignoreChanges: ["spec.volumeClaimTemplates"],
+                customTimeouts: { create: `${m.PULUMI_AWAIT_MINUTES}m`, update: `${m.PULUMI_AWAIT_MINUTES}m` },
+            }));
+        // Kept on delete: the patch only ever grows the PVC the set made.
+        new k8s.core.v1.PersistentVolumeClaimPatch(`${name}-data-size`, m.dataPvcPatchManifest(k), { ...after, dependsOn: [statefulSet], retainOnDelete: true });
         new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, m.podDisruptionBudgetManifest(k), after);
         new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, m.networkPolicyManifest(k), after);
         if (k.serviceMonitor) {

@@ -3,6 +3,7 @@
  * them as they are, and the tests validate these same objects against Kubernetes' OpenAPI
  * schemas. Pure functions of the stack's config.
  */
+import { createHash } from "crypto";
 import { KubernetesConfig } from "../../config";
 import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../memory";
 import { ConfOverrides } from "../../redisConf";
@@ -19,6 +20,19 @@ export const REDIS_UID = 999;
 export const TERMINATION_GRACE_SECONDS = 120;
 /** The startup probe allows this long for loading a large AOF before liveness takes over. */
 export const STARTUP_SECONDS = 600;
+/**
+ * How long `pulumi up` waits for the StatefulSet to become ready. Pulumi's default is 10 minutes,
+ * no longer than the startup window alone; an update also waits for the old pod to stop (the
+ * termination grace), the volume to move and the image to be pulled.
+ */
+export const PULUMI_AWAIT_MINUTES = 20;
+/**
+ * The server starts under umask 0077, so the AOF and RDB files are 0600 as with the official
+ * image's entrypoint (which `command` bypasses in a pod).
+ */
+export const SERVER_UMASK = "0077";
+/** The PVC the StatefulSet's claim template makes for its one pod. */
+export const DATA_PVC = `data-${NAME}-0`;
 
 export const LABELS = {
     "app.kubernetes.io/name": "redis",
@@ -61,6 +75,16 @@ export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, 
         maxmemory,
         extra: { include: `${secretDir}/auth.conf` },
     };
+}
+
+/**
+ * The pod template's checksum: a digest of everything the server reads at start from the
+ * ConfigMap and the Secrets. A change rolls the pod; the digest reveals none of the values.
+ */
+export function podChecksum(redisConf: string, password: string, tlsPem = ""): string {
+    const h = createHash("sha256");
+    for (const part of ["mspbyte-redis pod checksum v1", redisConf, authConf(password), tlsPem]) h.update(part).update("\0");
+    return h.digest("hex").slice(0, 16);
 }
 
 /** The Secret's `auth.conf`: the password as redis.conf reads it. */
@@ -128,14 +152,42 @@ const containerSecurity = {
     capabilities: { drop: ["ALL"] },
 };
 
-export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
+/**
+ * The server's command: umask first, then redis-server on the mounted config. The config path
+ * arrives as $0 so the shell line holds no interpolated value.
+ */
+export function serverCommand(confPath: string = `${CONF_DIR}/redis.conf`): string[] {
+    return ["sh", "-c", `umask ${SERVER_UMASK} && exec redis-server "$0"`, confPath];
+}
+
+/** The exporter's flags: /scrape?target= disabled (it would send the password to any host named). */
+export const EXPORTER_ARGS = ["--disable-scrape-endpoint"];
+
+/**
+ * Grows the data PVC in place: the StatefulSet's claim template is immutable (changing it would
+ * replace the set), so the size lives here and the template keeps its first value. Server-side
+ * apply, forced over the StatefulSet controller's ownership of the field.
+ */
+export function dataPvcPatchManifest(k: KubernetesConfig) {
+    return {
+        apiVersion: "v1" as const, kind: "PersistentVolumeClaim" as const,
+        metadata: { name: DATA_PVC, namespace: k.namespace, annotations: { "pulumi.com/patchForce": "true" } },
+        spec: { resources: { requests: { storage: k.storageSize } } },
+    };
+}
+
+/**
+ * @param checksum changes whenever the pod must restart to pick up a change: redis.conf, the
+ * password, the TLS material (a digest, never the values).
+ */
+export function statefulSetManifest<C = string>(k: KubernetesConfig, checksum: C) {
     const memory = k.memoryLimit;
     const authEnv = { name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } };
     const tlsMount = k.tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : [];
     const redis = {
         name: "redis",
         image: k.image,
-        command: ["redis-server", `${CONF_DIR}/redis.conf`],
+        command: serverCommand(),
         ports: [{ name: "redis", containerPort: k.port }],
         env: [authEnv],
         resources: { requests: { cpu: k.cpuRequest, memory }, limits: { memory } },
@@ -154,11 +206,19 @@ export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
     const exporter = {
         name: "exporter",
         image: k.exporterImage,
+        // A flag rather than its environment variable: an exporter too old to know it stops at
+        // start instead of serving /scrape.
+        args: EXPORTER_ARGS,
         ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
         env: [
             { name: "REDIS_ADDR", value: `${k.tls ? "rediss" : "redis"}://localhost:${k.port}` },
             { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } },
-            ...(k.tls ? [{ name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` }] : []),
+            ...(k.tls ? [
+                { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` },
+                // Verify the certificate for the name clients use, which a stack's own certificate
+                // carries; it need not name localhost.
+                { name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: `${NAME}.${k.namespace}.svc.cluster.local` },
+            ] : []),
         ],
         volumeMounts: tlsMount,
         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
@@ -175,7 +235,7 @@ export function statefulSetManifest(k: KubernetesConfig, configHash: string) {
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
             updateStrategy: { type: "RollingUpdate" },
             template: {
-                metadata: { labels: LABELS, annotations: { "mspbyte.io/config-hash": configHash } },
+                metadata: { labels: LABELS, annotations: { "mspbyte.io/config-hash": checksum } },
                 spec: {
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
