@@ -2,11 +2,12 @@
  * The queue's contract, enforced on every `pulumi preview` and `pulumi up` of every stack:
  * pure validation functions, unit-tested by calling them directly (test/policy.test.ts).
  */
-import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
 import { getAll, getDirective, parseRedisConf } from "../src/redisConf";
+import { isPinnedImage, requiresProtection, sourceProblems } from "../src/rules";
 
-type Check = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts: { protect: boolean } };
+type Check = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts: { protect: boolean } } & Partial<Pick<ResourceValidationArgs, "getConfig">>;
 
 /** A file named redis.conf (not 60-mspbyte-redis.conf and the like). */
 const REDIS_CONF_PATH = /(^|\/)redis\.conf$/;
@@ -17,8 +18,8 @@ const DATA_TYPES = new Set([
     "aws:memorydb/cluster:Cluster",
     "kubernetes:apps/v1:StatefulSet",
 ]);
-/** Stacks whose data may go without protection (throwaway, local). */
-export const UNPROTECTED_STACKS = ["dev"];
+/** Stacks whose data may go without protection: the one list config uses too (src/rules.ts). */
+export { UNPROTECTED_STACKS } from "../src/rules";
 
 /** Every redis.conf a resource carries: container uploads, ConfigMaps, cloud-init user data. */
 export function redisConfsOf(args: Check): { where: string; text: string }[] {
@@ -93,30 +94,53 @@ export function validateEncryption(args: Check, report: ReportViolation): void {
     }
 }
 
-const OPEN = new Set(["0.0.0.0/0", "::/0"]);
+/** The pack's opt-in for public sources, as config's `allowPublicCidrs` (policy config: `{"redis-no-open-ingress": {"allowPublicCidrs": true}}`). */
+export interface IngressPolicyConfig {
+    allowPublicCidrs?: boolean;
+}
+
+const INGRESS_CONFIG_SCHEMA = { properties: { allowPublicCidrs: { type: "boolean" as const, default: false } } };
+
+function allowPublic(args: { getConfig?: <T extends object>() => T }): boolean {
+    return args.getConfig?.<IngressPolicyConfig>().allowPublicCidrs === true;
+}
+
+/** The CIDR sources of the ingress a resource declares (rules, or a group's inline rules). */
+export function ingressSources(type: string, p: Record<string, any>): string[] {
+    if (type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") return [p.cidrIpv4, p.cidrIpv6].filter((c): c is string => typeof c === "string");
+    if (type === "aws:ec2/securityGroupRule:SecurityGroupRule" && p.type === "ingress") return [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])];
+    if (type === "aws:ec2/securityGroup:SecurityGroup") {
+        return ((p.ingress ?? []) as { cidrBlocks?: string[]; ipv6CidrBlocks?: string[] }[]).flatMap((r) => [...(r.cidrBlocks ?? []), ...(r.ipv6CidrBlocks ?? [])]);
+    }
+    return [];
+}
+
+/** Config's rule for sources (src/rules.ts), applied to what a resource declares. */
+function reportSources(sources: string[], allow: boolean, what: string, report: ReportViolation): void {
+    for (const p of sourceProblems(sources, { allowPublic: allow, optIn: "the policy config allowPublicCidrs" })) {
+        if (p.kind === "form") continue; // the provider refuses those itself
+        report(p.index === undefined ? `${what} from ${sources.join(", ")}: ${p.message}` : `${what} from ${sources[p.index]}: ${p.message}`);
+    }
+}
 
 export function validateNoOpenIngress(args: Check, report: ReportViolation): void {
-    const p = args.props;
-    if (args.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
-        for (const cidr of [p.cidrIpv4, p.cidrIpv6]) if (OPEN.has(cidr)) report(`ingress from ${cidr}`);
-    }
-    if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && p.type === "ingress") {
-        for (const cidr of [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])]) if (OPEN.has(cidr)) report(`ingress from ${cidr}`);
-    }
-    if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
-        for (const rule of (p.ingress ?? []) as { cidrBlocks?: string[]; ipv6CidrBlocks?: string[] }[]) {
-            for (const cidr of [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])]) if (OPEN.has(cidr)) report(`inline ingress from ${cidr}`);
-        }
+    const what = args.type === "aws:ec2/securityGroup:SecurityGroup" ? "inline ingress" : "ingress";
+    reportSources(ingressSources(args.type, args.props), allowPublic(args), what, report);
+}
+
+/**
+ * The same rule over every ingress rule of the stack together: separate rules for 0.0.0.0/1
+ * and 128.0.0.0/1 each look narrow, and together admit everyone.
+ */
+export function validateNoOpenIngressTogether(resources: { type: string; props: Record<string, any> }[], allow: boolean, report: ReportViolation): void {
+    const sources = resources.flatMap((r) => ingressSources(r.type, r.props));
+    for (const p of sourceProblems(sources, { allowPublic: allow, optIn: "the policy config allowPublicCidrs" })) {
+        if (p.index === undefined) report(`the stack's ingress rules together (${sources.join(", ")}): ${p.message}`);
     }
 }
 
-/** An image reference pinned by a tag other than latest, or by digest. */
-export function isPinned(image: string): boolean {
-    if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
-    const lastSegment = image.slice(image.lastIndexOf("/") + 1);
-    const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
-    return tag !== "" && tag !== "latest";
-}
+/** An image reference pinned by a tag other than latest, or by digest: config's rule (src/rules.ts). */
+export const isPinned = isPinnedImage;
 
 export function validatePinnedImages(args: Check, report: ReportViolation): void {
     const images: string[] = [];
@@ -133,7 +157,7 @@ export function stackOf(urn: string): string {
 }
 
 export function validateDataProtected(args: Check, report: ReportViolation): void {
-    if (!DATA_TYPES.has(args.type) || UNPROTECTED_STACKS.includes(stackOf(args.urn))) return;
+    if (!DATA_TYPES.has(args.type) || !requiresProtection(stackOf(args.urn))) return;
     if (!args.opts.protect) report(`${args.name} holds the queue's data and must be protected on stack ${stackOf(args.urn)}`);
 }
 
@@ -159,15 +183,24 @@ export function validateNoPlainPassword(args: Check, report: ReportViolation): v
     }
 }
 
-const policy = (name: string, description: string, validateResource: (a: Check, r: ReportViolation) => void): ResourceValidationPolicy =>
-    ({ name, description, enforcementLevel: "mandatory", validateResource: validateResource as ResourceValidationPolicy["validateResource"] });
+const policy = (name: string, description: string, validateResource: (a: Check, r: ReportViolation) => void, extra: Partial<ResourceValidationPolicy> = {}): ResourceValidationPolicy =>
+    ({ name, description, enforcementLevel: "mandatory", validateResource: validateResource as ResourceValidationPolicy["validateResource"], ...extra });
 
 export const policies: ResourceValidationPolicy[] = [
     policy("redis-noeviction", "Redis keeps maxmemory-policy noeviction wherever it is configured", validateNoeviction),
     policy("redis-persistence", "Persistence on: AOF and save points on servers we run, snapshots on managed ones", validatePersistence),
     policy("redis-encryption", "Encryption at rest and in transit on managed and VM targets; IMDSv2 on the VM", validateEncryption),
-    policy("redis-no-open-ingress", "No ingress from 0.0.0.0/0 or ::/0", validateNoOpenIngress),
+    policy("redis-no-open-ingress", "No ingress from the whole internet, however spelled, nor from public ranges without the allowPublicCidrs opt-in", validateNoOpenIngress, { configSchema: INGRESS_CONFIG_SCHEMA }),
     policy("redis-pinned-images", "Images pinned by tag or digest, never latest", validatePinnedImages),
     policy("redis-data-protected", "Resources holding queue data are protected outside dev", validateDataProtected),
     policy("redis-no-plain-password", "No password where it is never encrypted: command lines, ConfigMaps, user data, plain env", validateNoPlainPassword),
 ];
+
+/** Policies over the whole stack: rules that no single resource shows. */
+export const stackPolicies: StackValidationPolicy[] = [{
+    name: "redis-no-open-ingress-together",
+    description: "The stack's ingress rules together do not admit the whole internet",
+    enforcementLevel: "mandatory",
+    configSchema: INGRESS_CONFIG_SCHEMA,
+    validateStack: (args, report) => validateNoOpenIngressTogether(args.resources, allowPublic(args), report),
+}];

@@ -4,7 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { MEMORY_SIZE_PATTERN, parseMemorySize, parseQuantity } from "./memory";
+import { INSTANCE_MEMORY_MIB, MemoryBudget, OS_RESERVE_BYTES, REDIS_MEMORY_SIZE, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, redisMemorySpelling } from "./memory";
+import { authTokenProblem, cacheNameProblem, derivedNameProblems, maintenanceWindowProblem, multiAzSubnetsProblem, nitroProblem, snapshotWindowProblem, windowsOverlap } from "./awsRules";
+import { describeGiven, isHostNameOrAddress, isPinnedImage, redactMessage, requiresProtection, sourceProblems, splitEndpoint, truncate, UNPROTECTED_STACKS } from "./rules";
 
 export const NAMESPACE = "mspbyte-redis";
 export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
@@ -40,9 +42,19 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T) {
     });
 }
 
+/**
+ * A memory size in redis.conf's own spelling, which redis-server takes as it is; a size written
+ * another way ("512 MB", "1.5gb", "512Mi") is refused with the spelling it wants.
+ */
 const memorySize = (allowed: string) =>
     z.union([z.string(), z.number()], { error: allowed })
-        .refine((v) => (typeof v === "number" || MEMORY_SIZE_PATTERN.test(v.trim())) && (parseMemorySize(v) ?? 0) >= MAXMEMORY_MIN_BYTES, { error: allowed });
+        .superRefine((v, ctx) => {
+            const ok = (typeof v === "number" || REDIS_MEMORY_SIZE.test(v.trim())) && (parseMemorySize(v) ?? 0) >= MAXMEMORY_MIN_BYTES;
+            if (ok) return;
+            const spelling = typeof v === "string" && !REDIS_MEMORY_SIZE.test(v.trim()) ? redisMemorySpelling(v) : undefined;
+            const wanted = spelling !== undefined && (parseMemorySize(spelling) ?? 0) >= MAXMEMORY_MIN_BYTES ? `; write it ${spelling}` : "";
+            ctx.addIssue({ code: "custom", input: v, message: allowed + wanted });
+        });
 
 const MEMORY_ALLOWED = `a memory size of at least 16mb, as redis.conf writes it: bytes (536870912) or a number with b, kb, mb or gb (512mb, 1gb)`;
 const PORT_ALLOWED = "an integer from 1 to 65535";
@@ -54,7 +66,7 @@ const bool = () => z.boolean({ error: BOOLEAN_ALLOWED });
 export const dockerSchema = strict({
     /** Image, pinned by tag or digest. */
     image: z.string({ error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}` })
-        .refine((v) => /^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/.test(v) && /[:@]/.test(v.replace(/^[^/]*\//, "")) && !/:latest$/.test(v), {
+        .refine(isPinnedImage, {
             error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you`,
         })
         .default(DEFAULT_REDIS_IMAGE),
@@ -104,19 +116,24 @@ export const dockerSchema = strict({
 });
 
 
-/** ElastiCache AUTH tokens: printable ASCII without spaces and without these three. */
-export const AUTH_TOKEN_FORBIDDEN = /[\s/"@]/;
-const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
-const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+/** ElastiCache AUTH tokens: letters, digits and only ! & # $ ^ < > - (awsRules.ts); anything else is forbidden. */
+export const AUTH_TOKEN_FORBIDDEN = /[^A-Za-z0-9!&#$^<>-]/;
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 export const MAX_REPLICAS = 5;
 
+/**
+ * Sources judged by what they cover (rules.ts, the policy pack's rule too): a block, or the
+ * blocks together, admitting the whole internet are refused here; public blocks are refused
+ * without the section's `allowPublicCidrs` opt-in, in the stack-level check below.
+ */
 const cidrList = (key: string) => z.array(z.string(), { error: `a list of CIDR blocks, such as ["10.0.0.0/16"]` })
-    .superRefine((list, ctx) => list.forEach((c, i) => {
-        if (OPEN_CIDRS.has(c)) ctx.addIssue({ code: "custom", path: [i], input: c, message: `a private CIDR block; ${c} would admit the whole internet to the queue (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` });
-        else if (!CIDR.test(c)) ctx.addIssue({ code: "custom", path: [i], input: c, message: "a CIDR block, such as 10.0.0.0/16" });
-    }));
+    .superRefine((list, ctx) => {
+        for (const p of sourceProblems(list, { allowPublic: true, optIn: "allowPublicCidrs" })) {
+            const message = p.kind === "internet" ? `${p.message} (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` : p.message;
+            ctx.addIssue({ code: "custom", path: p.index === undefined ? [] : [p.index], input: p.index === undefined ? list : list[p.index], message });
+        }
+    });
 
 export const elasticacheSchema = strict({
     /** `memorydb`: a MemoryDB cluster (multi-AZ transaction log) instead of ElastiCache. */
@@ -129,6 +146,8 @@ export const elasticacheSchema = strict({
     vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/), { error: "a list of subnet ids, such as [\"subnet-0123\", \"subnet-4567\"]" }).min(1),
     allowedCidrs: cidrList("allowedCidrs").default([]),
+    /** Opt-in for allowedCidrs outside the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */
+    allowPublicCidrs: bool().default(false),
     allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
     port: port().default(6379),
     kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
@@ -164,6 +183,18 @@ export const elasticacheSchema = strict({
     }
     if (e.nodeType && e.service === "memorydb" && !e.nodeType.startsWith("db.")) issue("nodeType", e.nodeType, "a MemoryDB node type (db.*), such as db.t4g.small");
     if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");
+    // AWS's own rules (awsRules.ts), refused here rather than half-way through `pulumi up`.
+    const nameProblem = e.name === undefined ? undefined : cacheNameProblem(e.name, e.service);
+    if (nameProblem) issue("name", e.name, nameProblem);
+    const snapshotProblem = snapshotWindowProblem(e.snapshotWindow);
+    if (snapshotProblem) issue("snapshotWindow", e.snapshotWindow, snapshotProblem);
+    const maintenanceProblem = maintenanceWindowProblem(e.maintenanceWindow);
+    if (maintenanceProblem) issue("maintenanceWindow", e.maintenanceWindow, maintenanceProblem);
+    if (!snapshotProblem && !maintenanceProblem && windowsOverlap(e.snapshotWindow, e.maintenanceWindow)) {
+        issue("snapshotWindow", e.snapshotWindow, `a window that does not overlap elasticache.maintenanceWindow (${e.maintenanceWindow}); AWS refuses overlapping windows`);
+    }
+    const subnetsProblem = e.service === "elasticache" ? multiAzSubnetsProblem(e.multiAz ?? e.replicas > 0, e.subnetIds) : undefined;
+    if (subnetsProblem) issue("subnetIds", e.subnetIds, subnetsProblem);
 });
 
 
@@ -174,6 +205,8 @@ export const vmSchema = strict({
     /** A private subnet; the data volume is created in its availability zone. */
     subnetId: z.string({ error: "a subnet id, such as subnet-0123456789abcdef0" }).regex(/^subnet-[0-9a-f]+$/),
     allowedCidrs: cidrList("allowedCidrs").default([]),
+    /** Opt-in for allowedCidrs outside the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */
+    allowPublicCidrs: bool().default(false),
     allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
     port: port().default(6379),
     /** Size of the encrypted data volume. Growing it is online; shrinking is refused by EBS. */
@@ -183,7 +216,11 @@ export const vmSchema = strict({
     snapshotRetentionDays: z.number({ error: "an integer from 1 to 1000 (daily snapshots kept)" }).int().min(1).max(1000).default(7),
     /** TLS with a certificate generated for this server (its CA is in the `details` output). */
     tls: bool().default(false),
+    /** Pins a Debian 12 AMI (from Debian's account) instead of the latest. Danger: changing it replaces the instance (the data volume stays). */
+    amiId: z.string({ error: "an AMI id, such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/).optional(),
 }).superRefine((v, ctx) => {
+    const nitro = nitroProblem(v.instanceType);
+    if (nitro) ctx.addIssue({ code: "custom", path: ["instanceType"], input: v.instanceType, message: nitro });
     if (v.allowedCidrs.length === 0 && v.allowedSecurityGroupIds.length === 0) {
         ctx.addIssue({ code: "custom", path: ["allowedCidrs"], input: v.allowedCidrs, message: "at least one CIDR block here or one security group in vm.allowedSecurityGroupIds; without either nothing can reach the server" });
     }
@@ -207,7 +244,7 @@ export const kubernetesSchema = strict({
     /** false: the namespace exists already and is not managed here. */
     createNamespace: bool().default(true),
     image: z.string({ error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}` })
-        .refine((v) => /[:@]/.test(v.replace(/^[^/]*\//, "")) && !/:latest$/.test(v), { error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` })
+        .refine(isPinnedImage, { error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` })
         .default(DEFAULT_REDIS_IMAGE),
     /** @default the cluster's default storage class */
     storageClass: z.string({ error: "a storage class name" }).regex(K8S_NAME).optional(),
@@ -244,8 +281,18 @@ export const kubernetesSchema = strict({
     if (k.metrics && k.metricsNamespaces.length === 0) issue("metricsNamespaces", [], "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port");
 });
 
+const HOST_ALLOWED = "the server's host name or IP address alone, without a port or scheme (the port goes in external.port)";
+
 export const externalSchema = strict({
-    host: z.string({ error: "the server's host name or address" }).regex(/^[A-Za-z0-9.:-]{1,253}$/),
+    /** The host alone; a console's `host:port` or `redis://` URL is refused with the host and port to set. */
+    host: z.string({ error: HOST_ALLOWED }).superRefine((v, ctx) => {
+        if (isHostNameOrAddress(v)) return;
+        const split = splitEndpoint(v);
+        const meant = split && isHostNameOrAddress(split.host)
+            ? `; here host ${split.host}${split.port !== undefined ? ` and external.port ${split.port}` : ""}`
+            : "";
+        ctx.addIssue({ code: "custom", input: v, message: HOST_ALLOWED + meant });
+    }),
     port: port().default(6379),
     tls: bool().default(true),
     /** Opt-in for a server reached in plain text. */
@@ -300,12 +347,75 @@ export const stackSchema = strict({
         issue(["password"], undefined, "the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run");
     }
     if (c.target === "elasticache" && c.password !== undefined && AUTH_TOKEN_FORBIDDEN.test(c.password)) {
-        issue(["password"], c.password, "an AUTH token without spaces, /, \" or @ (ElastiCache's rule); leave it unset to have one generated");
+        issue(["password"], c.password, authTokenProblem(c.password)!);
     }
     if (c.target === "elasticache" && c.maxmemory !== undefined) {
         issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
     }
+    if (c.target === "external" && c.maxmemory !== undefined) {
+        issue(["maxmemory"], c.maxmemory, "unset for target external; the provider's plan sets maxmemory on a server this program does not run");
+    }
+    if ((c.target === "elasticache" || c.target === "external") && c.tlsCertificate !== undefined) {
+        issue(["tlsCertificate"], undefined, `unset for target ${c.target}, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only`);
+    }
+    for (const section of ["vm", "elasticache"] as const) {
+        const s = c[section];
+        if (c.target !== section || !s) continue;
+        for (const p of sourceProblems(s.allowedCidrs, { allowPublic: s.allowPublicCidrs, optIn: `${section}.allowPublicCidrs` })) {
+            if (p.kind === "public") issue([section, "allowedCidrs", p.index!], s.allowedCidrs[p.index!], p.message);
+        }
+    }
+    checkMemoryFits(c, issue);
 });
+
+/** What the target gives the server, when config knows it: the container's limit, the instance type's memory, the pod's limit. */
+export function memoryBudget(c: Pick<z.output<typeof stackSchema>, "target" | "docker" | "vm" | "kubernetes">): MemoryBudget | undefined {
+    const mib = 1024 * 1024;
+    switch (c.target) {
+        case "docker": {
+            const limit = c.docker?.memoryLimit;
+            return limit === undefined ? undefined : { totalBytes: parseMemorySize(limit)!, osReserveBytes: 0, source: `docker.memoryLimit ${String(limit)}` };
+        }
+        case "vm": {
+            const type = c.vm?.instanceType ?? "t4g.small";
+            const memory = INSTANCE_MEMORY_MIB[type];
+            return memory === undefined ? undefined : { totalBytes: memory * mib, osReserveBytes: OS_RESERVE_BYTES, source: `vm.instanceType ${type} (${formatMemorySize(memory * mib)}, less ${formatMemorySize(OS_RESERVE_BYTES)} for the system)` };
+        }
+        case "kubernetes": {
+            const limit = c.kubernetes?.memoryLimit ?? "1Gi";
+            const bytes = parseQuantity(limit);
+            return bytes === undefined ? undefined : { totalBytes: bytes, osReserveBytes: 0, source: `kubernetes.memoryLimit ${limit}` };
+        }
+        default:
+            return undefined;
+    }
+}
+
+/**
+ * maxmemory within what the machine gives the server, fork headroom left: beyond it the kernel
+ * kills Redis (and loses the jobs since the last fsync) before noeviction ever refuses a write.
+ */
+function checkMemoryFits(c: z.output<typeof stackSchema>, issue: (path: (string | number)[], input: unknown, message: string) => void): void {
+    const budget = memoryBudget(c);
+    const largest = budget === undefined ? undefined : largestSafeMaxmemory(budget);
+    // A limit refused on its own (under 16mb, not a size) is reported once, by its own key.
+    if (budget && !(budget.totalBytes >= MAXMEMORY_MIN_BYTES)) return;
+    if (budget && largest !== undefined && largest < MAXMEMORY_MIN_BYTES) {
+        const key = c.target === "docker" ? ["docker", "memoryLimit"] : c.target === "vm" ? ["vm", "instanceType"] : ["kubernetes", "memoryLimit"];
+        issue(key, budget.source.split(" ")[1], `more memory: ${budget.source} leaves ${formatMemorySize(largest)} for maxmemory, under the 16mb a queue needs`);
+        return;
+    }
+    if (c.maxmemory === undefined) return;
+    const wanted = parseMemorySize(c.maxmemory);
+    if (wanted === undefined) return;
+    if (c.target === "vm" && budget === undefined) {
+        issue(["maxmemory"], c.maxmemory, `unset for vm.instanceType ${c.vm?.instanceType}, whose memory config does not know (maxmemory is then sized from it at deploy), or an instance type of the families in memory.ts's INSTANCE_MEMORY_MIB`);
+        return;
+    }
+    if (budget && largest !== undefined && wanted > largest) {
+        issue(["maxmemory"], c.maxmemory, `at most ${formatMemorySize(largest)} for ${budget.source}: the rest is headroom for the fork that snapshots and AOF rewrites make, and beyond it the kernel kills Redis before noeviction refuses a write (or give the server more memory)`);
+    }
+}
 
 export type DockerConfig = z.output<typeof dockerSchema>;
 export type ElasticacheConfig = z.output<typeof elasticacheSchema>;
@@ -344,7 +454,30 @@ export class ConfigError extends pulumi.RunError {
 
 /** Keys whose value is a plain string even when it looks like JSON (a password of digits stays a string). */
 const STRING_KEYS = new Set(["target", "password", "maxmemory", "tlsCertificate", "tlsKey", "tlsCa"]);
-const SECRET_KEYS = new Set(["password", "tlsKey"]);
+/** Keys whose values are never shown: the password and the TLS material (a certificate may arrive as a key, swapped). */
+const SECRET_KEYS = new Set(["password", "tlsKey", "tlsCertificate", "tlsCa"]);
+
+/** Whether a path names a key of the schema (not a key the user made up, not a map entry's name). */
+function isKnownKeyPath(path: readonly PropertyKey[]): boolean {
+    let shape: Record<string, unknown> | undefined = stackSchema.shape;
+    for (const p of path) {
+        if (typeof p === "number") continue;
+        if (shape === undefined) return true;
+        const child = shape[String(p)] as { unwrap?: () => unknown; shape?: Record<string, unknown> } | undefined;
+        if (child === undefined) return false;
+        shape = objectShape(child);
+    }
+    return true;
+}
+
+function objectShape(schema: unknown): Record<string, unknown> | undefined {
+    let s = schema as { shape?: Record<string, unknown>; unwrap?: () => unknown } | undefined;
+    for (let i = 0; i < 5 && s; i++) {
+        if (s.shape) return s.shape;
+        s = s.unwrap?.() as typeof s;
+    }
+    return undefined;
+}
 const TLS_KEYS = ["tlsCertificate", "tlsKey", "tlsCa"] as const;
 
 /**
@@ -367,16 +500,19 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     if (input.tlsKey !== undefined && !secretKeys.has("tlsKey")) {
         problems.push(`${NAMESPACE}:tlsKey: given as plain text; allowed: a secret, set with \`pulumi config set --secret tlsKey < server.key\``);
     }
+    problems.push(...unusedSections(input));
     const result = stackSchema.safeParse(input, { reportInput: true });
     if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
-    if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+    if (result.success) problems.push(...protectionProblems(result.data, stack));
+    if (result.success) problems.push(...derivedNameProblems(result.data.target, result.data.elasticache, stack).map((p) => `${NAMESPACE}:${p}`));
+    if (problems.length > 0 || !result.success) throw new ConfigError(problems.map(redactMessage));
 
     const c = result.data;
     return {
         stack,
         target: c.target,
         password: c.password,
-        protect: c.protect ?? stack !== "dev",
+        protect: c.protect ?? requiresProtection(stack),
         maxmemory: c.maxmemory === undefined ? undefined : String(c.maxmemory).trim().toLowerCase(),
         bullmq: c.bullmq,
         docker: dockerSchema.parse(c.docker ?? {}),
@@ -386,6 +522,35 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         kubernetes: c.kubernetes,
         external: c.external,
     };
+}
+
+const SECTIONS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const satisfies readonly TargetName[];
+
+/**
+ * A block for a target the stack does not use would be silently ignored, and its reader would
+ * believe it applies: each is an error naming the target it belongs to. The block is then left
+ * out of the rest of the check (its own mistakes do not matter).
+ */
+function unusedSections(input: Record<string, unknown>): string[] {
+    const target = input.target;
+    if (typeof target !== "string" || !(TARGETS as readonly string[]).includes(target)) return [];
+    const problems: string[] = [];
+    for (const section of SECTIONS) {
+        if (section === target || input[section] === undefined) continue;
+        problems.push(`${NAMESPACE}:${section}: given a ${section} block; allowed: unset for target ${target}; this block configures target ${section} and nothing in it applies here (remove it, or set target: ${section})`);
+        delete input[section];
+    }
+    return problems;
+}
+
+/** The one rule for which stacks may run unprotected (rules.ts), applied before any resource exists. */
+function protectionProblems(c: z.output<typeof stackSchema>, stack: string): string[] {
+    if (!requiresProtection(stack)) return [];
+    const problems: string[] = [];
+    const where = `on stack ${truncate(stack, 40)}; only ${UNPROTECTED_STACKS.join(", ")} may run unprotected (the policy pack's redis-data-protected refuses the same)`;
+    if (c.protect === false) problems.push(`${NAMESPACE}:protect: given false; allowed: true or unset ${where}`);
+    if (c.target === "docker" && c.docker?.deleteData === true) problems.push(`${NAMESPACE}:docker.deleteData: given true; allowed: false ${where}`);
+    return problems;
 }
 
 /** Reads this stack's config through the Pulumi SDK and validates it. */
@@ -427,16 +592,14 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
         const known = issue.message.replace(/^allowed keys: /, "").split(", ");
         return issue.keys.map((k) => {
             const near = closest(k, known);
-            return `${where}${k}: unknown key; ${issue.message}${near ? ` (did you mean "${near}"?)` : ""}`;
+            return `${where}${truncate(k, 40)}: unknown key; ${issue.message}${near ? ` (did you mean "${near}"?)` : ""}`;
         });
     }
     const top = issue.path[0]?.toString();
-    const given = issue.input === undefined
-        ? "missing"
-        : top !== undefined && SECRET_KEYS.has(top)
-            ? `given a secret of ${String(issue.input).length} characters`
-            : `given ${JSON.stringify(issue.input)}`;
-    return [`${key}: ${given}; allowed: ${issue.message}`];
+    // A value is shown only under a key known to hold nothing secret, and never when it looks
+    // like key material (a private key pasted under tlsCertificate, a token under a name).
+    const secretKey = top === undefined || SECRET_KEYS.has(top) || !isKnownKeyPath(issue.path);
+    return [`${key}: ${describeGiven(issue.input, { secretKey })}; allowed: ${issue.message}`];
 }
 
 /** The known key nearest to a typo, when it is near enough to be what was meant. */

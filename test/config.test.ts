@@ -23,9 +23,9 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "port not whole", raw: { target: "docker", docker: docker({ hostPort: 6379.5 }) },
           error: `mspbyte-redis:docker.hostPort: given 6379.5; allowed: an integer from 1 to 65535` },
         { case: "memory size with a bad unit", raw: { target: "docker", maxmemory: "512 megs" },
-          error: `mspbyte-redis:maxmemory: given "512 megs"; allowed: ${MEMORY}` },
+          error: `mspbyte-redis:maxmemory: given "512 megs"; allowed: ${MEMORY}; write it 512mb` },
         { case: "memory size in terabytes (redis.conf has no tb)", raw: { target: "docker", maxmemory: "1tb" },
-          error: `mspbyte-redis:maxmemory: given "1tb"; allowed: ${MEMORY}` },
+          error: `mspbyte-redis:maxmemory: given "1tb"; allowed: ${MEMORY}; write it 1024gb` },
         { case: "maxmemory 0 (no ceiling)", raw: { target: "docker", maxmemory: "0" },
           error: `mspbyte-redis:maxmemory: given "0"; allowed: ${MEMORY}` },
         { case: "container memory limit too small", raw: { target: "docker", docker: docker({ memoryLimit: "1mb" }) },
@@ -43,7 +43,7 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "an interface address without TLS", raw: { target: "docker", docker: docker({ hostIp: "192.0.2.10" }) },
           error: `mspbyte-redis:docker.tls: given false; allowed: true when docker.hostIp (192.0.2.10) is not a loopback address: traffic then leaves this machine, and the password and every job with it` },
         { case: "not an IP address", raw: { target: "docker", docker: docker({ hostIp: "999.1.1.1", tls: true }) },
-          error: `mspbyte-redis:docker.hostIp: given "999.1.1.1"; allowed: an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address` },
+          error: `mspbyte-redis:docker.hostIp: given "999.1.1.1"; allowed: an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)` },
         { case: "unpinned image", raw: { target: "docker", docker: docker({ image: "redis" }) },
           error: `mspbyte-redis:docker.image: given "redis"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
         { case: ":latest image", raw: { target: "docker", docker: docker({ image: "redis:latest" }) },
@@ -112,9 +112,16 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
         });
     });
 
-    it("protects data by default on every stack but dev", () => {
+    it("protects data by default on every stack but dev, and refuses to lift it elsewhere (the policy pack's rule)", () => {
         expect(parseStackConfig({ target: "docker" }, "staging").protect).toBe(true);
-        expect(parseStackConfig({ target: "docker", protect: "false" }, "staging").protect).toBe(false);
+        expect(parseStackConfig({ target: "docker", protect: "false" }, "dev").protect).toBe(false);
+        expect(parseStackConfig({ target: "docker", protect: "true" }, "dev").protect).toBe(true);
+        expect(() => parseStackConfig({ target: "docker", protect: "false" }, "staging")).toThrow(new ConfigError([
+            "mspbyte-redis:protect: given false; allowed: true or unset on stack staging; only dev may run unprotected (the policy pack's redis-data-protected refuses the same)",
+        ]));
+        expect(() => parseStackConfig({ target: "docker", docker: docker({ deleteData: true }) }, "prod")).toThrow(new ConfigError([
+            "mspbyte-redis:docker.deleteData: given true; allowed: false on stack prod; only dev may run unprotected (the policy pack's redis-data-protected refuses the same)",
+        ]));
     });
 
     it.each(["512mb", "1gb", "536870912", "64MB", "100000000"])("memory size %s", (size) => {
@@ -183,5 +190,131 @@ describe("managed and external targets refuse unsafe or impossible config", () =
           error: "mspbyte-redis:vm.subnetId: missing; allowed: a subnet id, such as subnet-0123456789abcdef0" },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
         expect(() => parseStackConfig(raw, "prod", new Set(secrets))).toThrow(new ConfigError([error]));
+    });
+});
+
+const K8S = (o: object = {}) => JSON.stringify({ allowedPodLabels: { app: "pipeline-worker" }, ...o });
+const VM = (o: object = {}) => JSON.stringify({ vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0a1b2c3d4e5f60001", allowedSecurityGroupIds: ["sg-0a1b2c3d4e5f60003"], ...o });
+const EXT = (o: object = {}) => JSON.stringify({ host: "redis.example.com", ...o });
+const SECRET = ["password", "tlsCertificate", "tlsKey", "tlsCa"];
+const PW = "Pipeline-Password-0123456789";
+const FIT = "the rest is headroom for the fork that snapshots and AOF rewrites make, and beyond it the kernel kills Redis before noeviction refuses a write (or give the server more memory)";
+const PUBLIC = "a private CIDR block (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7)";
+const VIA = "(use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)";
+
+describe("values the server takes, memory that fits, sections, addresses and networks", () => {
+    it.each([
+        // redis.conf spellings Redis refuses, refused here with the one it wants
+        { case: "a size with a space (Redis: wrong number of arguments)", raw: { target: "docker", maxmemory: "512 MB" },
+          error: `mspbyte-redis:maxmemory: given "512 MB"; allowed: ${MEMORY}; write it 512mb` },
+        { case: "a fractional size", raw: { target: "docker", maxmemory: "1.5gb" },
+          error: `mspbyte-redis:maxmemory: given "1.5gb"; allowed: ${MEMORY}; write it 1536mb` },
+        { case: "a Kubernetes quantity", raw: { target: "docker", maxmemory: "512Mi" },
+          error: `mspbyte-redis:maxmemory: given "512Mi"; allowed: ${MEMORY}; write it 512mb` },
+        { case: "a signed size", raw: { target: "docker", maxmemory: "+512mb" },
+          error: `mspbyte-redis:maxmemory: given "+512mb"; allowed: ${MEMORY}; write it 512mb` },
+        { case: "a size below the minimum, even well spelled", raw: { target: "docker", maxmemory: "8 MB" },
+          error: `mspbyte-redis:maxmemory: given "8 MB"; allowed: ${MEMORY}` },
+        { case: "a container limit written with a space", raw: { target: "docker", docker: docker({ memoryLimit: "1 GB" }) },
+          error: `mspbyte-redis:docker.memoryLimit: given "1 GB"; allowed: ${MEMORY}; write it 1gb` },
+        // memory that fits what the target gives the server
+        { case: "maxmemory above the container's limit less fork headroom", raw: { target: "docker", maxmemory: "1gb", docker: docker({ memoryLimit: "1gb" }) },
+          error: `mspbyte-redis:maxmemory: given "1gb"; allowed: at most 614mb for docker.memoryLimit 1gb: ${FIT}` },
+        { case: "a container limit too small to leave 16mb", raw: { target: "docker", docker: docker({ memoryLimit: "20mb" }) },
+          error: `mspbyte-redis:docker.memoryLimit: given "20mb"; allowed: more memory: docker.memoryLimit 20mb leaves 12mb for maxmemory, under the 16mb a queue needs` },
+        { case: "maxmemory above the instance type's memory", raw: { target: "vm", vm: VM({ instanceType: "t4g.small" }), maxmemory: "2gb" },
+          error: `mspbyte-redis:maxmemory: given "2gb"; allowed: at most 1075mb for vm.instanceType t4g.small (2gb, less 256mb for the system): ${FIT}` },
+        { case: "maxmemory for an instance type config cannot size", raw: { target: "vm", vm: VM({ instanceType: "x2iedn.xlarge" }), maxmemory: "2gb" },
+          error: `mspbyte-redis:maxmemory: given "2gb"; allowed: unset for vm.instanceType x2iedn.xlarge, whose memory config does not know (maxmemory is then sized from it at deploy), or an instance type of the families in memory.ts's INSTANCE_MEMORY_MIB` },
+        { case: "maxmemory above the pod's memory limit", raw: { target: "kubernetes", kubernetes: K8S({ memoryLimit: "512Mi" }), maxmemory: "512mb" },
+          error: `mspbyte-redis:maxmemory: given "512mb"; allowed: at most 307mb for kubernetes.memoryLimit 512Mi: ${FIT}` },
+        { case: "maxmemory on an external server", raw: { target: "external", external: EXT(), password: PW, maxmemory: "1gb" }, secrets: ["password"],
+          error: `mspbyte-redis:maxmemory: given "1gb"; allowed: unset for target external; the provider's plan sets maxmemory on a server this program does not run` },
+        // sections for a target the stack does not use
+        { case: "an elasticache block on a docker stack", raw: { target: "docker", elasticache: JSON.stringify({ nodeType: "cache.r7g.large" }) },
+          error: "mspbyte-redis:elasticache: given a elasticache block; allowed: unset for target docker; this block configures target elasticache and nothing in it applies here (remove it, or set target: elasticache)" },
+        { case: "a docker block on a kubernetes stack", raw: { target: "kubernetes", kubernetes: K8S(), docker: docker({ memoryLimit: "1gb" }) },
+          error: "mspbyte-redis:docker: given a docker block; allowed: unset for target kubernetes; this block configures target docker and nothing in it applies here (remove it, or set target: docker)" },
+        // addresses
+        { case: "external host with the port, as consoles show it", raw: { target: "external", external: EXT({ host: "redis-12345.example.com:12345" }), password: PW }, secrets: ["password"],
+          error: `mspbyte-redis:external.host: given "redis-12345.example.com:12345"; allowed: the server's host name or IP address alone, without a port or scheme (the port goes in external.port); here host redis-12345.example.com and external.port 12345` },
+        { case: "external host as a URL", raw: { target: "external", external: EXT({ host: "rediss://default@redis.example.com:6380" }), password: PW }, secrets: ["password"],
+          error: `mspbyte-redis:external.host: given "rediss://default@redis.example.com:6380"; allowed: the server's host name or IP address alone, without a port or scheme (the port goes in external.port); here host redis.example.com and external.port 6380` },
+        { case: "external host as a bracketed IPv6 endpoint", raw: { target: "external", external: EXT({ host: "[2001:db8::10]:6379" }), password: PW }, secrets: ["password"],
+          error: `mspbyte-redis:external.host: given "[2001:db8::10]:6379"; allowed: the server's host name or IP address alone, without a port or scheme (the port goes in external.port); here host 2001:db8::10 and external.port 6379` },
+        { case: "external host with an underscore", raw: { target: "external", external: EXT({ host: "redis_primary.internal" }), password: PW }, secrets: ["password"],
+          error: `mspbyte-redis:external.host: given "redis_primary.internal"; allowed: the server's host name or IP address alone, without a port or scheme (the port goes in external.port)` },
+        // networks judged by what they cover
+        { case: "two halves of the IPv4 internet", raw: { target: "vm", vm: VM({ allowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"], allowPublicCidrs: true }) },
+          error: `mspbyte-redis:vm.allowedCidrs: given ["0.0.0.0/1","128.0.0.0/1"]; allowed: private CIDR blocks; together these cover every IPv4 address on the internet, as 0.0.0.0/0 would ${VIA}` },
+        { case: "::/0 spelled 0::/0", raw: { target: "vm", vm: VM({ allowedCidrs: ["0::/0"] }) },
+          error: `mspbyte-redis:vm.allowedCidrs[0]: given "0::/0"; allowed: a private CIDR block; ::/0 would admit the whole internet to the queue ${VIA}` },
+        { case: "2000::/4 with 3000::/4 (global unicast in two halves)", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["2000::/4", "3000::/4"], allowPublicCidrs: true }) },
+          error: `mspbyte-redis:elasticache.allowedCidrs: given ["2000::/4","3000::/4"]; allowed: private CIDR blocks; together these cover every IPv6 address on the internet, as ::/0 would ${VIA}` },
+        { case: "all of global unicast IPv6", raw: { target: "vm", vm: VM({ allowedCidrs: ["2000::/3"], allowPublicCidrs: true }) },
+          error: `mspbyte-redis:vm.allowedCidrs[0]: given "2000::/3"; allowed: a private CIDR block; 2000::/3 would admit the whole internet to the queue ${VIA}` },
+        { case: "a public range without the opt-in", raw: { target: "vm", vm: VM({ allowedCidrs: ["10.0.0.0/16", "8.8.8.0/24"] }) },
+          error: `mspbyte-redis:vm.allowedCidrs[1]: given "8.8.8.0/24"; allowed: ${PUBLIC}; 8.8.8.0/24 reaches public addresses, which needs vm.allowPublicCidrs: true` },
+        { case: "a block wider than the private range it starts in", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["10.0.0.0/7"] }) },
+          error: `mspbyte-redis:elasticache.allowedCidrs[0]: given "10.0.0.0/7"; allowed: ${PUBLIC}; 10.0.0.0/7 reaches public addresses, which needs elasticache.allowPublicCidrs: true` },
+        { case: "::/1 alone (it holds all of global unicast)", raw: { target: "vm", vm: VM({ allowedCidrs: ["::/1"], allowPublicCidrs: true }) },
+          error: `mspbyte-redis:vm.allowedCidrs[0]: given "::/1"; allowed: a private CIDR block; ::/1 would admit the whole internet to the queue ${VIA}` },
+        { case: "an address with host bits under a prefix", raw: { target: "vm", vm: VM({ allowedCidrs: ["10.1.2.3/16"] }) },
+          error: `mspbyte-redis:vm.allowedCidrs[0]: given "10.1.2.3/16"; allowed: a CIDR block with the network's own address, here 10.1.0.0/16` },
+        { case: "an address without a prefix", raw: { target: "vm", vm: VM({ allowedCidrs: ["10.1.2.3"] }) },
+          error: `mspbyte-redis:vm.allowedCidrs[0]: given "10.1.2.3"; allowed: a CIDR block with the network's own address, here 10.1.2.3/32` },
+        // images
+        { case: "a registry with a port and no tag", raw: { target: "docker", docker: docker({ image: "registry.local:5000/redis" }) },
+          error: `mspbyte-redis:docker.image: given "registry.local:5000/redis"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
+        { case: "a tag in capitals that is still latest", raw: { target: "kubernetes", kubernetes: K8S({ image: "redis:LATEST" }) },
+          error: `mspbyte-redis:kubernetes.image: given "redis:LATEST"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
+        // the stack's own certificate on a target that cannot use it
+        { case: "TLS material on an external stack", raw: { target: "external", external: EXT(), password: PW, tlsCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", tlsKey: "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", tlsCa: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }, secrets: SECRET,
+          error: "mspbyte-redis:tlsCertificate: missing; allowed: unset for target external, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only" },
+    ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
+        expect(() => parseStackConfig(raw, "dev", new Set(secrets))).toThrow(new ConfigError([error]));
+    });
+
+    it.each([
+        { case: "maxmemory at the container's largest safe value", raw: { target: "docker", maxmemory: "614mb", docker: docker({ memoryLimit: "1gb" }) } },
+        { case: "maxmemory at the instance type's largest safe value", raw: { target: "vm", vm: VM({ instanceType: "r7g.large" }), maxmemory: "9676mb" } },
+        { case: "public sources with the opt-in", raw: { target: "vm", vm: VM({ allowedCidrs: ["203.0.113.0/24", "2600:1f18::/40"], allowPublicCidrs: true }) } },
+        { case: "private sources, IPv4 and IPv6", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["10.0.0.0/16", "172.16.0.0/12", "100.64.0.0/10", "fd12:3456::/48"] }) } },
+        { case: "an external host name, an IPv4 and an IPv6 address", raw: { target: "external", external: EXT({ host: "redis-12345.c1.us-east-1-2.ec2.cloud.redislabs.com." }), password: PW }, secrets: ["password"] },
+        { case: "external on an IPv6 address", raw: { target: "external", external: EXT({ host: "2001:db8::10" }), password: PW }, secrets: ["password"] },
+        { case: "an image from a registry with a port, pinned", raw: { target: "docker", docker: docker({ image: "registry.local:5000/team/redis:7.4.11" }) } },
+    ])("accepts $case", ({ raw, secrets }: { raw: Record<string, unknown>; secrets?: string[] }) => {
+        expect(() => parseStackConfig(raw, "dev", new Set(secrets))).not.toThrow();
+    });
+});
+
+const KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvuNMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ";
+const PRIVATE_KEY = `-----BEGIN PRIVATE KEY-----\n${KEY_BODY}\n-----END PRIVATE KEY-----\n`;
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIDazCCAlOgAwIBAgIUYkz7\n-----END CERTIFICATE-----\n";
+
+describe("no secret in any message, and every message short", () => {
+    it("a private key given as the certificate (swapped) is never printed", () => {
+        const raw = { target: "docker", tlsCertificate: PRIVATE_KEY, tlsKey: CERT, tlsCa: CERT };
+        expect(() => parseStackConfig(raw, "dev", new Set(SECRET))).toThrow(new ConfigError([
+            `mspbyte-redis:tlsCertificate: given a secret of ${PRIVATE_KEY.length} characters; allowed: a PEM certificate (-----BEGIN CERTIFICATE-----)`,
+            `mspbyte-redis:tlsKey: given a secret of ${CERT.length} characters; allowed: a PEM private key (-----BEGIN ... PRIVATE KEY-----)`,
+        ]));
+    });
+
+    it.each([
+        { case: "a private key pasted as the container name", raw: { target: "docker", docker: docker({ containerName: PRIVATE_KEY }) },
+          error: "mspbyte-redis:docker.containerName: given a value that looks like key material (252 characters, not shown); allowed: a container name: letters, digits, _ . - (starting with a letter or digit)" },
+        { case: "a token as the external user name", raw: { target: "external", external: EXT({ username: "user name" }), password: PW }, secrets: ["password"],
+          error: `mspbyte-redis:external.username: given "user name"; allowed: an ACL user name` },
+        { case: "an access key as a bucket-like value", raw: { target: "docker", docker: docker({ volumeName: "AKIAIOSFODNN7EXAMPLE secret" }) },
+          error: "mspbyte-redis:docker.volumeName: given a value that looks like key material (29 characters, not shown); allowed: a volume name: letters, digits, _ . - (starting with a letter or digit)" },
+        { case: "a long random token as the BullMQ queue", raw: { target: "docker", bullmq: JSON.stringify({ queue: "sk_live_4eC39HqLyjWDarjtT1zdp7dc+Q9" }) },
+          error: "mspbyte-redis:bullmq.queue: given a value that looks like key material (37 characters, not shown); allowed: a queue name: letters, digits, _ and -" },
+        { case: "a very long value, cut short", raw: { target: "docker", docker: docker({ logMaxSize: "x".repeat(5000) }) },
+          error: `mspbyte-redis:docker.logMaxSize: given "${"x".repeat(59)}… (5002 characters); allowed: a size with k, m or g, such as 10m` },
+        { case: "a very long unknown key, cut short", raw: { target: "docker", ["k".repeat(300)]: "1" },
+          error: `mspbyte-redis:${"k".repeat(40)}… (300 characters): unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, tlsCa, tlsCertificate, tlsKey, vm` },
+    ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
+        expect(() => parseStackConfig(raw, "dev", new Set(secrets))).toThrow(new ConfigError([error]));
     });
 });

@@ -1,17 +1,20 @@
 /** Each policy called directly on passing and failing resources (the policy CLI cannot run here). */
 import { describe, expect, it } from "vitest";
 import {
-    isPinned, policies, stackOf, validateDataProtected, validateEncryption, validateNoOpenIngress, validateNoPlainPassword,
-    validateNoeviction, validatePersistence, validatePinnedImages,
+    isPinned, policies, stackOf, stackPolicies, validateDataProtected, validateEncryption, validateNoOpenIngress, validateNoOpenIngressTogether,
+    validateNoPlainPassword, validateNoeviction, validatePersistence, validatePinnedImages,
 } from "../policy/policies";
+import { parseStackConfig } from "../src/config";
+import { UNPROTECTED_STACKS } from "../src/rules";
 import { renderForTarget } from "../src/redisConf";
 import { dockerConf } from "./helpers/render";
 
 type V = typeof validateNoeviction;
 const urn = (stack: string, type: string) => `urn:pulumi:${stack}::mspbyte-redis::${type}::r`;
-function violations(validate: V, type: string, props: Record<string, unknown>, o: { stack?: string; protect?: boolean } = {}): string[] {
+function violations(validate: V, type: string, props: Record<string, unknown>, o: { stack?: string; protect?: boolean; config?: object } = {}): string[] {
     const found: string[] = [];
-    validate({ type, props, urn: urn(o.stack ?? "prod", type), name: "r", opts: { protect: o.protect ?? true } }, (m) => found.push(m ?? ""));
+    const getConfig = o.config ? (<T extends object>() => o.config as T) : undefined;
+    validate({ type, props, urn: urn(o.stack ?? "prod", type), name: "r", opts: { protect: o.protect ?? true }, getConfig }, (m) => found.push(m ?? ""));
     return found;
 }
 const container = (conf: string, extra: object = {}) => ({ uploads: [{ file: "/usr/local/etc/redis/redis.conf", content: conf }], ...extra });
@@ -72,17 +75,66 @@ describe("redis-no-open-ingress", () => {
         expect(violations(validateNoOpenIngress, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv4: "10.0.0.0/16" })).toEqual([]);
         expect(violations(validateNoOpenIngress, "aws:ec2/securityGroup:SecurityGroup", { egress: [{ cidrBlocks: ["0.0.0.0/0"] }] })).toEqual([]);
     });
+    const WHOLE = (c: string) => `a private CIDR block; ${c} would admit the whole internet to the queue`;
+    const PUBLIC = (c: string) => `a private CIDR block (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7); ${c} reaches public addresses, which needs the policy config allowPublicCidrs: true`;
     it.each([
-        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv4: "0.0.0.0/0" }, "ingress from 0.0.0.0/0"],
-        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv6: "::/0" }, "ingress from ::/0"],
-        ["aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", cidrBlocks: ["0.0.0.0/0"] }, "ingress from 0.0.0.0/0"],
-        ["aws:ec2/securityGroup:SecurityGroup", { ingress: [{ ipv6CidrBlocks: ["::/0"] }] }, "inline ingress from ::/0"],
+        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv4: "0.0.0.0/0" }, `ingress from 0.0.0.0/0: ${WHOLE("0.0.0.0/0")}`],
+        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv6: "::/0" }, `ingress from ::/0: ${WHOLE("::/0")}`],
+        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv6: "0::/0" }, `ingress from 0::/0: ${WHOLE("::/0")}`],
+        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv6: "::/1" }, `ingress from ::/1: ${WHOLE("::/1")}`],
+        ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv4: "8.8.8.0/24" }, `ingress from 8.8.8.0/24: ${PUBLIC("8.8.8.0/24")}`],
+        ["aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", cidrBlocks: ["0.0.0.0/0"] }, `ingress from 0.0.0.0/0: ${WHOLE("0.0.0.0/0")}`],
+        ["aws:ec2/securityGroup:SecurityGroup", { ingress: [{ ipv6CidrBlocks: ["::/0"] }] }, `inline ingress from ::/0: ${WHOLE("::/0")}`],
     ])("fails %s %j", (type, props, message) => {
         expect(violations(validateNoOpenIngress, type, props)).toEqual([message]);
+    });
+    it("judges a group's inline rules together, as config judges a list", () => {
+        expect(violations(validateNoOpenIngress, "aws:ec2/securityGroup:SecurityGroup", { ingress: [{ cidrBlocks: ["0.0.0.0/1"] }, { cidrBlocks: ["128.0.0.0/1"] }] }, { config: { allowPublicCidrs: true } }))
+            .toEqual(["inline ingress from 0.0.0.0/1, 128.0.0.0/1: private CIDR blocks; together these cover every IPv4 address on the internet, as 0.0.0.0/0 would"]);
+    });
+    it("admits public ranges only with the pack's allowPublicCidrs opt-in, never the whole internet", () => {
+        const rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+        expect(violations(validateNoOpenIngress, rule, { cidrIpv4: "8.8.8.0/24" }, { config: { allowPublicCidrs: true } })).toEqual([]);
+        expect(violations(validateNoOpenIngress, rule, { cidrIpv4: "0.0.0.0/0" }, { config: { allowPublicCidrs: true } })).toEqual([`ingress from 0.0.0.0/0: ${WHOLE("0.0.0.0/0")}`]);
+    });
+    it("the stack policy unions separate rules: two halves of the internet are refused even with the opt-in", () => {
+        const found: string[] = [];
+        const rules = ["0.0.0.0/1", "128.0.0.0/1"].map((c) => ({ type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: { cidrIpv4: c } }));
+        validateNoOpenIngressTogether(rules, true, (m) => found.push(m ?? ""));
+        expect(found).toEqual(["the stack's ingress rules together (0.0.0.0/1, 128.0.0.0/1): private CIDR blocks; together these cover every IPv4 address on the internet, as 0.0.0.0/0 would"]);
+        const fine: string[] = [];
+        validateNoOpenIngressTogether([{ type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: { cidrIpv4: "10.0.0.0/16" } }], false, (m) => fine.push(m ?? ""));
+        expect(fine).toEqual([]);
+    });
+    it.each([
+        [["0.0.0.0/1", "128.0.0.0/1"], true], [["0::/0"], false], [["::/1"], true], [["8.8.8.0/24"], false], [["8.8.8.0/24"], true],
+        [["10.0.0.0/8", "192.168.0.0/16"], false], [["2000::/4", "3000::/4"], true], [["fd00::/8"], false],
+    ] as [string[], boolean][])("config and the pack agree on %j (opt-in %s)", (cidrs, optIn) => {
+        let configRefuses = false;
+        try {
+            parseStackConfig({ target: "vm", vm: JSON.stringify({ vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0a1b2c3d4e5f60001", allowedCidrs: cidrs, allowPublicCidrs: optIn }) }, "dev");
+        } catch {
+            configRefuses = true;
+        }
+        const found: string[] = [];
+        const rules = cidrs.map((c) => ({ type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: c.includes(":") ? { cidrIpv6: c } : { cidrIpv4: c } }));
+        for (const r of rules) found.push(...violations(validateNoOpenIngress, r.type, r.props, { config: { allowPublicCidrs: optIn } }));
+        validateNoOpenIngressTogether(rules, optIn, (m) => found.push(m ?? ""));
+        expect(found.length > 0).toBe(configRefuses);
     });
 });
 
 describe("redis-pinned-images", () => {
+    it.each(["redis", "redis:latest", "redis:LATEST", "registry.local:5000/redis", "registry.local:5000/redis:7.4", "redis:7.4.11-bookworm", `redis@sha256:${"a".repeat(64)}`, "Redis:7", "redis:7 ", "localhost/redis:7.4"])(
+        "config and the pack agree on %j", (image) => {
+            let configAccepts = true;
+            try {
+                parseStackConfig({ target: "docker", docker: JSON.stringify({ image }) }, "dev");
+            } catch {
+                configAccepts = false;
+            }
+            expect(isPinned(image)).toBe(configAccepts);
+        });
     it.each([["redis:7.4.7-bookworm", true], ["redis", false], ["redis:latest", false], ["registry:5000/redis", false], ["registry:5000/redis:7.4", true], [`redis@sha256:${"a".repeat(64)}`, true]])("%s pinned: %s", (image, pinned) => {
         expect(isPinned(image)).toBe(pinned);
     });
@@ -101,6 +153,16 @@ describe("redis-data-protected", () => {
         expect(violations(validateDataProtected, "docker:index/volume:Volume", {}, { stack: "dev", protect: false })).toEqual([]);
         expect(violations(validateDataProtected, "aws:sns/topic:Topic", {}, { stack: "prod", protect: false })).toEqual([]);
     });
+    it.each(["dev", "staging", "prod"])("config and the pack agree on stack %s", (stack) => {
+        let configAllowsUnprotected = true;
+        try {
+            parseStackConfig({ target: "docker", protect: "false" }, stack);
+        } catch {
+            configAllowsUnprotected = false;
+        }
+        expect(violations(validateDataProtected, "docker:index/volume:Volume", {}, { stack, protect: false }).length === 0).toBe(configAllowsUnprotected);
+        expect(UNPROTECTED_STACKS.includes(stack)).toBe(configAllowsUnprotected);
+    });
 });
 
 describe("redis-no-plain-password", () => {
@@ -118,9 +180,10 @@ describe("redis-no-plain-password", () => {
     });
 });
 
-it("the pack holds seven mandatory policies", () => {
+it("the pack holds seven mandatory resource policies and one stack policy", () => {
     expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
         ["redis-noeviction", "mandatory"], ["redis-persistence", "mandatory"], ["redis-encryption", "mandatory"], ["redis-no-open-ingress", "mandatory"],
         ["redis-pinned-images", "mandatory"], ["redis-data-protected", "mandatory"], ["redis-no-plain-password", "mandatory"],
     ]);
+    expect(stackPolicies.map((p) => [p.name, p.enforcementLevel])).toEqual([["redis-no-open-ingress-together", "mandatory"]]);
 });
