@@ -34,17 +34,32 @@ export function parseCommand<O extends Options>(usage: string, argv: string[], o
     return values;
 }
 
+/** Secrets this process holds (the password, the URL, their encoded forms): never printed. */
+const secrets = new Set<string>();
+
+/** Registers a secret, with its percent-encoded form; empty strings are ignored. */
+export function registerSecret(value: string): void {
+    if (value.length === 0) return;
+    secrets.add(value);
+    secrets.add(encodeURIComponent(value));
+}
+
+/** `text` with every registered secret replaced by `<secret>`: the last guard before any output. */
+export function scrub(text: string): string {
+    let out = text;
+    // Longest first: a URL holds the password, and must go whole.
+    for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join("<secret>");
+    return out;
+}
+
 /** Runs a command's main: its exit code, or 2 with one line for a usage error; never a stack trace. */
 export function runMain(main: () => Promise<number>): void {
     main().then(
         (code) => process.exit(code),
         (e: unknown) => {
-            if (e instanceof UsageError) {
-                process.stderr.write(`error: ${e.message}\n`);
-                process.exit(EXIT_USAGE);
-            }
-            process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
-            process.exit(EXIT_FAILED);
+            const message = scrub(e instanceof Error ? e.message : String(e));
+            process.stderr.write(`error: ${message}\n`);
+            process.exit(e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED);
         },
     );
 }

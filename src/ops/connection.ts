@@ -40,7 +40,31 @@ export function redisOptions(o: ConnectionOutputs, c: ConnectOptions = {}): Redi
     };
 }
 
-/** Connects, or rejects with the first error: no retries, no reconnects. */
+/** `host:port over TLS` or `host:port over plain TCP`: what every connection error starts with. */
+export function place(o: Pick<ConnectionOutputs, "host" | "port">, tls: boolean): string {
+    return `${o.host}:${o.port} over ${tls ? "TLS" : "plain TCP"}`;
+}
+
+/** A failure to reach or read a server, naming where and how it was tried. */
+export class ConnectionError extends Error {
+    constructor(readonly where: string, readonly reason: string) {
+        super(`${where}: ${reason}`);
+    }
+}
+
+/** ioredis's and Node's wording, said in terms of what the server did. */
+export function explain(e: Error, timeoutMs: number): string {
+    const s = `${timeoutMs / 1000} s`;
+    const m = e.message;
+    if (/Command timed out/.test(m)) return `the connection was accepted but no reply came within ${s} (the server is hung or overloaded)`;
+    if (/Stream isn't writeable/.test(m)) return "the connection closed before the command could be sent";
+    if (/connect ETIMEDOUT/.test(m)) return `no connection within ${s} (${m}): packets dropped on the way, or a TLS handshake nobody answered`;
+    if (/ECONNREFUSED/.test(m)) return `connection refused (${m}): nothing listens there`;
+    if (/^Connection is closed/.test(m)) return "the server closed the connection";
+    return m;
+}
+
+/** Connects, or rejects with a ConnectionError naming host, port and protocol: no retries, no reconnects. */
 export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Redis> {
     const client = new Redis(redisOptions(o, c));
     // ioredis rejects a failed connect with "Connection is closed."; the error event before it
@@ -52,7 +76,17 @@ export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Pro
         return client;
     } catch (e) {
         client.disconnect();
-        throw cause ?? e;
+        throw new ConnectionError(place(o, c.tls ?? o.tls), explain(cause ?? (e as Error), c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS));
+    }
+}
+
+/** Runs `use` on a command's result; a failure becomes a ConnectionError naming the place. */
+export async function named<T>(o: Pick<ConnectionOutputs, "host" | "port">, tls: boolean, p: Promise<T>, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
+    try {
+        return await p;
+    } catch (e) {
+        if (e instanceof ConnectionError || (e as Error).name === "ReplyError") throw e;
+        throw new ConnectionError(place(o, tls), explain(e as Error, timeoutMs));
     }
 }
 
@@ -89,7 +123,7 @@ export async function connectCluster(o: ConnectionOutputs, c: ConnectOptions = {
     cluster.on("error", (e: Error) => (cause ??= e));
     await new Promise<void>((resolve, reject) => {
         cluster.once("ready", () => resolve());
-        cluster.once("end", () => reject(cause ?? new Error("the cluster connection closed")));
+        cluster.once("end", () => reject(new ConnectionError(`cluster through ${place(o, tls !== undefined)}`, cause ? explain(cause, connectTimeout ?? CONNECT_TIMEOUT_MS) : "the cluster connection closed")));
     });
     return cluster;
 }

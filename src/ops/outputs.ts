@@ -1,13 +1,14 @@
 /**
  * The stack outputs the ops tools read: from `pulumi stack output --json --show-secrets`, or
- * from a file holding that same JSON. Checked against the output contract before use.
+ * from a file holding that same JSON. Checked against the output contract before use, every
+ * problem listed at once, and no message ever quotes the file's text (it holds the password).
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
 import { z } from "zod";
 import { CONTRACT_OUTPUTS, ConnectionOutputs } from "../contract";
 import { TARGETS } from "../config";
-import { UsageError } from "./cli";
+import { UsageError, registerSecret } from "./cli";
 
 const outputsSchema = z.object({
     target: z.enum(TARGETS),
@@ -20,7 +21,10 @@ const outputsSchema = z.object({
     bullmq: z.object({
         prefix: z.string().min(1),
         queue: z.string().min(1),
-        defaultJobOptions: z.object({}).passthrough(),
+        defaultJobOptions: z.object({
+            removeOnComplete: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+            removeOnFail: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+        }).passthrough(),
     }),
     persistence: z.object({
         mode: z.enum(["aof+rdb", "snapshots+replicas", "transaction-log", "provider-managed"]),
@@ -35,41 +39,189 @@ const outputsSchema = z.object({
     }),
 });
 
-/** Validates parsed outputs JSON; `source` names where it came from in the one-line error. */
-export function parseOutputs(json: unknown, source: string): ConnectionOutputs {
-    if (typeof json !== "object" || json === null || Array.isArray(json)) {
-        throw new UsageError(`${source}: expected the JSON object that \`pulumi stack output --json --show-secrets\` prints`);
+/** Outputs whose values are secret: a problem with them is named, its value never shown. */
+const SECRET_OUTPUTS = new Set(["password", "url"]);
+
+/**
+ * Where `url` disagrees with the other outputs, worded from the non-secret outputs only: a
+ * malformed URL can put part of its password where a host would be, so none of its parts is
+ * ever quoted.
+ */
+export function urlProblems(o: Pick<ConnectionOutputs, "url" | "host" | "port" | "tls" | "username" | "password">): string[] {
+    let u: URL;
+    try {
+        u = new URL(o.url);
+    } catch {
+        return [`output url is not a URL; expected ${o.tls ? "rediss" : "redis"}://${o.username}:<password>@${o.host}:${o.port}`];
     }
-    const missing = CONTRACT_OUTPUTS.filter((k) => !(k in json));
-    if (missing.length > 0) {
-        throw new UsageError(`${source}: missing output${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (is it an mspbyte-redis stack?)`);
-    }
-    const secret = (json as Record<string, unknown>).password;
-    if (typeof secret === "string" && secret === "[secret]") {
-        throw new UsageError(`${source}: the password is masked as [secret]; export the outputs with --show-secrets`);
-    }
-    const result = outputsSchema.safeParse(json);
-    if (!result.success) {
-        const issue = result.error.issues[0]!;
-        throw new UsageError(`${source}: output ${issue.path.join(".")} is not as the contract says (${issue.message})`);
-    }
-    return result.data as ConnectionOutputs;
+    const scheme = u.protocol.replace(/:$/, "");
+    const problems: string[] = [];
+    if (scheme !== "redis" && scheme !== "rediss") problems.push(`output url does not start with redis:// or rediss://`);
+    else if ((scheme === "rediss") !== o.tls) problems.push(`output url starts with ${scheme}:// but output tls is ${o.tls}`);
+    const decode = (s: string) => {
+        try {
+            return decodeURIComponent(s);
+        } catch {
+            return undefined;
+        }
+    };
+    const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
+    if (bare(u.hostname) !== bare(o.host)) problems.push(`output url names another host than output host ${o.host}`);
+    if ((u.port === "" ? 6379 : Number(u.port)) !== o.port) problems.push(`output url names another port than output port ${o.port}`);
+    if (decode(u.username) !== o.username) problems.push(`output url names another user than output username ${o.username}`);
+    if (decode(u.password) !== o.password) problems.push("output url holds another password than output password");
+    return problems;
 }
 
-export function readOutputsFile(file: string): ConnectionOutputs {
-    let text: string;
+/** Every way `json` falls short of the contract, each a line; empty when it is fit to use. */
+export function outputsProblems(json: unknown): string[] {
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+        return ["expected the JSON object that `pulumi stack output --json --show-secrets` prints"];
+    }
+    const record = json as Record<string, unknown>;
+    for (const k of SECRET_OUTPUTS) if (typeof record[k] === "string") registerSecret(record[k] as string);
+    const problems: string[] = [];
+    const missing = CONTRACT_OUTPUTS.filter((k) => !(k in record));
+    if (missing.length > 0) problems.push(`missing output${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (is it an mspbyte-redis stack?)`);
+    if (record.password === "[secret]" || record.url === "[secret]") problems.push("the password is masked as [secret]; export the outputs with --show-secrets");
+    const result = outputsSchema.safeParse(json);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const key = String(issue.path[0] ?? "");
+            if (missing.includes(key as (typeof CONTRACT_OUTPUTS)[number])) continue;
+            const name = issue.path.join(".");
+            // A secret's problem is said without zod's wording, which may describe the value.
+            problems.push(SECRET_OUTPUTS.has(key) ? `output ${name} must be a string` : `output ${name} is not as the contract says (${issue.message})`);
+        }
+    } else {
+        const o = result.data;
+        if (o.password === "") problems.push("output password is empty: the server would take connections without one");
+        if (o.password !== "[secret]" && o.url !== "[secret]") problems.push(...urlProblems(o));
+    }
+    return [...new Set(problems)];
+}
+
+/** Validates parsed outputs JSON; `source` names where it came from; every problem in one error. */
+export function parseOutputs(json: unknown, source: string): ConnectionOutputs {
+    const problems = outputsProblems(json);
+    if (problems.length === 1) throw new UsageError(`${source}: ${problems[0]}`);
+    if (problems.length > 1) throw new UsageError(`${source}: ${problems.length} problems:\n  ${problems.join("\n  ")}`);
+    return json as ConnectionOutputs;
+}
+
+/**
+ * JSON.parse, with an error that says where and what kind, never which text: V8's own message
+ * quotes the first characters around the fault, which in an outputs file is often the password.
+ */
+export function parseJson(text: string, source: string): unknown {
     try {
-        text = fs.readFileSync(file, "utf8");
+        return JSON.parse(text);
+    } catch {
+        const { offset, what } = jsonFault(text);
+        const before = text.slice(0, offset);
+        const line = before.split("\n").length;
+        const column = offset - before.lastIndexOf("\n");
+        throw new UsageError(`${source} is not valid JSON: ${what} at line ${line}, column ${column} (the text is not shown: it may hold the password)`);
+    }
+}
+
+/** The offset and kind of the first fault in text that JSON.parse refused. */
+export function jsonFault(text: string): { offset: number; what: string } {
+    let i = 0;
+    class Fault {
+        constructor(readonly what: string) {}
+    }
+    const ws = () => {
+        while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+    };
+    const fail = (what?: string): never => {
+        throw new Fault(what ?? (i >= text.length ? "unexpected end of the file" : text[i] === "'" ? "a single quote where JSON wants a double-quoted string" : /[A-Za-z0-9_$-]/.test(text[i]!) ? "a value or name without double quotes" : "an unexpected character"));
+    };
+    const str = () => {
+        i++;
+        for (;;) {
+            if (i >= text.length) fail("a string that never ends");
+            const ch = text[i]!;
+            if (ch === '"') return void i++;
+            if (ch === "\\") {
+                const esc = text[i + 1];
+                if (esc === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+                else if (esc !== undefined && '"\\/bfnrt'.includes(esc)) i += 2;
+                else fail("a bad escape in a string");
+            } else if (ch < " ") fail("a control character (a line break?) inside a string");
+            else i++;
+        }
+    };
+    const value = (): void => {
+        ws();
+        const ch = text[i];
+        if (ch === "{") {
+            i++;
+            ws();
+            if (text[i] === "}") return void i++;
+            for (;;) {
+                ws();
+                if (text[i] !== '"') fail();
+                str();
+                ws();
+                if (text[i] !== ":") fail("a missing colon after a name");
+                i++;
+                value();
+                ws();
+                if (text[i] === ",") { i++; continue; }
+                if (text[i] === "}") return void i++;
+                fail("a missing comma or closing brace");
+            }
+        }
+        if (ch === "[") {
+            i++;
+            ws();
+            if (text[i] === "]") return void i++;
+            for (;;) {
+                value();
+                ws();
+                if (text[i] === ",") { i++; continue; }
+                if (text[i] === "]") return void i++;
+                fail("a missing comma or closing bracket");
+            }
+        }
+        if (ch === '"') return str();
+        const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+        if (!m) fail();
+        i += m![0].length;
+    };
+    try {
+        value();
+        ws();
+        if (i < text.length) fail("more text after the JSON value");
+        return { offset: i, what: "a fault" };
+    } catch (e) {
+        if (e instanceof Fault) return { offset: Math.min(i, text.length), what: e.what };
+        throw e;
+    }
+}
+
+function readText(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
     } catch (e) {
         throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+}
+
+export function readOutputsFile(file: string): ConnectionOutputs {
+    return parseOutputs(parseJson(readText(file), file), file);
+}
+
+/** `--outputs FILE --check`: every problem of the file, without connecting; empty when none. */
+export function checkOutputsFile(file: string): string[] {
     let json: unknown;
     try {
-        json = JSON.parse(text);
+        json = parseJson(readText(file), file);
     } catch (e) {
-        throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
+        return [(e as Error).message];
     }
-    return parseOutputs(json, file);
+    return outputsProblems(json);
 }
 
 /** Runs the Pulumi CLI for a stack's outputs. */
@@ -84,14 +236,14 @@ export function readStackOutputs(stack: string): Promise<ConnectionOutputs> {
                 return reject(new UsageError(`pulumi stack output --stack ${stack} failed: ${first.trim()}`));
             }
             try {
-                resolve(parseOutputs(JSON.parse(stdout), `stack ${stack}`));
+                resolve(parseOutputs(parseJson(stdout, `pulumi stack output --stack ${stack}`), `stack ${stack}`));
             } catch (e) {
-                reject(e instanceof UsageError ? e : new UsageError(`stack ${stack}: pulumi printed no JSON`));
+                reject(e);
             }
         });
     });
 }
 
 export function loadOutputs(source: { stack?: string; outputs?: string }): Promise<ConnectionOutputs> {
-    return source.outputs !== undefined ? Promise.resolve(readOutputsFile(source.outputs)) : readStackOutputs(source.stack!);
+    return source.outputs !== undefined ? Promise.resolve().then(() => readOutputsFile(source.outputs!)) : readStackOutputs(source.stack!);
 }

@@ -1,14 +1,17 @@
 /**
- * `npm run smoke -- --stack NAME | --outputs FILE [--ca FILE]`: checks a live server against
- * the output contract, one line per check; exit 0 only when every check passes.
+ * `npm run smoke -- --stack NAME | --outputs FILE [--ca FILE] [--check]`: checks a live server
+ * against the output contract, one line per check; exit 0 only when every check passes.
+ * `--outputs FILE --check` checks the file alone, every problem at once, without connecting.
  */
 import { randomUUID } from "crypto";
 import { ConnectionOptions, Queue, Worker } from "bullmq";
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, parseCommand, runMain } from "./cli";
-import { CONNECT_TIMEOUT_MS, connect, connectCluster, info, isCluster, redisOptions } from "./connection";
-import { loadOutputs } from "./outputs";
+import { evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict } from "./checks";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseCommand, runMain, scrub } from "./cli";
+import { ConnectionError, connect, connectCluster, info, isCluster, named, place, redisOptions } from "./connection";
+import { readQueues, serverConfig } from "./health";
+import { checkOutputsFile, loadOutputs, urlProblems } from "./outputs";
 
 export type Status = "pass" | "fail" | "skip";
 export interface CheckResult {
@@ -17,11 +20,12 @@ export interface CheckResult {
     detail: string;
 }
 
-export const CHECKS = ["reachable", "auth", "tls", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq"] as const;
-/** used_memory above this share of maxmemory fails the headroom check. */
-export const HEADROOM_LIMIT = 0.8;
-/** Time for everything when the server does not answer. */
+export const CHECKS = ["reachable", "auth", "tls", "url", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq", "retention"] as const;
+export { HEADROOM_LIMIT } from "./checks";
+/** Time for everything when the server does not answer (refused, dropped, or hung). */
 export const DOWN_BUDGET_MS = 10_000;
+/** One protocol's try; two of them fit in the budget with room to report. */
+const PROBE_TIMEOUT_MS = 4500;
 const BULLMQ_TIMEOUT_MS = 5000;
 
 export interface SmokeOptions {
@@ -38,11 +42,11 @@ export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): P
     const started = Date.now();
 
     // 1. reachable: over the declared protocol first, then the other, to tell a TLS mismatch from a dead server.
-    const declared = await probe(o, o.tls, opts, CONNECT_TIMEOUT_MS);
-    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(1000, DOWN_BUDGET_MS - (Date.now() - started)));
+    const declared = await probe(o, o.tls, opts, PROBE_TIMEOUT_MS);
+    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 500 - (Date.now() - started))));
     const working = declared.ok ? declared : other?.ok ? other : undefined;
     if (!working) {
-        add("reachable", "fail", `no answer from ${o.host}:${o.port} over ${o.tls ? "TLS" : "plain TCP"}: ${declared.error}`);
+        add("reachable", "fail", `no answer: ${declared.error}; also tried ${other!.error}`);
         skipRest("needs a reachable server");
         return results;
     }
@@ -79,10 +83,16 @@ export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): P
     if (!mismatch) {
         add("tls", "pass", o.tls ? `TLS as declared${working.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)");
     } else if (o.tls) {
-        add("tls", "fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${declared.error})`);
+        add("tls", "fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${declared.reason})`);
     } else {
-        add("tls", "fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${declared.error})`);
+        add("tls", "fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${declared.reason})`);
     }
+
+    // 4. url: agrees with the other outputs, and connects as the workers will with it.
+    if (!credentialsSafe) add("url", "skip", "the password was not sent (see auth)");
+    else if (mismatch) add("url", "skip", "needs the declared protocol to work (see tls)");
+    else if (!client) add("url", "skip", "needs the outputs' password accepted (see auth)");
+    else add("url", ...(await urlCheck(o, opts)));
 
     if (!client) {
         skipRest("needs an authenticated connection");
@@ -99,58 +109,12 @@ export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): P
 type Add = (name: (typeof CHECKS)[number], status: Status, detail: string) => void;
 
 async function checksOnServer(client: Redis, o: ConnectionOutputs, add: Add, opts: SmokeOptions & { tls: boolean }): Promise<void> {
-    const mem = await info(client, "memory");
-    const config = async (name: string): Promise<string | undefined> => {
-        // CONFIG is blocked or renamed on managed services: INFO stands in where it can.
-        try {
-            const reply = (await client.config("GET", name)) as string[];
-            return reply.length >= 2 ? reply[1] : undefined;
-        } catch {
-            return undefined;
-        }
-    };
-
-    // 4. eviction policy
-    const policy = (await config("maxmemory-policy")) ?? mem.maxmemory_policy;
-    if (policy === "noeviction") add("eviction-policy", "pass", "maxmemory-policy is noeviction: a full server refuses writes, it drops no job");
-    else add("eviction-policy", "fail", `maxmemory-policy is ${policy ?? "unknown (neither CONFIG GET nor INFO memory tells)"}: a full server would evict keys, and with them jobs; set noeviction`);
-
-    // 5. persistence as declared
-    const persistence = await info(client, "persistence");
-    const problems: string[] = [];
-    const found: string[] = [];
-    const p = o.persistence;
-    if (p.aof) {
-        if (persistence.aof_enabled !== "1") problems.push("the outputs declare AOF but the server runs with appendonly no");
-        else if (persistence.aof_last_write_status !== "ok") problems.push(`the last AOF write failed (aof_last_write_status:${persistence.aof_last_write_status})`);
-        else found.push("AOF on, last write ok");
-        const fsync = await config("appendfsync");
-        if (p.appendfsync && fsync !== undefined && fsync !== p.appendfsync) problems.push(`appendfsync is ${fsync}, the outputs declare ${p.appendfsync}`);
-        else if (fsync) found.push(`appendfsync ${fsync}`);
+    // The same judgements health makes, on the same INFO and CONFIG GET (CONFIG is blocked or
+    // renamed on managed services: INFO stands in where it can).
+    const [i, cfg] = await named(o, opts.tls, Promise.all([info(client), serverConfig(client)]));
+    for (const [name, v] of [["eviction-policy", evictionVerdict(i, cfg)], ["persistence", persistenceVerdict(o.persistence, i, cfg)], ["memory-headroom", headroomVerdict(i)]] as const) {
+        add(name, v.status, v.detail);
     }
-    if (p.rdbSavePoints.length > 0 && p.mode === "aof+rdb") {
-        const save = await config("save");
-        const want = p.rdbSavePoints.join(" ");
-        if (save !== undefined && save !== want) problems.push(`save is "${save}", the outputs declare "${want}"`);
-        if (persistence.rdb_last_bgsave_status !== "ok") problems.push(`the last snapshot failed (rdb_last_bgsave_status:${persistence.rdb_last_bgsave_status})`);
-        else found.push(`RDB save points ${save ?? want}, last snapshot ok`);
-    }
-    if (p.mode === "snapshots+replicas" && p.replicas !== undefined) {
-        const replication = await info(client, "replication");
-        const connected = Number(replication.connected_slaves ?? 0);
-        if (replication.role === "master" && connected < p.replicas) problems.push(`${connected} of ${p.replicas} declared replicas connected`);
-        else found.push(`${connected} replica(s) connected`);
-    }
-    if (p.mode === "transaction-log" || p.mode === "provider-managed") found.push(`${p.mode} as declared (not visible to a client)`);
-    if (problems.length > 0) add("persistence", "fail", problems.join("; "));
-    else add("persistence", "pass", found.join("; "));
-
-    // 6. memory headroom
-    const used = Number(mem.used_memory);
-    const max = Number(mem.maxmemory);
-    if (!max) add("memory-headroom", "fail", `no maxmemory set (used ${mem.used_memory_human}): the server grows until the machine runs out`);
-    else if (used / max >= HEADROOM_LIMIT) add("memory-headroom", "fail", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}: over ${HEADROOM_LIMIT * 100}%, writes will soon be refused`);
-    else add("memory-headroom", "pass", `used_memory ${mem.used_memory_human} is ${pct(used, max)} of maxmemory ${mem.maxmemory_human}`);
 
     // 7. write, read, delete: through the client the pipeline would use (a cluster client on a cluster)
     const key = `mspbyte:smoke:${randomUUID()}`;
@@ -173,6 +137,41 @@ async function checksOnServer(client: Redis, o: ConnectionOutputs, add: Add, opt
 
     // 8. a real job through BullMQ
     add("bullmq", ...(await bullmqRoundTrip(o, opts)));
+
+    // 9. the declared queue's finished jobs against the stack's retention
+    let rc: Cluster | undefined;
+    try {
+        rc = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: opts.tls }) : undefined;
+        const [q] = await named(o, opts.tls, readQueues(rc ?? client, o.bullmq.prefix, [o.bullmq.queue]));
+        const v = retentionVerdict(q!, o.bullmq);
+        add("retention", v.status, v.detail);
+    } catch (e) {
+        add("retention", "fail", (e as Error).message);
+    } finally {
+        rc?.disconnect();
+    }
+}
+
+/** The url output: the same server, user and password as the other outputs, and it connects. */
+async function urlCheck(o: ConnectionOutputs, opts: SmokeOptions): Promise<[Status, string]> {
+    const problems = urlProblems(o);
+    if (problems.length > 0) return ["fail", problems.join("; ")];
+    const shown = `${o.tls ? "rediss" : "redis"}://${o.username}:<password>@${o.host}:${o.port}`;
+    const { tls, connectTimeout, commandTimeout } = redisOptions(o, { caFile: opts.caFile });
+    // The URL first: its host, port and credentials win over the options, as in a worker that
+    // passes it alone; only the TLS file options (a CA) come from here.
+    const c = new Redis(o.url, { ...(o.tls ? { tls } : {}), connectTimeout, commandTimeout, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on("error", () => undefined);
+    try {
+        await named(o, o.tls, c.connect());
+        const pong = await replyOf(c.ping());
+        if (pong !== "PONG") return ["fail", `connected with ${shown} but PING answered ${pong.replace(/^error /, "")}`];
+        return ["pass", `${shown} agrees with host, port, tls, username and password; PING through it answered PONG`];
+    } catch (e) {
+        return ["fail", `${shown}: ${(e as Error).message}`];
+    } finally {
+        c.disconnect();
+    }
 }
 
 async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls: boolean }): Promise<[Status, string]> {
@@ -223,7 +222,10 @@ interface Probe {
     verified: boolean;
     answer?: string;
     medianMs?: number;
+    /** What failed, starting with host:port and the protocol. */
     error?: string;
+    /** The same without the place. */
+    reason?: string;
 }
 
 /**
@@ -236,17 +238,18 @@ async function probe(o: ConnectionOutputs, tls: boolean, opts: SmokeOptions, tim
         let c: Redis | undefined;
         try {
             c = await connect(o, { tls, anonymous: true, caFile: opts.caFile, connectTimeoutMs: timeoutMs, ...(insecure ? { insecure } : {}) });
-            const answer = (await replyOf(c.ping())).replace(/^error /, "").split(" ")[0]!;
+            const answer = (await named(o, tls, replyOf(c.ping()), timeoutMs)).replace(/^error /, "").split(" ")[0]!;
             const times: number[] = [];
             for (let i = 0; i < 20; i++) {
                 const t = process.hrtime.bigint();
-                await replyOf(c.ping());
+                await named(o, tls, replyOf(c.ping()), timeoutMs);
                 times.push(Number(process.hrtime.bigint() - t) / 1e6);
             }
             times.sort((a, b) => a - b);
             return { ok: true, tls, verified: tls && !insecure, answer, medianMs: (times[9]! + times[10]!) / 2 };
         } catch (e) {
-            return { ok: false, tls, verified: false, error: (e as Error).message };
+            const error = e instanceof ConnectionError ? e : new ConnectionError(place(o, tls), (e as Error).message);
+            return { ok: false, tls, verified: false, error: error.message, reason: error.reason };
         } finally {
             c?.disconnect();
         }
@@ -278,10 +281,6 @@ async function replyOf(p: Promise<unknown>): Promise<string> {
     }
 }
 
-function pct(part: number, whole: number): string {
-    return `${((part / whole) * 100).toFixed(1)}%`;
-}
-
 export function formatResults(results: CheckResult[], seconds: number): string {
     const width = Math.max(...results.map((r) => r.name.length));
     const lines = results.map((r) => `${r.status.toUpperCase().padEnd(4)} ${r.name.padEnd(width)}  ${r.detail}`);
@@ -290,15 +289,24 @@ export function formatResults(results: CheckResult[], seconds: number): string {
     return lines.join("\n") + "\n";
 }
 
-const USAGE = "npm run smoke -- --stack NAME | --outputs FILE [--ca FILE]";
+const USAGE = "npm run smoke -- --stack NAME | --outputs FILE [--ca FILE] [--check]";
 
 export async function main(argv: string[]): Promise<number> {
-    const args = parseCommand(USAGE, argv, { ca: { type: "string" } });
+    const args = parseCommand(USAGE, argv, { ca: { type: "string" }, check: { type: "boolean" } });
+    if (args.check) {
+        if (args.outputs === undefined) throw new UsageError(`--check checks an outputs file: give --outputs FILE\nusage: ${USAGE}`);
+        const file = String(args.outputs);
+        const problems = checkOutputsFile(file);
+        process.stdout.write(scrub(problems.length === 0
+            ? `${file}: every output as the contract says\n`
+            : `${file}: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n${problems.map((p) => `  ${p}\n`).join("")}`));
+        return problems.length === 0 ? EXIT_OK : EXIT_USAGE;
+    }
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     process.stdout.write(`smoke: ${args.stack ? `stack ${args.stack}` : String(args.outputs)} (target ${outputs.target}) at ${outputs.host}:${outputs.port}\n`);
     const started = Date.now();
     const results = await runSmoke(outputs, { caFile: args.ca as string | undefined });
-    process.stdout.write(formatResults(results, (Date.now() - started) / 1000));
+    process.stdout.write(scrub(formatResults(results, (Date.now() - started) / 1000)));
     return results.every((r) => r.status === "pass") ? EXIT_OK : EXIT_FAILED;
 }
 

@@ -45,13 +45,16 @@ describe("a cluster-mode stack", () => {
         expect(results.find((r) => r.name === "persistence")!.detail).toBe("transaction-log as declared (not visible to a client)");
     });
 
-    it("health finds queues on whichever master holds them, and counts them", async () => {
+    it("health counts the declared queue through a cluster client; --discover scans every master", async () => {
         const cluster = await connectCluster(outputs());
         const queue = new Queue("pipeline-jobs", { prefix: "{pipeline}", connection: cluster });
         await queue.addBulk([1, 2, 3, 4].map((i) => ({ name: "w", data: { i } })));
         await queue.close();
         cluster.disconnect();
         const h = await collectHealth(outputs());
-        expect(h.queues).toEqual([{ name: "pipeline-jobs", waiting: 4, active: 0, delayed: 0, completed: 0, failed: 0 }]);
+        expect(h.queues.map((q) => [q.name, q.exists, q.waiting, q.active, q.delayed, q.completed, q.failed])).toEqual([["pipeline-jobs", true, 4, 0, 0, 0, 0]]);
+        const found = await collectHealth(outputs(), { discover: true });
+        expect(found.queues.map((q) => q.name)).toEqual(["pipeline-jobs"]);
+        expect(found.cost.scanCommands).toBeGreaterThanOrEqual(3);
     });
 });

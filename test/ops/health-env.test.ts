@@ -16,7 +16,7 @@ const ROOT = path.join(__dirname, "..", "..");
 let server: RedisServer;
 let dir: string;
 const run = (script: string, ...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), script, ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [require.resolve("tsx/cli"), script, ...args], { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
 });
 
@@ -45,16 +45,27 @@ afterAll(async () => {
 });
 
 describe("health", () => {
-    it("finds every queue under the prefix by scanning, and no other", async () => {
+    it("--discover finds every queue under the prefix by scanning, and no other", async () => {
         const c = server.client({ password: TEST_PASSWORD });
         await c.connect();
-        expect(await discoverQueues(c, "bull")).toEqual(["emails", "pipeline-jobs"]);
-        expect(await discoverQueues(c, "other")).toEqual(["not-ours"]);
+        expect((await discoverQueues(c, "bull")).names).toEqual(["emails", "pipeline-jobs"]);
+        expect((await discoverQueues(c, "other")).names).toEqual(["not-ours"]);
         c.disconnect();
+        const h = await collectHealth(outputsFor(server), { discover: true });
+        expect(h.queues.map((q) => [q.name, q.source])).toEqual([["pipeline-jobs", "declared"], ["emails", "--discover"]]);
+        expect(h.cost.scanCommands).toBeGreaterThanOrEqual(1);
+    });
+
+    it("without --discover: the declared queue and --queues, no SCAN", async () => {
+        const h = await collectHealth(outputsFor(server), { queues: ["emails", "absent"] });
+        expect(h.queues.map((q) => [q.name, q.source, q.exists, q.waiting])).toEqual([
+            ["pipeline-jobs", "declared", true, 3], ["emails", "--queues", true, 1], ["absent", "--queues", false, 0],
+        ]);
+        expect(h.cost).toEqual({ commands: 4 + 3 * 15, roundTrips: 3, scanCommands: 0 });
     });
 
     it("--json: the seed's metrics and the queue depths", async () => {
-        const r = await run("src/ops/health.ts", "--outputs", writeOutputs(), "--json");
+        const r = await run("src/ops/health.ts", "--outputs", writeOutputs(), "--json", "--queues", "emails");
         expect(r.code).toBe(0);
         const h = JSON.parse(r.stdout);
         expect(h).toMatchObject({ target: "docker", host: "127.0.0.1", port: server.port });
@@ -68,15 +79,20 @@ describe("health", () => {
             aofLastWriteStatus: "ok",
             aofLastRewriteStatus: "ok",
             rdbLastSaveStatus: "ok",
+            rdbNeverSaved: true,
+            rdbLastSaveAgeSeconds: null,
         });
         expect(h.server.usedMemory).toBeGreaterThan(0);
         expect(h.server.memoryPercent).toBeCloseTo((h.server.usedMemory / 536_870_912) * 100, 0);
         expect(h.server.connectedClients).toBeGreaterThanOrEqual(1);
         expect(h.server.aofCurrentSize).toBeGreaterThan(0);
-        expect(h.queues).toEqual([
-            { name: "emails", waiting: 1, active: 0, delayed: 0, completed: 0, failed: 0 },
-            { name: "pipeline-jobs", waiting: 3, active: 0, delayed: 2, completed: 0, failed: 0 },
+        const depths = (q: Record<string, unknown>) => [q.name, q.source, q.paused, q.waiting, q.active, q.delayed, q.completed, q.failed];
+        expect(h.queues.map(depths)).toEqual([
+            ["pipeline-jobs", "declared", false, 3, 0, 2, 0, 0],
+            ["emails", "--queues", false, 1, 0, 0, 0, 0],
         ]);
+        expect(h.problems).toEqual([]);
+        expect(Object.keys(h.checks)).toEqual(["eviction-policy", "persistence", "memory-headroom"]);
     });
 
     it("--watch redraws every N seconds until stopped", async () => {
@@ -95,7 +111,7 @@ describe("health", () => {
         child.kill("SIGINT");
         await new Promise((r) => child.once("exit", r));
         expect(framesSeen()).toBeGreaterThanOrEqual(2);
-        expect(out).toContain("pipeline-jobs        3       0        2          0       0");
+        expect(out).toContain("pipeline-jobs  running        3       0        2          0       0");
     });
 
     it("--stack without the Pulumi CLI: exit 2, one line saying what to do", async () => {
@@ -112,8 +128,11 @@ describe("health", () => {
         expect(text).toMatch(/\nused_memory +[\d.]+[KM] = [\d.]+% of maxmemory 512\.00M\n/);
         expect(text).toMatch(/\nmaxmemory_policy +noeviction\n/);
         expect(text).toMatch(/\naof +on, [\d.]+ (B|KiB|MiB), last write ok, last rewrite ok\n/);
-        expect(text).toContain("queue          waiting  active  delayed  completed  failed\n");
-        expect(text).toContain("pipeline-jobs        3       0        2          0       0\n");
+        expect(text).toMatch(/\nrdb +never saved since the server started, \d+ changes since\n/);
+        expect(text).toContain("queue          state    waiting  active  delayed  completed  failed\n");
+        expect(text).toContain("pipeline-jobs  running        3       0        2          0       0\n");
+        expect(text).toContain("ok   retention: pipeline-jobs: 0 completed (keeps 1000, 24h); 0 failed (keeps 5000, 7d)\n");
+        expect(text).toMatch(/\ncost: 19 commands in 3 round trips, no key scan; queues: pipeline-jobs \(declared\)\nno problems\n$/);
     });
 });
 
