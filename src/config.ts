@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { INSTANCE_MEMORY_MIB, MemoryBudget, OS_RESERVE_BYTES, REDIS_MEMORY_SIZE, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, redisMemorySpelling } from "./memory";
+import { authTokenProblem, cacheNameProblem, derivedNameProblems, maintenanceWindowProblem, multiAzSubnetsProblem, nitroProblem, snapshotWindowProblem, windowsOverlap } from "./awsRules";
 import { describeGiven, isHostNameOrAddress, isPinnedImage, redactMessage, requiresProtection, sourceProblems, splitEndpoint, truncate, UNPROTECTED_STACKS } from "./rules";
 
 export const NAMESPACE = "mspbyte-redis";
@@ -115,8 +116,8 @@ export const dockerSchema = strict({
 });
 
 
-/** ElastiCache AUTH tokens: printable ASCII without spaces and without these three. */
-export const AUTH_TOKEN_FORBIDDEN = /[\s/"@]/;
+/** ElastiCache AUTH tokens: letters, digits and only ! & # $ ^ < > - (awsRules.ts); anything else is forbidden. */
+export const AUTH_TOKEN_FORBIDDEN = /[^A-Za-z0-9!&#$^<>-]/;
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 export const MAX_REPLICAS = 5;
@@ -182,6 +183,18 @@ export const elasticacheSchema = strict({
     }
     if (e.nodeType && e.service === "memorydb" && !e.nodeType.startsWith("db.")) issue("nodeType", e.nodeType, "a MemoryDB node type (db.*), such as db.t4g.small");
     if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");
+    // AWS's own rules (awsRules.ts), refused here rather than half-way through `pulumi up`.
+    const nameProblem = e.name === undefined ? undefined : cacheNameProblem(e.name, e.service);
+    if (nameProblem) issue("name", e.name, nameProblem);
+    const snapshotProblem = snapshotWindowProblem(e.snapshotWindow);
+    if (snapshotProblem) issue("snapshotWindow", e.snapshotWindow, snapshotProblem);
+    const maintenanceProblem = maintenanceWindowProblem(e.maintenanceWindow);
+    if (maintenanceProblem) issue("maintenanceWindow", e.maintenanceWindow, maintenanceProblem);
+    if (!snapshotProblem && !maintenanceProblem && windowsOverlap(e.snapshotWindow, e.maintenanceWindow)) {
+        issue("snapshotWindow", e.snapshotWindow, `a window that does not overlap elasticache.maintenanceWindow (${e.maintenanceWindow}); AWS refuses overlapping windows`);
+    }
+    const subnetsProblem = e.service === "elasticache" ? multiAzSubnetsProblem(e.multiAz ?? e.replicas > 0, e.subnetIds) : undefined;
+    if (subnetsProblem) issue("subnetIds", e.subnetIds, subnetsProblem);
 });
 
 
@@ -203,7 +216,11 @@ export const vmSchema = strict({
     snapshotRetentionDays: z.number({ error: "an integer from 1 to 1000 (daily snapshots kept)" }).int().min(1).max(1000).default(7),
     /** TLS with a certificate generated for this server (its CA is in the `details` output). */
     tls: bool().default(false),
+    /** Pins a Debian 12 AMI (from Debian's account) instead of the latest. Danger: changing it replaces the instance (the data volume stays). */
+    amiId: z.string({ error: "an AMI id, such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/).optional(),
 }).superRefine((v, ctx) => {
+    const nitro = nitroProblem(v.instanceType);
+    if (nitro) ctx.addIssue({ code: "custom", path: ["instanceType"], input: v.instanceType, message: nitro });
     if (v.allowedCidrs.length === 0 && v.allowedSecurityGroupIds.length === 0) {
         ctx.addIssue({ code: "custom", path: ["allowedCidrs"], input: v.allowedCidrs, message: "at least one CIDR block here or one security group in vm.allowedSecurityGroupIds; without either nothing can reach the server" });
     }
@@ -330,7 +347,7 @@ export const stackSchema = strict({
         issue(["password"], undefined, "the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run");
     }
     if (c.target === "elasticache" && c.password !== undefined && AUTH_TOKEN_FORBIDDEN.test(c.password)) {
-        issue(["password"], c.password, "an AUTH token without spaces, /, \" or @ (ElastiCache's rule); leave it unset to have one generated");
+        issue(["password"], c.password, authTokenProblem(c.password)!);
     }
     if (c.target === "elasticache" && c.maxmemory !== undefined) {
         issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
@@ -487,6 +504,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     const result = stackSchema.safeParse(input, { reportInput: true });
     if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
     if (result.success) problems.push(...protectionProblems(result.data, stack));
+    if (result.success) problems.push(...derivedNameProblems(result.data.target, result.data.elasticache, stack).map((p) => `${NAMESPACE}:${p}`));
     if (problems.length > 0 || !result.success) throw new ConfigError(problems.map(redactMessage));
 
     const c = result.data;

@@ -33,9 +33,16 @@ describe("prod stack (target elasticache)", () => {
             snapshotRetentionLimit: 7,
             snapshotWindow: "03:00-04:00",
             maintenanceWindow: "sun:05:00-sun:06:00",
-            finalSnapshotIdentifier: "mspbyte-redis-prod-final",
+            finalSnapshotIdentifier: "mspbyte-redis-prod-final-a1b2c3d4",
+            applyImmediately: true,
             port: 6379,
         });
+    });
+
+    it("names the parameter group after its family, and names the final snapshot once per incarnation of the cache", () => {
+        expect(single(resources, "aws:elasticache/parameterGroup:ParameterGroup").inputs.name).toBe("mspbyte-redis-prod-valkey8");
+        expect(single(resources, RG).inputs.parameterGroupName).toBe("mspbyte-redis-prod-valkey8");
+        expect(single(resources, "random:index/randomId:RandomId").inputs).toMatchObject({ byteLength: 4, keepers: { cacheName: "mspbyte-redis-prod", engine: "valkey", port: "6379", kmsKeyArn: "", restoreFromSnapshot: "" } });
     });
 
     it("passes the AUTH token as a secret, within ElastiCache's rules", () => {
@@ -48,7 +55,9 @@ describe("prod stack (target elasticache)", () => {
 
     it("keeps the token in Secrets Manager too, as a secret", () => {
         const secret = single(resources, "aws:secretsmanager/secret:Secret").inputs;
-        expect(secret.name).toBe("mspbyte-redis/mspbyte-redis-prod/auth");
+        // A prefix: a destroyed stack's secret name stays reserved for 30 days.
+        expect(secret.namePrefix).toBe("mspbyte-redis/mspbyte-redis-prod/auth-");
+        expect(secret.name).toBeUndefined();
         const value = JSON.parse(secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
         expect(value).toEqual({ username: "default", password: "Mock0Generated0Password0Abcdefgh", host: "master.mspbyte-redis-prod.abc123.use1.cache.amazonaws.com", port: 6379, tls: true });
     });
@@ -73,11 +82,11 @@ describe("prod stack (target elasticache)", () => {
         expect(single(resources, "aws:elasticache/subnetGroup:SubnetGroup").inputs.subnetIds).toEqual(["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]);
     });
 
-    it("alarms on memory, evictions, CPU, connections per node, and replication lag on the replica", () => {
+    it("alarms on memory, evictions, CPU, connections and replication lag on every node (either may be the replica after a failover)", () => {
         const alarms = alarmsByName(resources);
         expect(Object.keys(alarms).sort()).toEqual([
             "mspbyte-redis-prod-001-connections", "mspbyte-redis-prod-001-cpu", "mspbyte-redis-prod-001-evictions", "mspbyte-redis-prod-001-memory",
-            "mspbyte-redis-prod-002-connections", "mspbyte-redis-prod-002-cpu", "mspbyte-redis-prod-002-evictions", "mspbyte-redis-prod-002-memory",
+            "mspbyte-redis-prod-001-replication-lag", "mspbyte-redis-prod-002-connections", "mspbyte-redis-prod-002-cpu", "mspbyte-redis-prod-002-evictions", "mspbyte-redis-prod-002-memory",
             "mspbyte-redis-prod-002-replication-lag",
         ]);
         expect(alarms["mspbyte-redis-prod-001-memory"]).toMatchObject({ namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", threshold: 80, dimensions: { CacheClusterId: "mspbyte-redis-prod-001" } });
@@ -118,7 +127,7 @@ describe("prod stack (target elasticache)", () => {
         expect(p.unsupported.map((u) => u.directive)).toEqual(expect.arrayContaining(["appendfsync", "save", "dir", "maxmemory"]));
         expect(p.unsupported.map((u) => u.directive)).not.toContain("maxmemory-policy");
         const details = await promiseOf(program.details!) as Record<string, unknown>;
-        expect(details).toMatchObject({ service: "elasticache", authSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-AbCdEf" });
+        expect(details).toMatchObject({ service: "elasticache", authSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-20261128093015123400000001-AbCdEf" });
     });
 });
 

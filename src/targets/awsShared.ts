@@ -20,17 +20,19 @@ export interface IngressArgs {
     egressForUpdates?: boolean;
 }
 
+/** Outbound ports a VM needs: 443 (Debian's mirrors over HTTPS, Session Manager, Secrets Manager) and 80 (apt's default mirrors). */
+export const VM_EGRESS_PORTS = [443, 80] as const;
+
 /**
- * A security group that admits the Redis port from the given sources only. No egress rule:
- * the cache opens no connections of its own.
+ * A security group that admits the Redis port from the given sources only. Every rule is a
+ * resource of its own: the provider warns that inline `ingress`/`egress` mixed with rule
+ * resources gives perpetual diffs and overwritten rules, and a group created without inline
+ * egress has AWS's default allow-all egress removed, so a managed cache has none at all.
  */
 export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.Resource): aws.ec2.SecurityGroup {
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
         vpcId: a.vpcId,
         description: "mspbyte-redis: the Redis port, from the pipeline only",
-        egress: a.egressForUpdates
-            ? [443, 80].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"], description: "packages and Session Manager" }))
-            : [],
         tags: { "mspbyte:role": "redis" },
     }, { parent });
     const sources = [
@@ -47,6 +49,18 @@ export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.
             description: `Redis from ${s.source}`,
         }, { parent });
     }
+    if (a.egressForUpdates) {
+        for (const port of VM_EGRESS_PORTS) {
+            new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, {
+                securityGroupId: sg.id,
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                cidrIpv4: "0.0.0.0/0",
+                description: "packages and Session Manager",
+            }, { parent });
+        }
+    }
     return sg;
 }
 
@@ -62,16 +76,27 @@ export function alarmTopic(name: string, email: string | undefined, parent: pulu
 export interface NodeAlarmArgs {
     namespace: "AWS/ElastiCache" | "AWS/MemoryDB";
     /** One dimension set per node, by a short label for the alarm's name. */
-    nodes: { label: string; dimensions: Record<string, string>; replica: boolean }[];
+    nodes: { label: string; dimensions: Record<string, string> }[];
+    /** Whether the nodes replicate (replicas > 0): then every node gets a lag alarm. */
+    replicated: boolean;
     topicArn: pulumi.Input<string>;
     maxConnections: number;
     alarmPrefix: string;
 }
 
-/** The alarms of each node: memory, evictions, CPU, connections, and replication lag on replicas. */
+/**
+ * The alarms of each node: memory, evictions, CPU, connections, and replication lag. Lag is on
+ * every member, not only today's replicas: after a failover the old primary is the replica.
+ *
+ * A node publishes memory, evictions, CPU and connections every minute, so missing data there
+ * means the alarm watches nothing (a wrong dimension, a renamed node): those alarms keep missing
+ * data as missing and tell the topic when they have none (insufficient data). A primary
+ * publishes no ReplicationLag, so that alarm treats missing data as fine; it uses the same
+ * dimensions as the node's memory alarm, which would report them wrong.
+ */
 export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm[] {
     const alarms: aws.cloudwatch.MetricAlarm[] = [];
-    const alarm = (label: string, suffix: string, args: Partial<aws.cloudwatch.MetricAlarmArgs> & { metricName: string; threshold: number; description: string }, dimensions: Record<string, string>) =>
+    const alarm = (label: string, suffix: string, args: Partial<aws.cloudwatch.MetricAlarmArgs> & { metricName: string; threshold: number; description: string; missingIsFine?: boolean }, dimensions: Record<string, string>) =>
         alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${label}-${suffix}`, {
             name: `${a.alarmPrefix}-${label}-${suffix}`,
             namespace: a.namespace,
@@ -82,10 +107,11 @@ export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resour
             evaluationPeriods: args.evaluationPeriods ?? ALARMS.periods,
             threshold: args.threshold,
             comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
+            treatMissingData: args.missingIsFine ? "notBreaching" : "missing",
             alarmDescription: args.description,
             alarmActions: [a.topicArn],
             okActions: [a.topicArn],
+            ...(args.missingIsFine ? {} : { insufficientDataActions: [a.topicArn] }),
         }, { parent }));
     for (const node of a.nodes) {
         const d = node.dimensions;
@@ -97,18 +123,21 @@ export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resour
             description: `the Redis thread is over ${ALARMS.cpuPercent}% busy: commands queue up and jobs slow down` }, d);
         alarm(node.label, "connections", { metricName: "CurrConnections", statistic: "Maximum", threshold: a.maxConnections,
             description: `more than ${a.maxConnections} client connections: a connection leak in the pipeline?` }, d);
-        if (node.replica) {
-            alarm(node.label, "replication-lag", { metricName: "ReplicationLag", statistic: "Maximum", threshold: ALARMS.replicationLagSeconds,
-                description: `the replica is over ${ALARMS.replicationLagSeconds} s behind: a failover now would lose those writes` }, d);
-        }
+        if (a.replicated) alarm(node.label, "replication-lag", { metricName: "ReplicationLag", statistic: "Maximum", threshold: ALARMS.replicationLagSeconds, missingIsFine: true,
+            description: `the node, as a replica, is over ${ALARMS.replicationLagSeconds} s behind: a failover now would lose those writes (a primary publishes no lag)` }, d);
     }
     return alarms;
 }
 
-/** The server's credentials in Secrets Manager, for people and programs that cannot read stack outputs. */
-export function authSecret(name: string, secretName: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): aws.secretsmanager.Secret {
+/**
+ * The server's credentials in Secrets Manager, for people and programs that cannot read stack
+ * outputs. The name is `<prefix>-<timestamp>`: a deleted secret's name stays reserved for its
+ * 30-day recovery window, so a fixed name would make re-creating a stack of the same name fail.
+ * The ARN is in the `details` output.
+ */
+export function authSecret(name: string, secretNamePrefix: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): aws.secretsmanager.Secret {
     const secret = new aws.secretsmanager.Secret(`${name}-auth`, {
-        name: secretName,
+        namePrefix: `${secretNamePrefix}-`,
         description: "mspbyte-redis: credentials of the job queue's Redis",
         recoveryWindowInDays: 30,
     }, { parent });

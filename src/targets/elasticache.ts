@@ -1,10 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { ElasticacheConfig } from "../config";
 import { Persistence, RedisEndpoint } from "../contract";
 import { serverResourceOptions } from "../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
-import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
+import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./managedParameters";
 
 /** BullMQ's keys must share a hash slot on a sharded cluster: the prefix carries a hash tag. */
 export const CLUSTER_PREFIX = "{pipeline}";
@@ -43,9 +44,12 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             description: "mspbyte-redis subnets",
             subnetIds: c.subnetIds,
         }, { parent: this });
+        const family = parameterFamily("elasticache", c.engine, engineVersion);
+        // The family is in the name: a major upgrade or engine switch creates the new group
+        // beside the one the cache still uses, moves the cache, then deletes the old group.
         const parameterGroup = new aws.elasticache.ParameterGroup(`${name}-params`, {
-            name: `${args.cacheName}-params`,
-            family: parameterFamily("elasticache", c.engine, engineVersion),
+            name: parameterGroupName(args.cacheName, family),
+            family,
             description: "mspbyte-redis: redis.conf as ElastiCache takes it (noeviction)",
             parameters: [...managedParameters("elasticache"), ...(c.clusterMode ? [{ name: "cluster-enabled", value: "yes" }] : [])],
         }, { parent: this });
@@ -56,8 +60,9 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
         nodeAlarms(name, {
             namespace: "AWS/ElastiCache",
             nodes: memberClusterIds(args.cacheName, shards, c.replicas, c.clusterMode).map((id) => ({
-                label: id.slice(args.cacheName.length + 1), dimensions: { CacheClusterId: id }, replica: !/-001$/.test(id),
+                label: id.slice(args.cacheName.length + 1), dimensions: { CacheClusterId: id },
             })),
+            replicated: c.replicas > 0,
             topicArn: topic.arn,
             maxConnections: c.maxConnectionsAlarm,
             alarmPrefix: args.cacheName,
@@ -106,6 +111,7 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
     ): aws.elasticache.ReplicationGroup {
         const c = args.config;
         const multiAz = c.multiAz ?? c.replicas > 0;
+        const incarnation = finalSnapshotSuffix(name, { cacheName: args.cacheName, engine: c.engine, port: String(c.port), kmsKeyArn: c.kmsKeyArn ?? "", restoreFromSnapshot: c.restoreFromSnapshot ?? "" }, this);
         return new aws.elasticache.ReplicationGroup(`${name}-cache`, {
             replicationGroupId: args.cacheName,
             description: "mspbyte-redis: the job pipeline's queue",
@@ -130,7 +136,7 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             snapshotRetentionLimit: c.snapshotRetentionDays,
             snapshotWindow: c.snapshotWindow,
             maintenanceWindow: c.maintenanceWindow,
-            finalSnapshotIdentifier: `${args.cacheName}-final`,
+            finalSnapshotIdentifier: pulumi.interpolate`${args.cacheName}-final-${incarnation}`,
             ...(c.restoreFromSnapshot ? { snapshotName: c.restoreFromSnapshot } : {}),
             autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
             notificationTopicArn: topic.arn,
@@ -138,10 +144,27 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
                 { destination: logs.slow.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
                 { destination: logs.engine.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "engine-log" },
             ],
-            applyImmediately: false,
+            // Changes apply during `pulumi up` (the prod environment's approval is the gate), not at
+            // the next maintenance window: a pending change would read as drift until then.
+            applyImmediately: true,
             tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
-        }, serverResourceOptions(args.protect, { parent: this }));
+        }, serverResourceOptions(args.protect, {
+            parent: this,
+            // A replacement (a restore in place, an engine downgrade) keeps the same id: the old
+            // group must be gone first, its final snapshot taken.
+            deleteBeforeReplace: true,
+        }));
     }
+}
+
+/**
+ * A suffix for the final snapshot's name, new for each incarnation of the cache: a final
+ * snapshot name can be used once, and a cache deleted twice under one name (a restore in place,
+ * a destroy and re-create of the stack) would otherwise fail on its second final snapshot.
+ * `keepers` are what replaces the cache: when one changes, so does the suffix.
+ */
+export function finalSnapshotSuffix(name: string, keepers: Record<string, string>, parent: pulumi.Resource): pulumi.Output<string> {
+    return new random.RandomId(`${name}-final-snapshot-suffix`, { byteLength: 4, keepers }, { parent }).hex;
 }
 
 /** ElastiCache's member cluster ids: `<id>-001`.. without cluster mode, `<id>-0001-001`.. with it. */

@@ -34,6 +34,14 @@ export function parameterFamily(service: ManagedService, engine: "valkey" | "red
     return `${engine}${major}`;
 }
 
+/**
+ * The parameter group's name: the cache's name and the family (`mspbyte-redis-prod-valkey8`),
+ * lower-case letters, digits and hyphens as group names allow.
+ */
+export function parameterGroupName(cacheName: string, family: string): string {
+    return `${cacheName}-${family.replace(/^memorydb_/, "").replace(/[^a-z0-9]+/g, "-").replace(/-+$/, "")}`;
+}
+
 export interface Parameter {
     name: string;
     value: string;

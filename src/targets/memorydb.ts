@@ -3,11 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { Persistence, RedisEndpoint } from "../contract";
 import { serverResourceOptions } from "../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
-import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, memberClusterIds } from "./elasticache";
-import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, unsupportedDirectives } from "./managedParameters";
+import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, finalSnapshotSuffix, memberClusterIds } from "./elasticache";
+import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./managedParameters";
 
-/** The ACL user the pipeline connects as. */
-export const MEMORYDB_USER = "mspbyte-pipeline";
+/**
+ * The ACL user the pipeline connects as: named after the cluster, because MemoryDB user names
+ * are unique in the account and region (a fixed name would fail the second stack).
+ */
+export function memorydbUserName(cacheName: string): string {
+    return cacheName;
+}
 
 /**
  * MemoryDB: a write is acknowledged only once it is in a multi-AZ transaction log, the
@@ -28,14 +33,16 @@ export class MemorydbRedis extends pulumi.ComponentResource {
             name: `${args.cacheName}-subnets`,
             subnetIds: c.subnetIds,
         }, { parent: this });
+        const family = parameterFamily("memorydb", c.engine, engineVersion);
+        // The family is in the name: an engine switch or major upgrade creates the new group first.
         const parameterGroup = new aws.memorydb.ParameterGroup(`${name}-params`, {
-            name: `${args.cacheName}-params`,
-            family: parameterFamily("memorydb", c.engine, engineVersion),
+            name: parameterGroupName(args.cacheName, family),
+            family,
             description: "mspbyte-redis: redis.conf as MemoryDB takes it (noeviction)",
             parameters: managedParameters("memorydb"),
         }, { parent: this });
         const user = new aws.memorydb.User(`${name}-user`, {
-            userName: MEMORYDB_USER,
+            userName: memorydbUserName(args.cacheName),
             accessString: "on ~* &* +@all",
             authenticationMode: { type: "password", passwords: [pulumi.secret(args.password)] },
         }, { parent: this });
@@ -45,6 +52,7 @@ export class MemorydbRedis extends pulumi.ComponentResource {
         }, { parent: this });
         const securityGroup = cacheSecurityGroup(name, c, this);
         const topic = alarmTopic(name, c.alarmEmail, this);
+        const incarnation = finalSnapshotSuffix(name, { cacheName: args.cacheName, port: String(c.port), kmsKeyArn: c.kmsKeyArn ?? "", restoreFromSnapshot: c.restoreFromSnapshot ?? "" }, this);
 
         const cluster = new aws.memorydb.Cluster(`${name}-cluster`, {
             name: args.cacheName,
@@ -64,29 +72,33 @@ export class MemorydbRedis extends pulumi.ComponentResource {
             snapshotRetentionLimit: c.snapshotRetentionDays,
             snapshotWindow: c.snapshotWindow,
             maintenanceWindow: c.maintenanceWindow,
-            finalSnapshotName: `${args.cacheName}-final`,
+            finalSnapshotName: pulumi.interpolate`${args.cacheName}-final-${incarnation}`,
             ...(c.restoreFromSnapshot ? { snapshotName: c.restoreFromSnapshot } : {}),
             autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
             snsTopicArn: topic.arn,
             tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
-        }, serverResourceOptions(args.protect, { parent: this }));
+        }, serverResourceOptions(args.protect, {
+            parent: this,
+            // A replacement (a restore in place, a new KMS key) keeps the name: the old cluster goes first.
+            deleteBeforeReplace: true,
+        }));
 
         // MemoryDB names its nodes as ElastiCache names cluster-mode members: <name>-0001-001 ...
         const nodes = memberClusterIds(args.cacheName, shards, c.replicas, true).map((id) => ({
-            label: id.slice(args.cacheName.length + 1), dimensions: { ClusterName: args.cacheName, NodeName: id }, replica: !/-001$/.test(id),
+            label: id.slice(args.cacheName.length + 1), dimensions: { ClusterName: args.cacheName, NodeName: id },
         }));
-        nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, topicArn: topic.arn, maxConnections: c.maxConnectionsAlarm, alarmPrefix: args.cacheName }, this);
+        nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, replicated: c.replicas > 0, topicArn: topic.arn, maxConnections: c.maxConnectionsAlarm, alarmPrefix: args.cacheName }, this);
 
         const host = cluster.clusterEndpoints.apply((e) => e[0]?.address ?? "");
         const secret = authSecret(name, `mspbyte-redis/${args.cacheName}/auth`, {
-            username: MEMORYDB_USER, password: args.password, host, port: c.port, tls: true,
+            username: memorydbUserName(args.cacheName), password: args.password, host, port: c.port, tls: true,
         }, this);
 
         this.endpoint = {
             host,
             port: c.port,
             tls: true,
-            username: MEMORYDB_USER,
+            username: memorydbUserName(args.cacheName),
             password: args.password,
             persistence: memorydbPersistence(c.snapshotRetentionDays, c.snapshotWindow, c.replicas),
             bullmqPrefix: CLUSTER_PREFIX,

@@ -12,8 +12,12 @@ export function expectNoOpenIngress(resources: Registered[], port: number, egres
     }
     const groups = ofType(resources, "aws:ec2/securityGroup:SecurityGroup");
     expect(groups).toHaveLength(1);
-    expect(groups[0]!.inputs.egress.map((e: { fromPort: number }) => e.fromPort)).toEqual(egressPorts);
+    // Rules are resources of their own; no inline rules beside them (the provider's warning).
     expect(groups[0]!.inputs.ingress).toBeUndefined();
+    expect(groups[0]!.inputs.egress).toBeUndefined();
+    const egress = ofType(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+    expect(egress.map((e) => e.inputs.fromPort)).toEqual(egressPorts);
+    for (const e of egress) expect(e.inputs).toMatchObject({ ipProtocol: "tcp", toPort: e.inputs.fromPort, cidrIpv4: "0.0.0.0/0" });
 }
 
 /** The alarm set: per node memory > 80, evictions > 0, CPU > 80, connections > limit; lag > 10 s on replicas. */

@@ -43,7 +43,12 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
     }),
     "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
-    "aws:secretsmanager/secret:Secret": (i) => ({ arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${i.name}-AbCdEf` }),
+    "random:index/randomId:RandomId": () => ({ hex: "a1b2c3d4" }),
+    // name_prefix completes the name with a 26-digit timestamp and counter.
+    "aws:secretsmanager/secret:Secret": (i) => {
+        const name = i.name ?? `${i.namePrefix}20261128093015123400000001`;
+        return { name, arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf` };
+    },
     "aws:ec2/instance:Instance": () => ({ privateDns: "ip-10-0-1-23.ec2.internal", privateIp: "10.0.1.23" }),
     "aws:iam/role:Role": (_, name) => ({ arn: `arn:aws:iam::123456789012:role/${name}`, name }),
     "aws:iam/instanceProfile:InstanceProfile": (_, name) => ({ name }),

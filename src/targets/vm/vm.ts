@@ -43,11 +43,17 @@ export class VmRedis extends pulumi.ComponentResource {
         const invoke = { parent: this };
         const instanceType = aws.ec2.getInstanceTypeOutput({ instanceType: c.instanceType }, invoke);
         const arch = instanceType.supportedArchitectures.apply((a) => (a.includes("arm64") ? "arm64" : "x86_64"));
+        // The AMI is looked up on every run and not ignored: a new Debian release replaces the
+        // instance at the next `pulumi up` (the preview shows it), and an instance type of the
+        // other architecture gets its own AMI. `vm.amiId` pins one; a pinned AMI of the wrong
+        // architecture matches nothing and fails the preview.
         const ami = aws.ec2.getAmiOutput({
             owners: [DEBIAN_AMI_OWNER],
             mostRecent: true,
             filters: [
-                { name: "name", values: [pulumi.interpolate`debian-12-${arch.apply((a) => (a === "arm64" ? "arm64" : "amd64"))}-*`] },
+                c.amiId
+                    ? { name: "image-id", values: [c.amiId] }
+                    : { name: "name", values: [pulumi.interpolate`debian-12-${arch.apply((a) => (a === "arm64" ? "arm64" : "amd64"))}-*`] },
                 { name: "architecture", values: [arch] },
             ],
         }, invoke);
@@ -62,7 +68,7 @@ export class VmRedis extends pulumi.ComponentResource {
             username: "default", password: args.password,
             ...(certs ? { tlsCert: certs.certPem, tlsKey: certs.keyPem, tlsCa: certs.caPem } : {}),
         }, this);
-        const profile = this.createInstanceProfile(name, secret.arn);
+        const { profile, grants } = this.createInstanceProfile(name, secret.arn);
         const volume = new aws.ebs.Volume(`${name}-data`, {
             availabilityZone: subnet.availabilityZone,
             size: c.dataVolumeGiB,
@@ -92,8 +98,8 @@ export class VmRedis extends pulumi.ComponentResource {
             tags: { Name: args.serverName, "mspbyte:role": "redis" },
         }, {
             parent: this,
-            // A newer Debian AMI would replace the instance on every `pulumi up`; it applies on the next replacement instead.
-            ignoreChanges: ["ami"],
+            // The boot reads the secret at once: the role must already be allowed to.
+            dependsOn: grants,
         });
         new aws.ec2.VolumeAttachment(`${name}-data-attachment`, {
             deviceName: DATA_DEVICE_NAME,
@@ -101,7 +107,12 @@ export class VmRedis extends pulumi.ComponentResource {
             instanceId: instance.id,
             // Redis shuts down cleanly (final fsync) before the volume leaves.
             stopInstanceBeforeDetaching: true,
-        }, { parent: this });
+        }, {
+            parent: this,
+            // A replaced instance needs the volume, which can be attached once: the old
+            // attachment goes first (stopping the old instance), then the new one is made.
+            deleteBeforeReplace: true,
+        });
         this.createSnapshotPolicy(name, args.serverName, c.snapshotRetentionDays);
         this.createRecoveryAlarm(name, args.serverName, instance.id, region);
 
@@ -128,25 +139,26 @@ export class VmRedis extends pulumi.ComponentResource {
     }
 
     /** Session Manager, and reading this server's own secret: nothing more. */
-    private createInstanceProfile(name: string, secretArn: pulumi.Output<string>): aws.iam.InstanceProfile {
+    private createInstanceProfile(name: string, secretArn: pulumi.Output<string>): { profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] } {
         const role = new aws.iam.Role(`${name}-role`, {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
             }),
         }, { parent: this });
-        new aws.iam.RolePolicyAttachment(`${name}-ssm`, {
+        const ssm = new aws.iam.RolePolicyAttachment(`${name}-ssm`, {
             role: role.name,
             policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         }, { parent: this });
-        new aws.iam.RolePolicy(`${name}-read-secret`, {
+        const readSecret = new aws.iam.RolePolicy(`${name}-read-secret`, {
             role: role.name,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn }],
             }),
         }, { parent: this });
-        return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
+        return { profile, grants: [ssm, readSecret] };
     }
 
     /** Daily snapshots of the data volume through Data Lifecycle Manager. */
@@ -162,14 +174,15 @@ export class VmRedis extends pulumi.ComponentResource {
             policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
         }, { parent: this });
         return new aws.dlm.LifecyclePolicy(`${name}-snapshots`, {
-            description: `mspbyte-redis ${serverName}: daily data snapshots`,
+            // DLM takes only [0-9A-Za-z _-] in a description and a schedule name.
+            description: `mspbyte-redis ${serverName} daily data snapshots`,
             executionRoleArn: role.arn,
             state: "ENABLED",
             policyDetails: {
                 resourceTypes: ["VOLUME"],
                 targetTags: { "mspbyte:backup": serverName },
                 schedules: [{
-                    name: `daily, kept ${retainDays}`,
+                    name: `daily kept ${retainDays}`,
                     createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
                     retainRule: { count: retainDays },
                     copyTags: true,

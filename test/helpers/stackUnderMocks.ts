@@ -1,0 +1,182 @@
+/**
+ * Builds one stack's target under fresh Pulumi mocks, as often as a test likes in one process
+ * (a before and an after), and records every registered resource with its resolved inputs AND
+ * its resource options (protect, deleteBeforeReplace, ignoreChanges, dependsOn ...), which the
+ * SDK's mocks do not show: a stack transformation sees them.
+ *
+ * Target-neutral: the Docker and Kubernetes change-safety tests can use it as the AWS ones do.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE, parseStackConfig } from "../../src/config";
+import { buildTarget } from "../../src/targets";
+import { PROJECT, isSecretInput, stackFileConfig } from "./pulumiMocks";
+
+export interface CapturedOptions {
+    protect: boolean;
+    retainOnDelete: boolean;
+    deleteBeforeReplace: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    /** Names of the resources this one waits for explicitly. */
+    dependsOn: string[];
+    parent?: string;
+}
+
+export interface StackResource {
+    type: string;
+    name: string;
+    /** Resolved inputs, secrets unwrapped. */
+    inputs: Record<string, any>;
+    opts: CapturedOptions;
+}
+
+export interface StackRun {
+    stack: string;
+    resources: StackResource[];
+    /** The provider functions the program called, with their inputs. */
+    calls: { token: string; inputs: Record<string, any> }[];
+}
+
+/** What EC2's DescribeInstanceTypes answers for the types the tests use (memory in MiB). */
+export const INSTANCE_TYPES: Record<string, { memorySize: number; arch: "arm64" | "x86_64"; hypervisor: "nitro" | "xen" }> = {
+    "t4g.small": { memorySize: 2048, arch: "arm64", hypervisor: "nitro" },
+    "t4g.medium": { memorySize: 4096, arch: "arm64", hypervisor: "nitro" },
+    "r7g.large": { memorySize: 16384, arch: "arm64", hypervisor: "nitro" },
+    "t3.small": { memorySize: 2048, arch: "x86_64", hypervisor: "nitro" },
+    "t2.small": { memorySize: 2048, arch: "x86_64", hypervisor: "xen" },
+};
+
+/** Provider functions answered under mocks; any other is an error (a strict mock). */
+const CALLS: Record<string, (i: Record<string, any>) => Record<string, any>> = {
+    "aws:ec2/getInstanceType:getInstanceType": (i) => {
+        const t = INSTANCE_TYPES[i.instanceType];
+        if (!t) throw new Error(`instance type ${i.instanceType} is not in INSTANCE_TYPES`);
+        return { instanceType: i.instanceType, memorySize: t.memorySize, supportedArchitectures: [t.arch], hypervisor: t.hypervisor };
+    },
+    "aws:ec2/getAmi:getAmi": (i) => {
+        const byName = (n: string) => (i.filters as { name: string; values: string[] }[]).find((f) => f.name === n)?.values[0];
+        const arch = byName("architecture")!;
+        return { id: byName("image-id") ?? `ami-debian12-${arch}-20261101`, architecture: arch };
+    },
+    "aws:ec2/getSubnet:getSubnet": (i) => ({ id: i.id, availabilityZone: "us-east-1a", vpcId: "vpc-0123456789abcdef0" }),
+    "aws:index/getRegion:getRegion": () => ({ region: "us-east-1", name: "us-east-1", id: "us-east-1" }),
+};
+
+/** Outputs the provider computes, by type token (what later resources and outputs read). */
+const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<string, any>> = {
+    "random:index/randomPassword:RandomPassword": () => ({ result: "Mock0Generated0Password0Abcdefgh" }),
+    "random:index/randomId:RandomId": (_, name) => ({ hex: `${name.length.toString(16).padStart(2, "0")}a1b2c3` }),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (i) => ({
+        primaryEndpointAddress: `master.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        readerEndpointAddress: `replica.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        configurationEndpointAddress: `clustercfg.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+    }),
+    "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
+    "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
+    "aws:secretsmanager/secret:Secret": (i, name) => {
+        const n = i.name ?? `${i.namePrefix ?? name}20261128000000000000000001`;
+        return { name: n, arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${n}-AbCdEf` };
+    },
+    "aws:ec2/instance:Instance": () => ({ privateDns: "ip-10-0-1-23.ec2.internal", privateIp: "10.0.1.23" }),
+    "aws:iam/role:Role": (_, name) => ({ arn: `arn:aws:iam::123456789012:role/${name}`, name }),
+    "aws:iam/instanceProfile:InstanceProfile": (_, name) => ({ name }),
+    "aws:memorydb/user:User": (i) => ({ userName: i.userName }),
+    "aws:memorydb/acl:Acl": (i) => ({ name: i.name }),
+    "aws:elasticache/parameterGroup:ParameterGroup": (i) => ({ name: i.name }),
+    "aws:memorydb/parameterGroup:ParameterGroup": (i) => ({ name: i.name }),
+    "aws:elasticache/subnetGroup:SubnetGroup": (i) => ({ name: i.name }),
+    "aws:memorydb/subnetGroup:SubnetGroup": (i) => ({ name: i.name }),
+    "aws:cloudwatch/logGroup:LogGroup": (i) => ({ name: i.name }),
+    "tls:index/privateKey:PrivateKey": (_, name) => ({ privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` }),
+    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
+    "tls:index/certRequest:CertRequest": (_, name) => ({ certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` }),
+    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
+};
+
+/** Secrets unwrapped, as the engine and the provider see them. */
+export function plain(value: unknown): any {
+    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
+    if (Array.isArray(value)) return value.map(plain);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    return value;
+}
+
+/** A stack file's config with `changes` applied: `{ elasticache: { replicas: 2 } }` merges into the object key. */
+export function stackConfig(stack: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(stackFileConfig(stack))) {
+        if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = value;
+    }
+    for (const [key, value] of Object.entries(changes)) {
+        const base = typeof raw[key] === "string" && /^[{[]/.test(raw[key] as string) ? JSON.parse(raw[key] as string) : undefined;
+        raw[key] = base && value && typeof value === "object" && !Array.isArray(value) ? JSON.stringify({ ...base, ...value }) : value;
+    }
+    return raw;
+}
+
+const nameOf = (r: unknown): string => (r as { __name?: string }).__name ?? "?";
+
+/**
+ * Runs the stack's program (config validation and the one target) under fresh mocks and
+ * returns everything it registered. `config` is raw stack config without the namespace;
+ * `secrets` names the keys set as secrets.
+ */
+export async function registerStack(stack: string, config: Record<string, unknown>, secrets: string[] = []): Promise<StackRun> {
+    const inputs = new Map<string, { type: string; inputs: Record<string, any> }>();
+    const options = new Map<string, CapturedOptions>();
+    const calls: StackRun["calls"] = [];
+    let failure: unknown;
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            inputs.set(`${args.type}::${args.name}`, { type: args.type, inputs: plain(args.inputs) });
+            const computed = COMPUTED[args.type]?.(args.inputs, args.name) ?? {};
+            return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+        },
+        call(args) {
+            const answer = CALLS[args.token];
+            if (!answer) throw new Error(`unexpected provider call: ${args.token}`);
+            calls.push({ token: args.token, inputs: args.inputs });
+            return answer(args.inputs);
+        },
+    }, PROJECT, stack, false);
+    const parsed = parseStackConfig(config, stack, new Set(secrets));
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((a) => {
+            const o = a.opts as pulumi.CustomResourceOptions;
+            const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
+            options.set(`${a.type}::${a.name}`, {
+                protect: o.protect ?? false,
+                retainOnDelete: o.retainOnDelete ?? false,
+                deleteBeforeReplace: o.deleteBeforeReplace ?? false,
+                ignoreChanges: o.ignoreChanges ?? [],
+                replaceOnChanges: o.replaceOnChanges ?? [],
+                dependsOn: (deps as unknown[]).map(nameOf),
+                parent: o.parent ? nameOf(o.parent) : undefined,
+            });
+            return undefined;
+        });
+        try {
+            const target = buildTarget("redis", parsed);
+            return { details: target.details };
+        } catch (e) {
+            failure = e;
+            return {};
+        }
+    });
+    if (failure) throw failure;
+    // Resources whose inputs wait on other resources' outputs register later: wait until quiet.
+    let last = -1;
+    for (let stable = 0; stable < 10;) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = inputs.size === last ? stable + 1 : 0;
+        last = inputs.size;
+    }
+    const resources: StackResource[] = [];
+    for (const [key, r] of inputs) {
+        if (r.type === "pulumi:pulumi:Stack") continue;
+        const o = options.get(key);
+        if (!o) throw new Error(`no options captured for ${key}`);
+        resources.push({ type: r.type, name: key.slice(r.type.length + 2), inputs: r.inputs, opts: o });
+    }
+    return { stack, resources, calls };
+}
