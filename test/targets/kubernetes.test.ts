@@ -162,13 +162,13 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
     });
 
     it("the exporter runs with /scrape disabled, as a flag an older exporter would refuse", () => {
-        const exporter = m.statefulSetManifest(full, "x").spec.template.spec.containers[1]!;
+        const exporter = m.statefulSetManifest(full, "x").spec.template.spec.containers[1]! as any;
         expect(exporter.args).toEqual(["--disable-scrape-endpoint"]);
         expect(full.exporterImage).toBe("oliver006/redis_exporter:v1.88.0");
     });
 
     it("with TLS, the exporter verifies the certificate for the clients' name, not localhost", () => {
-        const exporter = m.statefulSetManifest(withTls, "x").spec.template.spec.containers[1]!;
+        const exporter = m.statefulSetManifest(withTls, "x").spec.template.spec.containers[1]! as any;
         expect(exporter.env).toContainEqual({ name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: "mspbyte-redis.mspbyte-redis.svc.cluster.local" });
         expect(m.serviceDnsNames(withTls)).toContain("mspbyte-redis.mspbyte-redis.svc.cluster.local");
     });
@@ -185,7 +185,7 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
     });
 
     it("the server starts under umask 0077 (a pod's command bypasses the image's entrypoint)", () => {
-        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]!;
+        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]! as any;
         expect(redis.command).toEqual(["sh", "-c", 'umask 0077 && exec redis-server "$0"', "/etc/redis/redis.conf"]);
         // The real shell runs it: the umask and the argument arrive as written.
         const r = spawnSync("sh", ["-c", 'umask 0077 && exec sh -c \'umask; echo "$0"\' "$0"', "/etc/redis/redis.conf"], { encoding: "utf8" });
@@ -207,7 +207,7 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
 
     it("Pulumi waits longer than the old pod's grace plus the startup window", () => {
         expect(m.PULUMI_AWAIT_MINUTES * 60).toBeGreaterThan(m.TERMINATION_GRACE_SECONDS + m.STARTUP_SECONDS + 60);
-        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]!;
+        const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]! as any;
         expect(redis.startupProbe.periodSeconds * redis.startupProbe.failureThreshold).toBe(m.STARTUP_SECONDS);
     });
 });
