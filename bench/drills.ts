@@ -8,12 +8,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Queue, Worker } from "bullmq";
-import { RedisServer, sleep } from "../test/helpers/redisServer";
+import { RedisServer, requireRedisServer, sleep } from "../test/helpers/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../test/helpers/render";
+import { installExitHandlers, onAbort, runCleanups } from "./exit";
+import { redisVersion, requireLazyfs } from "./lazyfs";
+import { POWER_WINDOW_MS, PowerLossResult, TornWriteResult, powerLoss, tornWrite } from "./powerloss";
 
 /** The everysec window: acknowledged writes younger than this at a crash may be lost. */
 export const WINDOW_MS = 2000;
 const QUEUE = "drill-jobs";
+
+/** A started server, registered for cleanup on any exit until `untrack()` (after its own destroy). */
+async function tracked(starting: Promise<RedisServer>): Promise<RedisServer & { untrack: () => void }> {
+    const server = await starting;
+    return Object.assign(server, { untrack: onAbort(`redis-server on port ${server.port} (${server.dir})`, () => server.destroy()) });
+}
 
 const connection = (s: RedisServer) => ({ host: "127.0.0.1", port: s.port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => null });
 const say = (quiet: boolean, line: string) => { if (!quiet) process.stdout.write(line + "\n"); };
@@ -35,7 +44,7 @@ export interface CrashResult {
  * acknowledged job is looked for. After the last cycle, workers drain everything.
  */
 export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Promise<CrashResult> {
-    const server = await RedisServer.start({ conf: dockerConf() });
+    const server = await tracked(RedisServer.start({ conf: dockerConf() }));
     const acked = new Map<string, number>();
     const result: CrashResult = { cycles: o.cycles, acknowledged: 0, lostOutsideWindow: 0, lostInsideWindow: 0, notCompleted: 0 };
     let next = 0;
@@ -119,6 +128,7 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         return result;
     } finally {
         await server.destroy();
+        server.untrack();
     }
 }
 
@@ -141,7 +151,7 @@ export interface MemoryFullResult {
  * raises maxmemory, the backlog drains, maxmemory goes back, and the queue takes work again.
  */
 export async function memoryFull(o: { quiet?: boolean } = {}): Promise<MemoryFullResult> {
-    const server = await RedisServer.start({ conf: dockerConf({ maxmemory: "16mb" }) });
+    const server = await tracked(RedisServer.start({ conf: dockerConf({ maxmemory: "16mb" }) }));
     try {
         const queue = new Queue(QUEUE, { connection: connection(server) });
         queue.on("error", () => undefined);
@@ -194,6 +204,7 @@ export async function memoryFull(o: { quiet?: boolean } = {}): Promise<MemoryFul
         return { jobsAdded: ids.length, refusal, evictedKeys: evicted, completedWhileFull, errorWhileFull, completedAfterRoom: completed, lostJobs: lost, acceptedAfterDrain: accepted };
     } finally {
         await server.destroy();
+        server.untrack();
     }
 }
 
@@ -213,16 +224,24 @@ export interface DiskFullResult {
  */
 export async function diskFull(o: { quiet?: boolean } = {}): Promise<DiskFullResult> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-diskfull-"));
+    let server: RedisServer | undefined;
+    const cleanup = async () => {
+        await server?.stop();
+        spawnSync("umount", [dir], { env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    const untrack = onAbort(`disk-full tmpfs ${dir}`, cleanup);
     const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dir], { encoding: "utf8", env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
     if (mount.status !== 0) {
+        untrack();
         fs.rmSync(dir, { recursive: true, force: true });
         const reason = `cannot mount a tmpfs here (${(mount.stderr || "mount failed").trim()}); run as root to drill a full disk`;
         say(!!o.quiet, `disk full: not run: ${reason}`);
         return { possible: false, reason, acknowledgedBeforeFull: 0, refusal: "", lostAcknowledged: 0, recovered: false };
     }
     // The rendered file's snapshots and rewrites would race the fill; the AOF alone is under test.
-    const server = await RedisServer.start({ conf: dockerConf(), dir, args: ["--auto-aof-rewrite-percentage", "0"] });
     try {
+        server = await RedisServer.start({ conf: dockerConf(), dir, args: ["--auto-aof-rewrite-percentage", "0"] });
         const c = server.client({ password: TEST_PASSWORD });
         await c.connect();
         const value = "y".repeat(8192);
@@ -265,9 +284,8 @@ export async function diskFull(o: { quiet?: boolean } = {}): Promise<DiskFullRes
         say(!!o.quiet, `room made: writes accepted again: ${recovered}; acknowledged writes lost (after a kill -9 and reload): ${lost}`);
         return { possible: true, acknowledgedBeforeFull: acked.length, refusal, lostAcknowledged: lost, recovered };
     } finally {
-        await server.stop();
-        spawnSync("umount", [dir], { env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
-        fs.rmSync(dir, { recursive: true, force: true });
+        await cleanup();
+        untrack();
     }
 }
 
@@ -280,7 +298,7 @@ export interface TruncatedResult {
 
 /** The AOF's tail torn as by a power loss: the server starts and loses at most that last command. */
 export async function truncatedAof(o: { quiet?: boolean } = {}): Promise<TruncatedResult> {
-    const server = await RedisServer.start({ conf: dockerConf() });
+    const server = await tracked(RedisServer.start({ conf: dockerConf() }));
     try {
         const c = server.client({ password: TEST_PASSWORD });
         await c.connect();
@@ -312,24 +330,266 @@ export async function truncatedAof(o: { quiet?: boolean } = {}): Promise<Truncat
         return { written, bytesCut, started, present };
     } finally {
         await server.destroy();
+        server.untrack();
     }
 }
 
-async function main(): Promise<void> {
-    const cycles = Number(process.env.DRILL_CYCLES ?? 20);
+export const DRILLS = ["crash", "memory", "disk", "torn", "powerloss"] as const;
+export type DrillName = (typeof DRILLS)[number];
+
+export const USAGE = `Usage: npm run drill -- [options]
+
+Fault drills on real redis-servers started from the docker-rendered redis.conf.
+
+  --only LIST          drills to run, comma-separated (default: all):
+                         crash      kill -9 under queue load, N cycles
+                         memory     maxmemory reached under queue load
+                         disk       the data directory's disk fills up (root: mounts a tmpfs)
+                         torn       the AOF's tail cut off, restart
+                         powerloss  LazyFS power cuts: N everysec cycles; always and kill-only
+                                    controls; cuts during an AOF rewrite; torn writes (root, FUSE)
+  --cycles N           crash and power-loss cycles (default 20; env DRILL_CYCLES)
+  --control-cycles N   cycles of each power-loss control and of the rewrite cut (default 5;
+                       env DRILL_CONTROL_CYCLES)
+  --out FILE           where the results go (default tmp/drills.json, untracked)
+  --write-results      also update the tracked bench/drills.json (drills not run keep their
+                       last results there)
+  -h, --help           this text
+
+Environment: LAZYFS_BIN, the LazyFS binary for the power-loss drill (else \`lazyfs\` on the PATH).
+Exit status: 0 every claim held, 1 a claim failed or a drill could not run, 2 bad arguments,
+variables or a missing tool (nothing was started).
+Ctrl-C, a closed output pipe or an error stop every server, unmount and remove every folder.`;
+
+export interface DrillArgs {
+    help: boolean;
+    only: DrillName[];
+    cycles: number;
+    controlCycles: number;
+    out: string;
+    writeResults: boolean;
+}
+
+export class UsageError extends Error {}
+
+const MAX_CYCLES = 1000;
+
+function positiveInt(value: string, what: string): number {
+    if (!/^[0-9]+$/.test(value.trim()) || Number(value) < 1 || Number(value) > MAX_CYCLES) {
+        throw new UsageError(`${what} must be a whole number from 1 to ${MAX_CYCLES}, got ${JSON.stringify(value)}`);
+    }
+    return Number(value);
+}
+
+/** Arguments and environment, validated; every problem is a UsageError naming what to fix. */
+export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DrillArgs {
+    const a: DrillArgs = { help: false, only: [...DRILLS], cycles: 20, controlCycles: 5, out: path.join(__dirname, "..", "tmp", "drills.json"), writeResults: false };
+    if (env.DRILL_CYCLES !== undefined) a.cycles = positiveInt(env.DRILL_CYCLES, "DRILL_CYCLES");
+    if (env.DRILL_CONTROL_CYCLES !== undefined) a.controlCycles = positiveInt(env.DRILL_CONTROL_CYCLES, "DRILL_CONTROL_CYCLES");
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i]!;
+        const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || (inline === undefined && v.startsWith("-"))) throw new UsageError(`${flag} needs a value`);
+            return v;
+        };
+        switch (flag) {
+            case "-h":
+            case "--help":
+                a.help = true;
+                break;
+            case "--cycles":
+                a.cycles = positiveInt(value(), "--cycles");
+                break;
+            case "--control-cycles":
+                a.controlCycles = positiveInt(value(), "--control-cycles");
+                break;
+            case "--only": {
+                const names = value().split(",").map((x) => x.trim()).filter(Boolean);
+                const bad = names.filter((n) => !(DRILLS as readonly string[]).includes(n));
+                if (bad.length || !names.length) throw new UsageError(`--only takes drills from ${DRILLS.join(", ")}; got ${JSON.stringify(bad.join(",") || "")}`);
+                a.only = DRILLS.filter((d) => names.includes(d));
+                break;
+            }
+            case "--out":
+                a.out = path.resolve(value());
+                break;
+            case "--write-results":
+                a.writeResults = true;
+                break;
+            default:
+                throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+        }
+    }
+    return a;
+}
+
+export interface Verdict {
+    drill: string;
+    pass: boolean;
+    line: string;
+}
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+const cuts = (k: number) => `${k} cut${k === 1 ? "" : "s"}`;
+
+/** What a p95 over few cycles is: with 20 cycles, the second largest value. */
+function rankFromTop(cycles: number): string {
+    const r = cycles - Math.ceil(0.95 * cycles) + 1;
+    return `with ${cycles} cycles the p95 is the ${r === 1 ? "largest value" : r === 2 ? "second largest value" : `${r}th largest value`}`;
+}
+
+/** The power-loss drill's claims and what limits them, one verdict line each. */
+export function powerLossVerdicts(p: PowerLossReport): Verdict[] {
+    const e = p.everysec;
+    const w = e.windowMs;
+    const noise = `acknowledgement times recorded up to ${e.timingNoiseMs.p99} ms late (event-loop delay p99; max ${e.timingNoiseMs.max}); LazyFS's fsync is nearly free, so this is the fast-disk case; ${rankFromTop(e.cycles)}`;
+    const out: Verdict[] = [
+        {
+            drill: "power loss, everysec",
+            pass: e.lostOlderThanClaim === 0 && w.max < POWER_WINDOW_MS,
+            line: `${cuts(e.cycles)}: window min ${w.min} / median ${w.median} / p95 ${w.p95} / max ${w.max} ms against the ${POWER_WINDOW_MS / 1000} s claim; ${e.lostOlderThanClaim} acknowledged writes or jobs older than that lost (${n(e.lostWrites)} writes and ${n(e.lostJobs)} jobs lost inside it, of ${n(e.acknowledgedWrites)} and ${n(e.acknowledgedJobs)}). Noise: ${noise}`,
+        },
+        {
+            drill: "power loss, jobs complete",
+            pass: e.jobsCompletedAfterRestart === e.jobsSurviving,
+            line: `${n(e.jobsCompletedAfterRestart)} of ${n(e.jobsSurviving)} surviving acknowledged jobs completed after the last restart; ${n(e.jobsRunTwice)} ran twice (done before the cut, completion lost or not yet written: BullMQ runs a job at least once)`,
+        },
+    ];
+    for (const [name, c] of [["always control", p.always], ["kill-only control", p.killOnly]] as const) {
+        out.push({ drill: `power loss, ${name}`, pass: c.lostWrites + c.lostJobs === 0 && c.jobsCompletedAfterRestart === c.jobsSurviving, line: `${cuts(c.cycles)}: ${c.lostWrites + c.lostJobs} of ${n(c.acknowledgedWrites + c.acknowledgedJobs)} acknowledged lost (must be 0: the method finds only what the fsync policy allows)` });
+    }
+    const r = p.duringRewrite;
+    out.push({
+        drill: "power loss during an AOF rewrite",
+        pass: r.lostOlderThanClaim === 0 && r.windowMs.max < POWER_WINDOW_MS,
+        line: `${cuts(r.cycles)} (${r.perCycle.filter((c) => c.rewriteInProgress).length} landed while the rewrite ran): window max ${r.windowMs.max} ms, ${r.lostOlderThanClaim} older than the claim lost. Limit: LazyFS caches file data only, so the renames that switch a rewritten AOF in are durable at once here; a filesystem that loses an unsynced rename is not modelled`,
+    });
+    const ta = p.tornAlways;
+    out.push({ drill: "torn write, always", pass: ta.faultFired && ta.startedAlone && ta.lost === 0, line: `fault fired: ${ta.faultFired}; started by itself: ${ta.startedAlone} (${ta.loadMessage || "no AOF message"}); ${ta.lost} acknowledged lost` });
+    const te = p.tornEverysec;
+    out.push({
+        drill: "torn write, everysec",
+        // A finding, not a claim of the contract: reported, fails only if something older than the window is lost.
+        pass: te.faultFired && te.lostOlderThanClaim === 0,
+        line: te.startedAlone
+            ? `fault fired: ${te.faultFired}; started by itself; ${te.lost} acknowledged lost, ${te.lostOlderThanClaim} older than ${POWER_WINDOW_MS / 1000} s`
+            : `fault fired: ${te.faultFired}; the server REFUSED to start (${te.loadMessage}); aof-load-truncated covers a cut tail, not zeros before it. After redis-check-aof --fix: started ${te.fixedByCheckAof?.startedAfter}, ${te.lost} acknowledged lost, ${te.lostOlderThanClaim} older than ${POWER_WINDOW_MS / 1000} s`,
+    });
+    return out;
+}
+
+export interface PowerLossReport {
+    everysec: PowerLossResult;
+    always: PowerLossResult;
+    killOnly: PowerLossResult;
+    duringRewrite: PowerLossResult;
+    tornAlways: TornWriteResult;
+    tornEverysec: TornWriteResult;
+}
+
+export async function powerLossDrill(o: { cycles: number; controlCycles: number; quiet?: boolean; lazyBin?: string }): Promise<PowerLossReport> {
+    const say = (line: string) => { if (!o.quiet) process.stdout.write(line + "\n"); };
+    const lazyBin = o.lazyBin ?? requireLazyfs();
+    const common = { quiet: o.quiet, lazyBin };
+    say(`appendfsync everysec: ${o.cycles} cuts at a random moment 1.5 to 4 s into the load`);
+    const everysec = await powerLoss({ ...common, mode: "everysec", cycles: o.cycles });
+    say(`control, appendfsync always: ${o.controlCycles} cuts`);
+    const always = await powerLoss({ ...common, mode: "always", cycles: o.controlCycles });
+    say(`control, everysec, kill -9 only (LazyFS keeps its cache): ${o.controlCycles} kills`);
+    const killOnly = await powerLoss({ ...common, mode: "kill-only", cycles: o.controlCycles });
+    say(`everysec, cut during an AOF rewrite: ${o.controlCycles} cuts`);
+    const duringRewrite = await powerLoss({ ...common, mode: "everysec", cycles: o.controlCycles, duringRewrite: true });
+    say("torn writes (LazyFS torn-op: half of one AOF write reaches the disk, then the power goes)");
+    const tornAlways = await tornWrite({ ...common, appendfsync: "always" });
+    const tornEverysec = await tornWrite({ ...common, appendfsync: "everysec" });
+    return { everysec, always, killOnly, duringRewrite, tornAlways, tornEverysec };
+}
+
+async function main(a: DrillArgs, lazyBin: string | undefined): Promise<number> {
     const out: Record<string, unknown> = {};
-    process.stdout.write(`crash under load: ${cycles} cycles of kill -9 at a random moment\n`);
-    out.crash = await crashUnderLoad({ cycles });
-    process.stdout.write("\nmemory full\n");
-    out.memoryFull = await memoryFull();
-    process.stdout.write("\ndisk full\n");
-    out.diskFull = await diskFull();
-    process.stdout.write("\ntruncated AOF\n");
-    out.truncatedAof = await truncatedAof();
-    fs.writeFileSync(path.join(__dirname, "drills.json"), JSON.stringify({ date: new Date().toISOString(), redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(), ...out }, null, 2) + "\n");
-    process.stdout.write(`\n${JSON.stringify(out, null, 2)}\n`);
+    const verdicts: Verdict[] = [];
+    if (a.only.includes("crash")) {
+        process.stdout.write(`crash under load: ${a.cycles} cycles of kill -9 at a random moment\n`);
+        const r = await crashUnderLoad({ cycles: a.cycles });
+        out.crash = r;
+        verdicts.push({ drill: "crash under load", pass: r.lostOutsideWindow === 0 && r.notCompleted === 0, line: `${a.cycles} kills: ${r.lostOutsideWindow} acknowledged jobs lost outside the ${WINDOW_MS / 1000} s window, ${r.lostInsideWindow} inside it, of ${n(r.acknowledged)}; ${r.notCompleted} survivors not completed` });
+    }
+    if (a.only.includes("memory")) {
+        process.stdout.write("\nmemory full\n");
+        const r = await memoryFull();
+        out.memoryFull = r;
+        verdicts.push({ drill: "memory full", pass: r.evictedKeys === 0 && r.lostJobs === 0 && r.acceptedAfterDrain, line: `refused after ${n(r.jobsAdded)} jobs; ${r.evictedKeys} evicted; ${r.lostJobs} lost; accepts work again: ${r.acceptedAfterDrain}` });
+    }
+    if (a.only.includes("disk")) {
+        process.stdout.write("\ndisk full\n");
+        const r = await diskFull();
+        out.diskFull = r;
+        verdicts.push({ drill: "disk full", pass: r.possible && r.lostAcknowledged === 0 && r.recovered, line: r.possible ? `refused after ${r.acknowledgedBeforeFull} writes; ${r.lostAcknowledged} acknowledged lost; writes resumed: ${r.recovered}` : `not run: ${r.reason}` });
+    }
+    if (a.only.includes("torn")) {
+        process.stdout.write("\ntruncated AOF\n");
+        const r = await truncatedAof();
+        out.truncatedAof = r;
+        verdicts.push({ drill: "truncated AOF", pass: r.started && r.present >= r.written - 1, line: `started: ${r.started}; ${r.present} of ${r.written} writes present` });
+    }
+    if (a.only.includes("powerloss")) {
+        process.stdout.write("\npower loss (LazyFS)\n");
+        const r = await powerLossDrill({ cycles: a.cycles, controlCycles: a.controlCycles, lazyBin });
+        out.powerLoss = r;
+        verdicts.push(...powerLossVerdicts(r));
+    }
+    const result = { date: new Date().toISOString(), redis: redisVersion(), ...out };
+    fs.mkdirSync(path.dirname(a.out), { recursive: true });
+    fs.writeFileSync(a.out, JSON.stringify(result, null, 2) + "\n");
+    const written = [a.out];
+    if (a.writeResults) {
+        const tracked = path.join(__dirname, "drills.json");
+        let previous: Record<string, unknown> = {};
+        try {
+            previous = JSON.parse(fs.readFileSync(tracked, "utf8")) as Record<string, unknown>;
+        } catch {
+            /* none yet */
+        }
+        fs.writeFileSync(tracked, JSON.stringify({ ...previous, ...result }, null, 2) + "\n");
+        written.push(tracked);
+    }
+    process.stdout.write("\n");
+    for (const v of verdicts) process.stdout.write(`${v.pass ? "PASS" : "FAIL"} ${v.drill}: ${v.line}\n`);
+    process.stdout.write(`\nresults: ${written.map((f) => path.relative(process.cwd(), f) || f).join(", ")}\n`);
+    return verdicts.every((v) => v.pass) ? 0 : 1;
 }
 
 if (require.main === module) {
-    main().then(() => process.exit(0), (e) => { process.stderr.write(`drill failed: ${(e as Error).stack}\n`); process.exit(1); });
+    let args: DrillArgs;
+    try {
+        args = parseDrillArgs(process.argv.slice(2));
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        process.stderr.write(`drill: ${e.message}\nRun \`npm run drill -- --help\` for usage.\n`);
+        process.exit(2);
+    }
+    if (args.help) {
+        process.stdout.write(USAGE + "\n");
+        process.exit(0);
+    }
+    // Tools are checked before anything starts: a missing one is reported in one line.
+    let lazyBin: string | undefined;
+    try {
+        requireRedisServer();
+        if (args.only.includes("powerloss")) lazyBin = requireLazyfs();
+    } catch (e) {
+        process.stderr.write(`drill: ${(e as Error).message}\n`);
+        process.exit(2);
+    }
+    installExitHandlers();
+    main(args, lazyBin).then(
+        (code) => runCleanups().then(() => process.exit(code)),
+        (e) => {
+            process.stderr.write(`drill failed: ${(e as Error).stack ?? String(e)}\n`);
+            void runCleanups((l) => process.stderr.write(l + "\n")).then(() => process.exit(1));
+        },
+    );
 }
