@@ -37,9 +37,13 @@ export async function findQueues(conn: Redis | Cluster, prefix: string): Promise
     return [...new Set(found.flat())].sort();
 }
 
-/** A Queue on an existing connection (BullMQ leaves a connection it was given open on close). */
+/**
+ * A Queue on an existing connection (BullMQ leaves a connection it was given open on close).
+ * skipMetasUpdate: a Queue otherwise writes its meta hash when it opens, so a count would
+ * create a key for a queue that does not exist, and recreate one just obliterated.
+ */
 export function openQueue(conn: Redis | Cluster, prefix: string, name: string): Queue {
-    const q = new Queue(name, { prefix, connection: conn });
+    const q = new Queue(name, { prefix, connection: conn, skipMetasUpdate: true });
     q.on("error", () => undefined);
     return q;
 }
