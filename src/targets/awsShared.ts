@@ -135,15 +135,16 @@ export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resour
  * 30-day recovery window, so a fixed name would make re-creating a stack of the same name fail.
  * The ARN is in the `details` output.
  */
-export function authSecret(name: string, secretNamePrefix: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): aws.secretsmanager.Secret {
+export function authSecret(name: string, secretNamePrefix: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
     const secret = new aws.secretsmanager.Secret(`${name}-auth`, {
         namePrefix: `${secretNamePrefix}-`,
         description: "mspbyte-redis: credentials of the job queue's Redis",
         recoveryWindowInDays: 30,
     }, { parent });
-    new aws.secretsmanager.SecretVersion(`${name}-auth-value`, {
+    const version = new aws.secretsmanager.SecretVersion(`${name}-auth-value`, {
         secretId: secret.id,
         secretString: pulumi.secret(pulumi.jsonStringify(value)),
     }, { parent });
-    return secret;
+    // A new value is a new version (secret_string forces a new SecretVersion): its id says which credentials are current.
+    return { arn: secret.arn, versionId: version.versionId };
 }

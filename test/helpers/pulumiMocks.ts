@@ -44,6 +44,7 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
     "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
     "random:index/randomId:RandomId": () => ({ hex: "a1b2c3d4" }),
+    "aws:secretsmanager/secretVersion:SecretVersion": () => ({ versionId: "00000000-0000-4000-8000-000000000001" }),
     // name_prefix completes the name with a 26-digit timestamp and counter.
     "aws:secretsmanager/secret:Secret": (i) => {
         const name = i.name ?? `${i.namePrefix}20261128093015123400000001`;

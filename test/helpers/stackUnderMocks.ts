@@ -27,6 +27,8 @@ export interface StackResource {
     name: string;
     /** Resolved inputs, secrets unwrapped. */
     inputs: Record<string, any>;
+    /** What the mock provider answered (inputs and computed outputs). */
+    outputs: Record<string, any>;
     opts: CapturedOptions;
 }
 
@@ -62,10 +64,19 @@ const CALLS: Record<string, (i: Record<string, any>) => Record<string, any>> = {
     "aws:index/getRegion:getRegion": () => ({ region: "us-east-1", name: "us-east-1", id: "us-east-1" }),
 };
 
-/** Outputs the provider computes, by type token (what later resources and outputs read). */
+/** A counter standing in for what is new on every create: random values, name_prefix suffixes. */
+let creations = 0;
+const fresh = () => (++creations).toString(16).padStart(8, "0");
+
+/**
+ * Outputs the provider computes, by type token (what later resources and outputs read). Values
+ * that are new on each create (FRESH_ON_CREATE) come from a counter; a later run given the
+ * earlier one as `prior` keeps them while the resource's inputs are unchanged, as state does.
+ */
+const FRESH_ON_CREATE = new Set(["random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId", "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion"]);
 const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<string, any>> = {
-    "random:index/randomPassword:RandomPassword": () => ({ result: "Mock0Generated0Password0Abcdefgh" }),
-    "random:index/randomId:RandomId": (_, name) => ({ hex: `${name.length.toString(16).padStart(2, "0")}a1b2c3` }),
+    "random:index/randomPassword:RandomPassword": () => ({ result: `Mock0Generated0Password0${fresh()}` }),
+    "random:index/randomId:RandomId": () => ({ hex: fresh() }),
     "aws:elasticache/replicationGroup:ReplicationGroup": (i) => ({
         primaryEndpointAddress: `master.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
         readerEndpointAddress: `replica.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
@@ -74,9 +85,10 @@ const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<
     "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
     "aws:secretsmanager/secret:Secret": (i, name) => {
-        const n = i.name ?? `${i.namePrefix ?? name}20261128000000000000000001`;
+        const n = i.name ?? `${i.namePrefix ?? name}2026112809301512340000${fresh().slice(-4)}`;
         return { name: n, arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${n}-AbCdEf` };
     },
+    "aws:secretsmanager/secretVersion:SecretVersion": () => ({ versionId: `00000000-0000-4000-8000-0000${fresh()}` }),
     "aws:ec2/instance:Instance": () => ({ privateDns: "ip-10-0-1-23.ec2.internal", privateIp: "10.0.1.23" }),
     "aws:iam/role:Role": (_, name) => ({ arn: `arn:aws:iam::123456789012:role/${name}`, name }),
     "aws:iam/instanceProfile:InstanceProfile": (_, name) => ({ name }),
@@ -121,22 +133,32 @@ const nameOf = (r: unknown): string => (r as { __name?: string }).__name ?? "?";
  * returns everything it registered. `config` is raw stack config without the namespace;
  * `secrets` names the keys set as secrets.
  */
-export async function registerStack(stack: string, config: Record<string, unknown>, secrets: string[] = []): Promise<StackRun> {
-    const inputs = new Map<string, { type: string; inputs: Record<string, any> }>();
+export interface World {
+    /** The newest Debian AMI's date stamp: a later one stands for a new Debian release. */
+    amiRelease?: string;
+}
+
+export async function registerStack(stack: string, config: Record<string, unknown>, secrets: string[] = [], prior?: StackRun, world: World = {}): Promise<StackRun> {
+    const inputs = new Map<string, { type: string; inputs: Record<string, any>; outputs: Record<string, any> }>();
     const options = new Map<string, CapturedOptions>();
     const calls: StackRun["calls"] = [];
     let failure: unknown;
     await pulumi.runtime.setMocks({
         newResource(args) {
-            inputs.set(`${args.type}::${args.name}`, { type: args.type, inputs: plain(args.inputs) });
-            const computed = COMPUTED[args.type]?.(args.inputs, args.name) ?? {};
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+            const resolved = plain(args.inputs);
+            const before = prior?.resources.find((r) => r.type === args.type && r.name === args.name);
+            const kept = before && FRESH_ON_CREATE.has(args.type) && JSON.stringify(before.inputs) === JSON.stringify(resolved);
+            const state = kept ? before.outputs : { ...args.inputs, ...(COMPUTED[args.type]?.(args.inputs, args.name) ?? {}) };
+            inputs.set(`${args.type}::${args.name}`, { type: args.type, inputs: resolved, outputs: plain(state) });
+            // Ids are unique per stack (two stacks' volumes are two volumes) and end in `<name>-id`.
+            return { id: `${stack}-${args.name}-id`, state };
         },
         call(args) {
             const answer = CALLS[args.token];
             if (!answer) throw new Error(`unexpected provider call: ${args.token}`);
             calls.push({ token: args.token, inputs: args.inputs });
-            return answer(args.inputs);
+            const result = answer(args.inputs);
+            return args.token === "aws:ec2/getAmi:getAmi" && world.amiRelease ? { ...result, id: result.id.replace("20261101", world.amiRelease) } : result;
         },
     }, PROJECT, stack, false);
     const parsed = parseStackConfig(config, stack, new Set(secrets));
@@ -176,7 +198,7 @@ export async function registerStack(stack: string, config: Record<string, unknow
         if (r.type === "pulumi:pulumi:Stack") continue;
         const o = options.get(key);
         if (!o) throw new Error(`no options captured for ${key}`);
-        resources.push({ type: r.type, name: key.slice(r.type.length + 2), inputs: r.inputs, opts: o });
+        resources.push({ type: r.type, name: key.slice(r.type.length + 2), inputs: r.inputs, outputs: r.outputs, opts: o });
     }
     return { stack, resources, calls };
 }

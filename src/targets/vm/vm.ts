@@ -78,11 +78,13 @@ export class VmRedis extends pulumi.ComponentResource {
             tags: { Name: `${args.serverName}-data`, "mspbyte:backup": args.serverName },
         }, dataResourceOptions(args.protection, { parent: this }));
 
-        this.userData = pulumi.secret(pulumi.all([maxmemory, volume.id, secret.arn, region, arch]).apply(([mm, volumeId, secretId, r, a]) =>
+        // The boot reads the credentials once: new ones (a password or certificate change) must
+        // reach a new boot. The secret version's id in the document replaces the instance then.
+        this.userData = pulumi.secret(pulumi.all([maxmemory, volume.id, secret.arn, region, arch, secret.versionId]).apply(([mm, volumeId, secretId, r, a, version]) =>
             cloudInit({
                 redisConf: renderForTarget(vmConfOverrides({ port: c.port, maxmemory: mm, tls: c.tls })),
                 volumeId, secretId, region: r, debArch: a === "arm64" ? "arm64" : "amd64",
-            })));
+            }).replace(/\n*$/, `\n# credentials: secret version ${version}\n`)));
         const instance = new aws.ec2.Instance(`${name}-instance`, {
             ami: ami.id,
             instanceType: c.instanceType,
