@@ -30,7 +30,8 @@ describe("vm stack", () => {
             subnetId: "subnet-0a1b2c3d4e5f60001",
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 8 },
-            userDataReplaceOnChange: true,
+            // Applied in place (stop, new user data, start); the boot units apply it at every boot.
+            userDataReplaceOnChange: false,
         });
         // No ignoreChanges on the AMI (a replacement gets the current one) is checked on the options in test/aws.
         expect(i.keyName).toBeUndefined();

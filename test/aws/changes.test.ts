@@ -94,11 +94,11 @@ export const CASES: Case[] = [
     { change: "MemoryDB engine switch (Redis OSS 7.1 -> Valkey 7.3)", stack: "prod", before: { changes: { elasticache: { ...MEMORYDB, engine: "redis", engineVersion: "7.1" } } }, after: { changes: { elasticache: MEMORYDB } }, expect: { [MDB]: "in place", [MPG]: "replace" } },
     { change: "MemoryDB node type (db.t4g.small -> db.r7g.large)", stack: "prod", before: { changes: { elasticache: MEMORYDB } }, after: { changes: { elasticache: { ...MEMORYDB, nodeType: "db.r7g.large" } } }, expect: { [MDB]: "in place" } },
     { change: "MemoryDB password: generated -> the stack's own", stack: "prod", before: { changes: { elasticache: MEMORYDB } }, after: { changes: { elasticache: MEMORYDB }, secrets: { password: OWN_PASSWORD } }, expect: { [MUSER]: "in place", [MDB]: "unchanged" } },
-    { change: "vm instance type, same architecture (t4g.small -> t4g.medium)", stack: "vm", after: { changes: { vm: { instanceType: "t4g.medium" } } }, expect: { [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
+    { change: "vm instance type, same architecture (t4g.small -> t4g.medium)", stack: "vm", after: { changes: { vm: { instanceType: "t4g.medium" } } }, expect: { [INST]: "in place", [ATT]: "unchanged", [VOL]: "unchanged" } },
     { change: "vm instance type, other architecture (t4g.small -> t3.small)", stack: "vm", after: { changes: { vm: { instanceType: "t3.small" } } }, expect: { [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
-    { change: "vm TLS on", stack: "vm", before: { changes: { vm: { tls: false } } }, after: { changes: { vm: { tls: true } } }, expect: { [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
-    { change: "vm redis.conf edit (slowlog-max-len)", stack: "vm", after: { confEdit: SLOWLOG }, expect: { [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
-    { change: "vm password: generated -> the stack's own", stack: "vm", after: { secrets: { password: OWN_PASSWORD } }, expect: { [SV]: "replace", [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
+    { change: "vm TLS on", stack: "vm", before: { changes: { vm: { tls: false } } }, after: { changes: { vm: { tls: true } } }, expect: { [INST]: "in place", [ATT]: "unchanged", [VOL]: "unchanged" } },
+    { change: "vm redis.conf edit (slowlog-max-len)", stack: "vm", after: { confEdit: SLOWLOG }, expect: { [INST]: "in place", [ATT]: "unchanged", [VOL]: "unchanged" } },
+    { change: "vm password: generated -> the stack's own", stack: "vm", after: { secrets: { password: OWN_PASSWORD } }, expect: { [SV]: "replace", [INST]: "in place", [ATT]: "unchanged", [VOL]: "unchanged" } },
     { change: "vm data volume 20 -> 40 GiB", stack: "vm", after: { changes: { vm: { dataVolumeGiB: 40 } } }, expect: { [VOL]: "in place", [INST]: "unchanged", [ATT]: "unchanged" } },
     { change: "vm snapshot retention 7 -> 14 days", stack: "vm", after: { changes: { vm: { snapshotRetentionDays: 14 } } }, expect: { [DLM]: "in place", [INST]: "unchanged" } },
     { change: "vm: a new Debian 12 AMI is published", stack: "vm", after: { world: { amiRelease: "20261215" } }, expect: { [INST]: "replace", [ATT]: "replace (delete first)", [VOL]: "unchanged" } },
@@ -117,6 +117,14 @@ describe("routine changes: verdicts, and every replacement can succeed", () => {
         // Nothing holding data is replaced or deleted in any of these but the restore.
         for (const ch of changes.filter((x) => AWS_REPLACE[x.type]?.holdsData)) {
             if (!(c.dataReplacement ?? []).includes(ch.key)) expect(["unchanged", "in place", "refused (protected)"], `${ch.key}: ${ch.verdict}`).toContain(ch.verdict);
+        }
+    });
+
+    it("a VM's in-place changes reach it through new user data (the provider stops, updates and starts it)", async () => {
+        for (const after of [{ changes: { vm: { tls: false } } }, { secrets: { password: OWN_PASSWORD } }, { changes: { vm: { instanceType: "t4g.medium" } } }] as Side[]) {
+            const before = await run("vm");
+            const changes = diffRuns(before, await run("vm", after, before), AWS_REPLACE);
+            expect(changes.find((c) => c.key === INST)!.changed, JSON.stringify(after)).toContain("userData");
         }
     });
 
@@ -174,7 +182,7 @@ describe("the rules catch what they guard against (each fed the mistake it exist
 
     it("a volume attachment replaced create-first fails on the attached volume (VolumeInUse)", async () => {
         const before = await fresh("vm");
-        const after = await fresh("vm", { changes: { vm: { instanceType: "t4g.medium" } } }, before);
+        const after = await fresh("vm", { changes: { vm: { instanceType: "t3.small" } } }, before);
         after.resources.find((x) => x.type === "aws:ec2/volumeAttachment:VolumeAttachment")!.opts.deleteBeforeReplace = false;
         expect(changeProblems(before, after, AWS_REPLACE)).toEqual([expect.stringMatching(/redis-data-attachment: replaced create-first while the old one still holds attachment of vm-redis-data-id/)]);
     });

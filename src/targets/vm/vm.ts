@@ -78,8 +78,8 @@ export class VmRedis extends pulumi.ComponentResource {
             tags: { Name: `${args.serverName}-data`, "mspbyte:backup": args.serverName },
         }, dataResourceOptions(args.protection, { parent: this }));
 
-        // The boot reads the credentials once: new ones (a password or certificate change) must
-        // reach a new boot. The secret version's id in the document replaces the instance then.
+        // The boot reads the credentials: new ones (a password or certificate change) must reach
+        // a new boot. The secret version's id in the document restarts the instance then.
         this.userData = pulumi.secret(pulumi.all([maxmemory, volume.id, secret.arn, region, arch, secret.versionId]).apply(([mm, volumeId, secretId, r, a, version]) =>
             cloudInit({
                 redisConf: renderForTarget(vmConfOverrides({ port: c.port, maxmemory: mm, tls: c.tls })),
@@ -94,8 +94,10 @@ export class VmRedis extends pulumi.ComponentResource {
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: c.rootVolumeGiB, ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}) },
             userData: this.userData,
-            // The data lives on its own volume: a changed cloud-init document replaces the instance, not the data.
-            userDataReplaceOnChange: true,
+            // A changed document (redis.conf, maxmemory, TLS, credentials) is applied in place: the
+            // provider stops the instance, sets the new user data, starts it, and the boot units
+            // apply the current user data at every boot. Same host, same volume, a restart's downtime.
+            userDataReplaceOnChange: false,
             monitoring: true,
             tags: { Name: args.serverName, "mspbyte:role": "redis" },
         }, {
