@@ -142,9 +142,9 @@ export function retentionVerdict(q: QueueDepths, bullmq: BullmqSettings, nowMs =
         if (count > keep.count) problems.push(`${q.name}: ${count} ${set} jobs kept, the stack keeps at most ${keep.count} (${option}.count): jobs are added without the stack's defaultJobOptions`);
         if (oldest !== null && newest !== null) {
             const span = (newest - oldest) / 1000;
-            if (span > keep.age + RETENTION_GRACE_SECONDS) problems.push(`${q.name}: the oldest ${set} job finished ${age(span)} before the newest, the stack keeps ${age(keep.age)} (${option}.age): jobs are added without the stack's defaultJobOptions`);
+            if (span > keep.age + RETENTION_GRACE_SECONDS) problems.push(`${q.name}: the oldest ${set} job finished ${elapsed(span)} before the newest, the stack keeps ${age(keep.age)} (${option}.age): jobs are added without the stack's defaultJobOptions`);
             const oldestAge = Math.max(0, (nowMs - oldest) / 1000);
-            line += `, oldest ${age(oldestAge)} ago`;
+            line += `, oldest ${elapsed(oldestAge)} ago`;
             if (oldestAge > keep.age + RETENTION_GRACE_SECONDS && span <= keep.age + RETENTION_GRACE_SECONDS) line += " (idle: BullMQ removes it when the next job finishes)";
         }
         found.push(line);
@@ -153,11 +153,17 @@ export function retentionVerdict(q: QueueDepths, bullmq: BullmqSettings, nowMs =
     return problems.length > 0 ? { status: "fail", detail: problems.join("; ") } : { status: "pass", detail: `${q.name}: ${found.join("; ")}` };
 }
 
-/** 86400 -> "24h", 604800 -> "7d", 90 -> "1m 30s". */
+/** A setting: 86400 -> "24h", 604800 -> "7d"; otherwise as `elapsed`. */
 export function age(seconds: number): string {
     const s = Math.round(seconds);
     if (s % 86400 === 0 && s >= 2 * 86400) return `${s / 86400}d`;
     if (s % 3600 === 0 && s >= 3600) return `${s / 3600}h`;
+    return elapsed(s);
+}
+
+/** A measured time, in its two largest units: "1d 6h", "3h 2m", "1m 30s", "4s". */
+export function elapsed(seconds: number): string {
+    const s = Math.floor(seconds);
     const d = Math.floor(s / 86400);
     const h = Math.floor((s % 86400) / 3600);
     const m = Math.floor((s % 3600) / 60);

@@ -10,7 +10,7 @@
  */
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
-import { QueueDepths, ServerConfig, Verdict, age, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks";
+import { QueueDepths, ServerConfig, Verdict, elapsed, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks";
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
 import { CONNECT_TIMEOUT_MS, ConnectionError, connect, connectCluster, info, isCluster, named, place } from "./connection";
 import { loadOutputs } from "./outputs";
@@ -205,8 +205,10 @@ export function queueNames(o: ConnectionOutputs, opts: HealthOptions, discovered
 
 export async function collectHealth(o: ConnectionOutputs, opts: HealthOptions = {}): Promise<Health> {
     let timer: NodeJS.Timeout | undefined;
+    // A SCAN of a large keyspace takes as long as it takes (each SCAN still within the
+    // command timeout): the budget holds for runs without --discover.
     const budget = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ConnectionError(place(o, o.tls), `no complete answer within ${HEALTH_BUDGET_MS / 1000} s`)), HEALTH_BUDGET_MS);
+        if (!opts.discover) timer = setTimeout(() => reject(new ConnectionError(place(o, o.tls), `no complete answer within ${HEALTH_BUDGET_MS / 1000} s`)), HEALTH_BUDGET_MS);
     });
     const clients: { disconnect(): void }[] = [];
     try {
@@ -269,7 +271,7 @@ export function humanBytes(n: number): string {
 function rdbLine(s: ServerHealth): string {
     const state = s.rdbLastSaveStatus !== "ok" ? `last save FAILED (${s.rdbLastSaveStatus})`
         : s.rdbNeverSaved ? "never saved since the server started"
-        : `last save ok, ${age(s.rdbLastSaveAgeSeconds!)} ago`;
+        : `last save ok, ${elapsed(s.rdbLastSaveAgeSeconds!)} ago`;
     return `${state}${s.rdbSnapshotInProgress ? ", snapshot in progress" : ""}, ${s.rdbChangesSinceLastSave} changes since`;
 }
 
@@ -280,7 +282,7 @@ export function formatHealth(h: Health): string {
         ? `on, ${humanBytes(s.aofCurrentSize ?? 0)}, last write ${s.aofLastWriteStatus}, last rewrite ${s.aofLastRewriteStatus}${s.aofRewriteInProgress ? ", rewrite in progress" : ""}`
         : "off";
     const rows: [string, string][] = [
-        ["server", `${h.target} at ${h.host}:${h.port}, Redis ${s.version}, up ${age(s.uptimeSeconds)}`],
+        ["server", `${h.target} at ${h.host}:${h.port}, Redis ${s.version}, up ${elapsed(s.uptimeSeconds)}`],
         ["used_memory", `${s.usedMemoryHuman}${s.memoryPercent === null ? " (no maxmemory set)" : ` = ${s.memoryPercent}% of maxmemory ${s.maxmemoryHuman}`}`],
         ["maxmemory_policy", s.maxmemoryPolicy],
         ["evicted_keys", String(s.evictedKeys)],
@@ -344,7 +346,7 @@ async function watchHealth(o: ConnectionOutputs, opts: HealthOptions, seconds: n
             if (opts.discover && !discovered) discovered = h.queues.filter((q) => q.source === "--discover").map((q) => q.name);
             const notes: string[] = [];
             if (failures > 0) notes.push(`answering again after ${failures} failed poll${failures > 1 ? "s" : ""}`);
-            if (runId !== undefined && h.server.runId !== runId) notes.push(`the server restarted (new run_id, up ${age(h.server.uptimeSeconds)})`);
+            if (runId !== undefined && h.server.runId !== runId) notes.push(`the server restarted (new run_id, up ${elapsed(h.server.uptimeSeconds)})`);
             runId = h.server.runId;
             failures = 0;
             if (json) {
