@@ -86,3 +86,64 @@ describe("what the workflows do", () => {
         expect(step.with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true });
     });
 });
+
+type Job = { environment?: string | { name: string }; permissions?: Record<string, string>; steps: { uses?: string; run?: string; with?: Record<string, unknown> }[] };
+
+/** The OIDC subject a job's token carries: its environment, else the pull request, else the branch. */
+function presentedSubject(wf: { on: Record<string, unknown> }, job: Job): string {
+    const env = typeof job.environment === "string" ? job.environment : job.environment?.name;
+    if (env) return `environment:${env}`;
+    if ("pull_request" in wf.on) return "pull_request";
+    return "ref:refs/heads/main";
+}
+
+/** The README's table of roles: variable -> the subject it trusts, and what it allows. */
+function readmeRoles(): Map<string, { subject: string; allows: string }> {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const rows = readme.split("\n").filter((l) => /^\| `AWS_[A-Z_]+_ROLE_ARN` \|/.test(l));
+    return new Map(rows.map((l) => {
+        const cells = l.split("|").map((c) => c.trim());
+        return [cells[1]!.replace(/`/g, ""), { subject: cells[3]!.replace(/`/g, "").replace("repo:<owner>/<repo>:", ""), allows: cells[4]! }];
+    }));
+}
+
+describe("credentials: every job that reaches the state or AWS can, and each role trusts what its job presents", () => {
+    const jobs = files.flatMap((f) => Object.entries(load(f).jobs as Record<string, Job>).map(([name, job]) => ({ f, name, job, wf: load(f) })));
+    const pulumiJobs = jobs.filter((j) => j.job.steps.some((s) => s.uses?.startsWith("pulumi/actions@") || /npm run smoke -- --stack/.test(s.run ?? "")));
+
+    it("every job running Pulumi (state in S3) has id-token: write and assumes a role before its first Pulumi step", () => {
+        expect(pulumiJobs.map((j) => `${j.f} ${j.name}`).sort()).toEqual(["deploy.yml dev", "deploy.yml prod", "drift.yml drift", "pull-request.yml preview"]);
+        for (const { f, name, job } of pulumiJobs) {
+            expect(job.permissions?.["id-token"], `${f} ${name}`).toBe("write");
+            const aws = job.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+            const pulumi = job.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+            expect(aws, `${f} ${name}: configure-aws-credentials`).toBeGreaterThanOrEqual(0);
+            expect(aws, `${f} ${name}: credentials before pulumi`).toBeLessThan(pulumi);
+        }
+    });
+
+    it("the role each job assumes trusts, in the README, the very subject that job presents", () => {
+        const roles = readmeRoles();
+        expect([...roles.keys()].sort()).toEqual(["AWS_DEPLOY_ROLE_ARN", "AWS_DRIFT_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN", "AWS_STATE_ROLE_ARN"]);
+        const used = new Set<string>();
+        for (const { f, name, job, wf } of pulumiJobs) {
+            const step = job.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
+            const variable = /vars\.(AWS_[A-Z_]+_ROLE_ARN)/.exec(String(step.with?.["role-to-assume"]))![1]!;
+            used.add(variable);
+            expect(roles.get(variable)?.subject, `${f} ${name} assumes ${variable}`).toBe(presentedSubject(wf, job));
+        }
+        expect([...used].sort()).toEqual([...roles.keys()].sort());
+    });
+
+    it("the drift role may read the stacks' secrets (a refresh reads every SecretVersion's value)", () => {
+        expect(readmeRoles().get("AWS_DRIFT_ROLE_ARN")!.allows).toMatch(/`secretsmanager:GetSecretValue` on `arn:aws:secretsmanager:\*:\*:secret:mspbyte-redis\/\*`/);
+        expect(readmeRoles().get("AWS_PREVIEW_ROLE_ARN")!.allows).toMatch(/ReadOnlyAccess/);
+        expect(load("drift.yml").jobs.drift.strategy.matrix.stack).toEqual(expect.arrayContaining(["prod", "vm"]));
+    });
+
+    it("the subject rule itself: a job without an environment on a schedule presents the branch", () => {
+        expect(presentedSubject({ on: { schedule: [] } }, { steps: [] })).toBe("ref:refs/heads/main");
+        expect(presentedSubject({ on: { pull_request: {} } }, { steps: [] })).toBe("pull_request");
+        expect(presentedSubject({ on: { push: {} } }, { environment: "prod", steps: [] })).toBe("environment:prod");
+    });
+});
