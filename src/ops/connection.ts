@@ -73,6 +73,9 @@ export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Pro
     client.on("error", (e: Error) => (cause ??= e));
     try {
         await client.connect();
+        // ioredis reports ready even when the AUTH it sent on connecting failed or timed out
+        // (a hung server): that error is the connection's.
+        if (cause) throw cause;
         return client;
     } catch (e) {
         client.disconnect();
@@ -80,7 +83,7 @@ export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Pro
     }
 }
 
-/** Runs `use` on a command's result; a failure becomes a ConnectionError naming the place. */
+/** Awaits a command's result; a failure other than a Redis error reply becomes a ConnectionError naming the place. */
 export async function named<T>(o: Pick<ConnectionOutputs, "host" | "port">, tls: boolean, p: Promise<T>, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
     try {
         return await p;

@@ -25,7 +25,7 @@ export { HEADROOM_LIMIT } from "./checks";
 /** Time for everything when the server does not answer (refused, dropped, or hung). */
 export const DOWN_BUDGET_MS = 10_000;
 /** One protocol's try; two of them fit in the budget with room to report. */
-const PROBE_TIMEOUT_MS = 4500;
+const PROBE_TIMEOUT_MS = 4000;
 const BULLMQ_TIMEOUT_MS = 5000;
 
 export interface SmokeOptions {
@@ -43,7 +43,7 @@ export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): P
 
     // 1. reachable: over the declared protocol first, then the other, to tell a TLS mismatch from a dead server.
     const declared = await probe(o, o.tls, opts, PROBE_TIMEOUT_MS);
-    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 500 - (Date.now() - started))));
+    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 1500 - (Date.now() - started))));
     const working = declared.ok ? declared : other?.ok ? other : undefined;
     if (!working) {
         add("reachable", "fail", `no answer: ${declared.error}; also tried ${other!.error}`);
