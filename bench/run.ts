@@ -1,25 +1,176 @@
 /**
- * `npm run bench`: what durability costs, measured side by side on this machine.
- * Three real redis-servers: (a) redis.conf as the docker target renders it, (b) the same with
- * persistence off (the in-memory ceiling), (c) appendfsync always. Workloads: redis-benchmark
- * pipelined SET, GET, LPUSH, RPOP with 50 clients, and the pipeline's own: BullMQ producers
- * adding jobs while workers complete them. Rounds interleave the configurations; medians are
- * reported, with each configuration's ratio to (b). Writes bench/results.json and
- * bench/results.svg.
+ * `npm run bench`: what durability costs, and what a `health` run costs the server, measured
+ * on this machine.
+ *
+ * Durability: three real redis-servers: (a) redis.conf as the docker target renders it, (b)
+ * the same with persistence off (the in-memory ceiling), (c) appendfsync always. Workloads:
+ * redis-benchmark pipelined SET, GET, LPUSH, RPOP with 50 clients, and the pipeline's own:
+ * BullMQ producers adding jobs while workers complete them. Rounds interleave the
+ * configurations; each round gives a ratio of (a) to (b) from servers measured back to back,
+ * and the verdict reads the spread of those ratios, not one median.
+ *
+ * Health: one server grown to 0.1M, 1M and 4M keys (DEBUG POPULATE, named as BullMQ job keys);
+ * at each size, the server time of a `health` run with --discover (a SCAN of the keyspace, what
+ * every run did before) and without (the declared queues only), from INFO commandstats.
+ *
+ * Results go to tmp/bench/ (untracked) unless --out names a folder; --write-results also
+ * updates the tracked bench/results.json and bench/results.svg. Every server and folder is
+ * removed on any exit: Ctrl-C, a closed output pipe, an error.
  */
-import { execFileSync } from "child_process";
+import { ChildProcess, execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Queue, Worker } from "bullmq";
-import { RedisServer } from "../test/helpers/redisServer";
+import { RedisServer, requireRedisServer } from "../test/helpers/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../test/helpers/render";
+import { outputsFor } from "../test/helpers/outputs";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
+import { collectHealth } from "../src/ops/health";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
-const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --durability      only the durability comparison (a/b/c servers)
+  --health          only the health cost at 0.1M, 1M and 4M keys
+                    (default: both)
+  --out DIR         where results.json and results.svg go (default tmp/bench/, untracked)
+  --write-results   also update the tracked bench/results.json and bench/results.svg
+  --plot            redraw results.svg from results.json in --out (default bench/), measure nothing
+  -h, --help        this text
+
+Environment (whole numbers): BENCH_ROUNDS (default 3, 1-100), BENCH_REQUESTS (200000),
+BENCH_JOBS (5000), BENCH_CONCURRENCY (50), BENCH_HEALTH_RUNS (3 health runs per size).
+Exit status: 0 measured (whatever the verdict), 1 a measurement failed, 2 bad arguments or
+variables (nothing was started). Ctrl-C, a closed output pipe or an error stop every server
+and remove every folder.`;
+
+export class UsageError extends Error {}
+
+export interface BenchArgs {
+    help: boolean;
+    durability: boolean;
+    health: boolean;
+    plot: boolean;
+    out: string;
+    writeResults: boolean;
+    rounds: number;
+    requests: number;
+    jobs: number;
+    concurrency: number;
+    healthRuns: number;
+}
+
+const ROOT = path.join(__dirname, "..");
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+    const v = env[name];
+    if (v === undefined) return fallback;
+    if (!/^[0-9]+$/.test(v.trim()) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return Number(v);
+}
+
+/** Arguments and environment, validated before anything starts; each problem a UsageError. */
+export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchArgs {
+    const a: BenchArgs = {
+        help: false, durability: false, health: false, plot: false, out: path.join(ROOT, "tmp", "bench"), writeResults: false,
+        rounds: wholeNumber(env, "BENCH_ROUNDS", 3, 1, 100),
+        requests: wholeNumber(env, "BENCH_REQUESTS", 200_000, 1000, 100_000_000),
+        jobs: wholeNumber(env, "BENCH_JOBS", 5000, 10, 10_000_000),
+        concurrency: wholeNumber(env, "BENCH_CONCURRENCY", 50, 1, 10_000),
+        healthRuns: wholeNumber(env, "BENCH_HEALTH_RUNS", 3, 1, 100),
+    };
+    let outGiven = false;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i]!;
+        switch (arg) {
+            case "-h":
+            case "--help":
+                a.help = true;
+                break;
+            case "--durability":
+                a.durability = true;
+                break;
+            case "--health":
+                a.health = true;
+                break;
+            case "--plot":
+                a.plot = true;
+                break;
+            case "--write-results":
+                a.writeResults = true;
+                break;
+            case "--out": {
+                const v = argv[++i];
+                if (v === undefined || v.startsWith("-")) throw new UsageError("--out needs a folder");
+                a.out = path.resolve(v);
+                outGiven = true;
+                break;
+            }
+            default:
+                throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+        }
+    }
+    if (!a.durability && !a.health) a.durability = a.health = true;
+    if (a.plot && !outGiven) a.out = __dirname;
+    return a;
+}
+
+// Everything that must go on any exit: servers (with their folders) and child processes.
+const servers = new Set<RedisServer>();
+const children = new Set<ChildProcess>();
+let exiting = false;
+
+async function startServer(conf: string, args: string[] = []): Promise<RedisServer> {
+    const s = await RedisServer.start({ conf, args });
+    servers.add(s);
+    return s;
+}
+async function destroyServer(s: RedisServer): Promise<void> {
+    await s.destroy();
+    servers.delete(s);
+}
+async function cleanup(): Promise<void> {
+    for (const c of children) c.kill("SIGKILL");
+    await Promise.all([...servers].map((s) => s.destroy().catch(() => undefined)));
+    servers.clear();
+}
+function log(line: string): void {
+    try {
+        process.stderr.write(line + "\n");
+    } catch {
+        /* stderr closed too */
+    }
+}
+/** Ctrl-C, SIGTERM, a closed pipe, an uncaught error: stop the servers, remove their folders, exit. */
+function installExitHandlers(): void {
+    const leave = (code: number, why: string) => {
+        if (exiting) return;
+        exiting = true;
+        log(`bench: ${why}: stopping ${servers.size} server(s) and removing their folders`);
+        void cleanup().finally(() => process.exit(code));
+    };
+    process.on("SIGINT", () => leave(130, "interrupted"));
+    process.on("SIGTERM", () => leave(143, "terminated"));
+    process.on("SIGHUP", () => leave(129, "hung up"));
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => leave(1, e.code === "EPIPE" ? "output closed" : `output error ${e.code}`));
+    process.on("uncaughtException", (e) => leave(1, `failed: ${e.message}`));
+    process.on("unhandledRejection", (e) => leave(1, `failed: ${(e as Error)?.message ?? String(e)}`));
+}
+const say = (text: string) => {
+    if (!exiting) process.stdout.write(text);
+};
+
+function run(cmd: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = execFile(cmd, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+            children.delete(child);
+            if (err) reject(new Error(`${cmd} failed: ${err.message.split("\n")[0]}`));
+            else resolve(stdout);
+        });
+        children.add(child);
+    });
+}
+
 const COMMANDS = ["SET", "GET", "LPUSH", "RPOP"] as const;
 
 /** Ratios of (a) to (b) the project aims for; tracked here and in the README, never asserted in a test. */
@@ -41,39 +192,40 @@ interface Sample {
     bullmq: { jobsPerSec: number; p50Ms: number; p99Ms: number };
 }
 
-function redisBenchmark(server: RedisServer): Sample["ops"] {
+async function redisBenchmark(server: RedisServer, requests: number): Promise<Sample["ops"]> {
     // -a on the command line is visible to `ps` on this machine for the few seconds of a run; the
     // server is a throwaway on loopback with a test password.
-    const csv = execFileSync("redis-benchmark", [
+    const csv = await run("redis-benchmark", [
         "-h", "127.0.0.1", "-p", String(server.port), "-a", TEST_PASSWORD, "-c", "50",
-        "-P", "16", "-n", String(REQUESTS), "-t", "set,get,lpush,rpop", "--csv", "-q",
-    ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        "-P", "16", "-n", String(requests), "-t", "set,get,lpush,rpop", "--csv", "-q",
+    ]);
     const ops = {} as Sample["ops"];
     for (const line of csv.trim().split("\n")) {
         const cells = line.split(",").map((c) => c.replace(/"/g, ""));
         const name = cells[0]!.split(" ")[0] as (typeof COMMANDS)[number];
         if ((COMMANDS as readonly string[]).includes(name)) ops[name] = Number(cells[1]);
     }
+    for (const c of COMMANDS) if (!(ops[c]! > 0)) throw new Error(`redis-benchmark gave no ${c} figure`);
     return ops;
 }
 
-async function bullmqWorkload(server: RedisServer): Promise<Sample["bullmq"]> {
+async function bullmqWorkload(server: RedisServer, jobs: number, concurrency: number): Promise<Sample["bullmq"]> {
     const connection = { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD, maxRetriesPerRequest: null };
     const name = `bench-${Date.now()}`;
     const queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
     const latencies: number[] = [];
-    const worker = new Worker(name, async () => "ok", { connection, concurrency: CONCURRENCY, autorun: false });
+    const worker = new Worker(name, async () => "ok", { connection, concurrency, autorun: false });
     const done = new Promise<void>((resolve) => {
         worker.on("completed", (job) => {
             latencies.push(Date.now() - job.timestamp);
-            if (latencies.length === JOBS) resolve();
+            if (latencies.length === jobs) resolve();
         });
     });
     const started = Date.now();
     void worker.run();
     // Four producers, each adding its share one job at a time, as the pipeline's API handlers do.
     await Promise.all(Array.from({ length: 4 }, async (_, p) => {
-        for (let i = p; i < JOBS; i += 4) await queue.add("job", { i });
+        for (let i = p; i < jobs; i += 4) await queue.add("job", { i });
     }));
     await done;
     const seconds = (Date.now() - started) / 1000;
@@ -82,30 +234,56 @@ async function bullmqWorkload(server: RedisServer): Promise<Sample["bullmq"]> {
     await queue.close();
     latencies.sort((x, y) => x - y);
     const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-    return { jobsPerSec: JOBS / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+    return { jobsPerSec: jobs / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 
-async function main(): Promise<void> {
-    const servers = {} as Record<ConfigName, RedisServer>;
-    for (const name of Object.keys(CONFIGS) as ConfigName[]) servers[name] = await RedisServer.start({ conf: CONFIGS[name].conf() });
+/** A ratio across rounds: its median and its spread. */
+export interface Spread {
+    median: number;
+    min: number;
+    max: number;
+    rounds: number;
+}
+export function spread(xs: number[]): Spread {
+    return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), rounds: xs.length };
+}
+
+/**
+ * Whether a ratio meets its target, said with the noise: "met" only when every round's ratio
+ * is at or above it, "NOT met" only when every one is below, and "not measurable here" when
+ * the rounds fall on both sides (or there are too few to tell).
+ */
+export function verdict(s: Spread, target: number): string {
+    const range = `${s.median.toFixed(3)} (${s.min.toFixed(3)} to ${s.max.toFixed(3)} across ${s.rounds} round${s.rounds > 1 ? "s" : ""})`;
+    if (s.rounds < 3) return `${range}: not measurable with ${s.rounds} round${s.rounds > 1 ? "s" : ""} against ${target} (BENCH_ROUNDS=5 or more)`;
+    if (s.min >= target) return `${range}: met (>= ${target})`;
+    if (s.max < target) return `${range}: NOT met (< ${target})`;
+    return `${range}: not measurable here, the spread covers the target ${target}`;
+}
+
+type Summary = Record<ConfigName, { label: string; ops: Record<string, number>; bullmq: Sample["bullmq"] }>;
+
+async function durability(a: BenchArgs): Promise<Record<string, unknown>> {
     const samples: Record<ConfigName, Sample[]> = { a: [], b: [], c: [] };
+    const started = {} as Record<ConfigName, RedisServer>;
     try {
-        for (let round = 1; round <= ROUNDS; round++) {
+        for (const name of Object.keys(CONFIGS) as ConfigName[]) started[name] = await startServer(CONFIGS[name].conf());
+        for (let round = 1; round <= a.rounds; round++) {
             // Rotate the order each round so that no configuration always runs first (warm caches, page cache).
             const order = (["a", "b", "c"] as ConfigName[]).map((_, i, all) => all[(i + round - 1) % all.length]!);
             for (const name of order) {
-                process.stdout.write(`round ${round}/${ROUNDS} ${CONFIGS[name].label}: redis-benchmark ... `);
-                const ops = redisBenchmark(servers[name]);
-                process.stdout.write(`BullMQ ${JOBS} jobs ... `);
-                const bullmq = await bullmqWorkload(servers[name]);
+                say(`round ${round}/${a.rounds} ${CONFIGS[name].label}: redis-benchmark ... `);
+                const ops = await redisBenchmark(started[name], a.requests);
+                say(`BullMQ ${a.jobs} jobs ... `);
+                const bullmq = await bullmqWorkload(started[name], a.jobs, a.concurrency);
                 samples[name].push({ ops, bullmq });
-                process.stdout.write(`${Math.round(ops.SET)} SET/s, ${Math.round(bullmq.jobsPerSec)} jobs/s\n`);
+                say(`${Math.round(ops.SET)} SET/s, ${Math.round(bullmq.jobsPerSec)} jobs/s\n`);
             }
         }
     } finally {
-        for (const s of Object.values(servers)) await s.destroy();
+        for (const s of Object.values(started)) await destroyServer(s);
     }
 
     const summary = Object.fromEntries((Object.keys(CONFIGS) as ConfigName[]).map((name) => {
@@ -115,38 +293,124 @@ async function main(): Promise<void> {
             ops: Object.fromEntries(COMMANDS.map((cmd) => [cmd, median(s.map((x) => x.ops[cmd]))])),
             bullmq: { jobsPerSec: median(s.map((x) => x.bullmq.jobsPerSec)), p50Ms: median(s.map((x) => x.bullmq.p50Ms)), p99Ms: median(s.map((x) => x.bullmq.p99Ms)) },
         }];
-    })) as Record<ConfigName, { label: string; ops: Record<string, number>; bullmq: Sample["bullmq"] }>;
-    const ratio = (name: ConfigName): Record<string, number> => ({
-        ...Object.fromEntries(COMMANDS.map((cmd) => [cmd, summary[name].ops[cmd]! / summary.b.ops[cmd]!])),
-        bullmq: summary[name].bullmq.jobsPerSec / summary.b.bullmq.jobsPerSec,
-    });
+    })) as Summary;
+    // Per-round ratios: (a) and (b) of the same round ran back to back, under the same load.
+    const perRound = (name: ConfigName) => ({
+        ...Object.fromEntries(COMMANDS.map((cmd) => [cmd, spread(samples[name].map((x, r) => x.ops[cmd] / samples.b[r]!.ops[cmd]))])),
+        bullmq: spread(samples[name].map((x, r) => x.bullmq.jobsPerSec / samples.b[r]!.bullmq.jobsPerSec)),
+    }) as Record<string, Spread>;
+    const ratios = { a: perRound("a"), c: perRound("c") };
 
-    const rows = [["configuration", ...COMMANDS.map((c) => `${c}/s`), "BullMQ jobs/s", "p50 ms", "p99 ms", "ratio to (b): cmds min", "BullMQ"]];
+    const rows = [["configuration", ...COMMANDS.map((c) => `${c}/s`), "BullMQ jobs/s", "p50 ms", "p99 ms"]];
     for (const name of Object.keys(CONFIGS) as ConfigName[]) {
         const s = summary[name];
-        const r = ratio(name);
-        rows.push([s.label, ...COMMANDS.map((c) => String(Math.round(s.ops[c]!))), String(Math.round(s.bullmq.jobsPerSec)), String(s.bullmq.p50Ms), String(s.bullmq.p99Ms),
-            Math.min(...COMMANDS.map((c) => r[c]!)).toFixed(3), r.bullmq!.toFixed(3)]);
+        rows.push([s.label, ...COMMANDS.map((c) => String(Math.round(s.ops[c]!))), String(Math.round(s.bullmq.jobsPerSec)), String(s.bullmq.p50Ms), String(s.bullmq.p99Ms)]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    process.stdout.write("\n" + rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n") + "\n");
-    const ra = ratio("a");
-    const pipelinedOk = COMMANDS.every((c) => ra[c]! >= TARGETS.pipelined);
-    process.stdout.write(`\ntargets: (a)/(b) >= ${TARGETS.pipelined} for pipelined commands: ${pipelinedOk ? "met" : "NOT met"}; >= ${TARGETS.bullmq} for BullMQ jobs/s: ${ra.bullmq! >= TARGETS.bullmq ? "met" : "NOT met"}\n`);
-
-    const results = {
-        date: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version },
+    say("\n" + table(rows));
+    say(`\n(a)/(b) per round, median (lowest to highest):\n`);
+    for (const w of [...COMMANDS, "bullmq"]) say(`  ${w.padEnd(6)}  ${verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)}\n`);
+    return {
+        machine: machine(),
         redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(),
-        settings: { rounds: ROUNDS, requests: REQUESTS, clients: 50, pipeline: 16, jobs: JOBS, workerConcurrency: CONCURRENCY, producers: 4 },
+        settings: { rounds: a.rounds, requests: a.requests, clients: 50, pipeline: 16, jobs: a.jobs, workerConcurrency: a.concurrency, producers: 4 },
         summary,
-        ratioToB: { a: ratio("a"), c: ratio("c") },
+        ratioToB: ratios,
+        verdicts: Object.fromEntries([...COMMANDS, "bullmq"].map((w) => [w, verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)])),
         targets: TARGETS,
         samples,
     };
-    fs.writeFileSync(path.join(__dirname, "results.json"), JSON.stringify(results, null, 2) + "\n");
-    fs.writeFileSync(path.join(__dirname, "results.svg"), plot(summary));
-    process.stdout.write("wrote bench/results.json and bench/results.svg\n");
+}
+
+/** Keyspace sizes the health section grows one server through. */
+export const HEALTH_SIZES = [100_000, 1_000_000, 4_000_000];
+
+interface HealthRun {
+    serverMs: number;
+    commands: number;
+    wallMs: number;
+}
+
+/** Server time (INFO commandstats usec, summed) and commands of one health run, from a reset. */
+async function measureHealth(admin: ReturnType<RedisServer["client"]>, server: RedisServer, discover: boolean): Promise<HealthRun> {
+    await admin.config("RESETSTAT");
+    const t = process.hrtime.bigint();
+    await collectHealth(outputsFor(server), { discover });
+    const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
+    const text = await admin.info("commandstats");
+    let usec = 0;
+    let commands = 0;
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+        if (m[1] === "config|resetstat") continue;
+        commands += Number(m[2]);
+        usec += Number(m[3]);
+    }
+    return { serverMs: usec / 1000, commands, wallMs };
+}
+
+async function healthCost(a: BenchArgs): Promise<Record<string, unknown>> {
+    // Persistence off and room for 4M keys: the keyspace is built, not kept.
+    const server = await startServer(dockerConf(), ["--enable-debug-command", "yes", "--maxmemory", "2gb", "--appendonly", "no", "--save", ""]);
+    const admin = server.client({ password: TEST_PASSWORD });
+    const sizes: Record<string, unknown>[] = [];
+    try {
+        await admin.connect();
+        const queue = new Queue("pipeline-jobs", { connection: { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD } });
+        await queue.addBulk([1, 2, 3].map((i) => ({ name: "w", data: { i } })));
+        await queue.close();
+        const rows = [["keys", "with --discover (before): server ms", "commands", "wall ms", "declared queues (after): server ms", "commands", "wall ms"]];
+        for (const keys of HEALTH_SIZES) {
+            say(`health: growing the keyspace to ${keys.toLocaleString("en")} keys ... `);
+            await admin.call("DEBUG", "POPULATE", String(keys), "bull:pipeline-jobs:job");
+            const before: HealthRun[] = [];
+            const after: HealthRun[] = [];
+            for (let r = 0; r < a.healthRuns; r++) {
+                before.push(await measureHealth(admin, server, true));
+                after.push(await measureHealth(admin, server, false));
+            }
+            say("measured\n");
+            const ms = (runs: HealthRun[], k: "serverMs" | "wallMs") => spread(runs.map((x) => x[k]));
+            const cell = (s: Spread) => (s.rounds > 1 ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : s.median.toFixed(1));
+            rows.push([keys.toLocaleString("en"), cell(ms(before, "serverMs")), String(before[0]!.commands), cell(ms(before, "wallMs")), cell(ms(after, "serverMs")), String(after[0]!.commands), cell(ms(after, "wallMs"))]);
+            sizes.push({ keys: Number(await admin.dbsize()), before, after });
+        }
+        say("\nhealth, one run, median of " + a.healthRuns + " (lowest-highest):\n" + table(rows));
+    } finally {
+        admin.disconnect();
+        await destroyServer(server);
+    }
+    return { machine: machine(), redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(), runs: a.healthRuns, sizes };
+}
+
+function machine() {
+    return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version, loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10) };
+}
+
+function table(rows: string[][]): string {
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n") + "\n";
+}
+
+/** Writes results into `dir`, keeping the sections of an earlier results.json that this run did not measure. */
+function writeResults(dir: string, sections: Record<string, unknown>): string[] {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "results.json");
+    let previous: Record<string, unknown> = {};
+    try {
+        previous = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+        /* none yet */
+    }
+    // An earlier file held the durability section at its top level.
+    const old = previous.durability ?? (previous.summary ? previous : undefined);
+    const merged = { date: new Date().toISOString(), durability: old, health: previous.health, ...sections };
+    fs.writeFileSync(file, JSON.stringify(merged, null, 2) + "\n");
+    const written = [file];
+    const d = merged.durability as { summary?: Summary } | undefined;
+    if (d?.summary) {
+        fs.writeFileSync(path.join(dir, "results.svg"), plot(d.summary));
+        written.push(path.join(dir, "results.svg"));
+    }
+    return written;
 }
 
 /** Two panels: throughput relative to (b) per workload, and BullMQ latency per configuration. */
@@ -191,15 +455,55 @@ export function plot(summary: Record<ConfigName, { label: string; ops: Record<st
     return out.join("\n") + "\n";
 }
 
-/** `npm run bench -- --plot`: redraw bench/results.svg from bench/results.json without measuring again. */
-function replot(): void {
-    const results = JSON.parse(fs.readFileSync(path.join(__dirname, "results.json"), "utf8"));
-    fs.writeFileSync(path.join(__dirname, "results.svg"), plot(results.summary));
-    process.stdout.write("wrote bench/results.svg from bench/results.json\n");
+/** `--plot`: redraw results.svg from results.json without measuring again. */
+function replot(dir: string): void {
+    const results = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8"));
+    const summary = (results.durability ?? results).summary;
+    if (!summary) throw new UsageError(`${path.join(dir, "results.json")} holds no durability results to plot`);
+    fs.writeFileSync(path.join(dir, "results.svg"), plot(summary));
+    say(`wrote ${path.relative(process.cwd(), path.join(dir, "results.svg"))} from results.json\n`);
 }
 
-if (require.main === module && process.argv.includes("--plot")) {
-    replot();
-} else if (require.main === module) {
-    main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exit(1); });
+export async function main(argv: string[]): Promise<number> {
+    let a: BenchArgs;
+    try {
+        a = parseBenchArgs(argv);
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        process.stderr.write(`bench: ${e.message}\nRun \`npm run bench -- --help\` for usage.\n`);
+        return 2;
+    }
+    if (a.help) {
+        say(USAGE + "\n");
+        return 0;
+    }
+    if (a.plot) {
+        replot(a.out);
+        return 0;
+    }
+    try {
+        requireRedisServer();
+    } catch (e) {
+        process.stderr.write(`bench: ${(e as Error).message}\n`);
+        return 2;
+    }
+    installExitHandlers();
+    const sections: Record<string, unknown> = {};
+    if (a.durability) sections.durability = await durability(a);
+    if (a.health) sections.health = await healthCost(a);
+    const written = [...writeResults(a.out, sections), ...(a.writeResults ? writeResults(__dirname, sections) : [])];
+    say(`wrote ${written.map((f) => path.relative(process.cwd(), f)).join(", ")}\n`);
+    return 0;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => (exiting ? undefined : process.exit(code)),
+        (e: Error) => {
+            if (exiting) return;
+            exiting = true;
+            log(`bench failed: ${e.message}; stopping ${servers.size} server(s) and removing their folders`);
+            void cleanup().finally(() => process.exit(1));
+        },
+    );
 }
