@@ -537,7 +537,7 @@ function unusedSections(input: Record<string, unknown>): string[] {
     const problems: string[] = [];
     for (const section of SECTIONS) {
         if (section === target || input[section] === undefined) continue;
-        problems.push(`${NAMESPACE}:${section}: given a ${section} block; allowed: unset for target ${target}; this block configures target ${section} and nothing in it applies here (remove it, or set target: ${section})`);
+        problems.push(`${NAMESPACE}:${section}: given ${/^[aeiou]/.test(section) ? "an" : "a"} ${section} block; allowed: unset for target ${target}; this block configures target ${section} and nothing in it applies here (remove it, or set target: ${section})`);
         delete input[section];
     }
     return problems;

@@ -152,7 +152,7 @@ describe("managed and external targets refuse unsafe or impossible config", () =
           error: "mspbyte-redis:elasticache.allowedCidrs[1]: given \"0.0.0.0/0\"; allowed: a private CIDR block; 0.0.0.0/0 would admit the whole internet to the queue (use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)" },
         { case: "ingress from ::/0", raw: { target: "elasticache", elasticache: ec({ allowedCidrs: ["::/0"] }) },
           error: "mspbyte-redis:elasticache.allowedCidrs[0]: given \"::/0\"; allowed: a private CIDR block; ::/0 would admit the whole internet to the queue (use allowedCidrs for the pipeline's subnets, or allowedSecurityGroupIds)" },
-        { case: "no source admitted", raw: { target: "elasticache", elasticache: JSON.stringify({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"] }) },
+        { case: "no source admitted", raw: { target: "elasticache", elasticache: JSON.stringify({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a", "subnet-0b"] }) },
           error: "mspbyte-redis:elasticache.allowedCidrs: given []; allowed: at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache" },
         { case: "too many replicas", raw: { target: "elasticache", elasticache: ec({ replicas: 6 }) },
           error: "mspbyte-redis:elasticache.replicas: given 6; allowed: an integer from 0 to 5" },
@@ -167,7 +167,7 @@ describe("managed and external targets refuse unsafe or impossible config", () =
         { case: "maxmemory on ElastiCache", raw: { target: "elasticache", elasticache: ec({}), maxmemory: "1gb" },
           error: "mspbyte-redis:maxmemory: given \"1gb\"; allowed: unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)" },
         { case: "an AUTH token with @", raw: { target: "elasticache", elasticache: ec({}), password: "has@an-at-sign-in-it" }, secrets: ["password"],
-          error: "mspbyte-redis:password: given a secret of 20 characters; allowed: an AUTH token without spaces, /, \" or @ (ElastiCache's rule); leave it unset to have one generated" },
+          error: "mspbyte-redis:password: given a secret of 20 characters; allowed: an AUTH token of letters, digits and only these specials: ! & # $ ^ < > - (ElastiCache's rule); leave it unset to have one generated" },
         { case: "an unknown engine", raw: { target: "elasticache", elasticache: ec({ engine: "keydb" }) },
           error: "mspbyte-redis:elasticache.engine: given \"keydb\"; allowed: valkey | redis" },
         { case: "elasticache without its block", raw: { target: "elasticache" },
@@ -232,7 +232,7 @@ describe("values the server takes, memory that fits, sections, addresses and net
           error: `mspbyte-redis:maxmemory: given "1gb"; allowed: unset for target external; the provider's plan sets maxmemory on a server this program does not run` },
         // sections for a target the stack does not use
         { case: "an elasticache block on a docker stack", raw: { target: "docker", elasticache: JSON.stringify({ nodeType: "cache.r7g.large" }) },
-          error: "mspbyte-redis:elasticache: given a elasticache block; allowed: unset for target docker; this block configures target elasticache and nothing in it applies here (remove it, or set target: elasticache)" },
+          error: "mspbyte-redis:elasticache: given an elasticache block; allowed: unset for target docker; this block configures target elasticache and nothing in it applies here (remove it, or set target: elasticache)" },
         { case: "a docker block on a kubernetes stack", raw: { target: "kubernetes", kubernetes: K8S(), docker: docker({ memoryLimit: "1gb" }) },
           error: "mspbyte-redis:docker: given a docker block; allowed: unset for target kubernetes; this block configures target docker and nothing in it applies here (remove it, or set target: docker)" },
         // addresses
@@ -304,7 +304,7 @@ describe("no secret in any message, and every message short", () => {
     it.each([
         { case: "a private key pasted as the container name", raw: { target: "docker", docker: docker({ containerName: PRIVATE_KEY }) },
           error: "mspbyte-redis:docker.containerName: given a value that looks like key material (252 characters, not shown); allowed: a container name: letters, digits, _ . - (starting with a letter or digit)" },
-        { case: "a token as the external user name", raw: { target: "external", external: EXT({ username: "user name" }), password: PW }, secrets: ["password"],
+        { case: "a value under a non-secret key is shown", raw: { target: "external", external: EXT({ username: "user name" }), password: PW }, secrets: ["password"],
           error: `mspbyte-redis:external.username: given "user name"; allowed: an ACL user name` },
         { case: "an access key as a bucket-like value", raw: { target: "docker", docker: docker({ volumeName: "AKIAIOSFODNN7EXAMPLE secret" }) },
           error: "mspbyte-redis:docker.volumeName: given a value that looks like key material (29 characters, not shown); allowed: a volume name: letters, digits, _ . - (starting with a letter or digit)" },
