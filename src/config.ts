@@ -356,7 +356,7 @@ export const stackSchema = strict({
         issue(["maxmemory"], c.maxmemory, "unset for target external; the provider's plan sets maxmemory on a server this program does not run");
     }
     if ((c.target === "elasticache" || c.target === "external") && c.tlsCertificate !== undefined) {
-        issue(["tlsCertificate"], undefined, `unset for target ${c.target}, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only`);
+        issue(["tlsCertificate"], c.tlsCertificate, `unset for target ${c.target}, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only`);
     }
     for (const section of ["vm", "elasticache"] as const) {
         const s = c[section];

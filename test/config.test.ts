@@ -270,7 +270,7 @@ describe("values the server takes, memory that fits, sections, addresses and net
           error: `mspbyte-redis:kubernetes.image: given "redis:LATEST"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
         // the stack's own certificate on a target that cannot use it
         { case: "TLS material on an external stack", raw: { target: "external", external: EXT(), password: PW, tlsCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", tlsKey: "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", tlsCa: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }, secrets: SECRET,
-          error: "mspbyte-redis:tlsCertificate: missing; allowed: unset for target external, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only" },
+          error: "mspbyte-redis:tlsCertificate: given a secret of 59 characters; allowed: unset for target external, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only" },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
         expect(() => parseStackConfig(raw, "dev", new Set(secrets))).toThrow(new ConfigError([error]));
     });
