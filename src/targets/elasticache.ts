@@ -14,7 +14,9 @@ export const DEFAULT_SHARDS = 2;
 export interface ManagedRedisArgs {
     /**
      * Everything from the stack's `elasticache` block.
-     * Danger: changing name, engine, nodeType's family, clusterMode or kmsKeyArn replaces the cache and its data.
+     * Danger: changing name, port, kmsKeyArn or restoreFromSnapshot, or the engine from valkey back
+     * to redis, replaces the cache and its data (refused while protected). Engine upgrades, node
+     * types, replicas, windows and retention change in place (test/aws/changes.test.ts).
      */
     config: ElasticacheConfig;
     /** The cache's name. @default mspbyte-redis-<stack> */

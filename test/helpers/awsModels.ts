@@ -199,6 +199,24 @@ export const DOCUMENTED: Record<string, { says: string[]; check: (v: any, docume
     },
 };
 
+/**
+ * The provider's own validators, where AWS's model says nothing but the provider refuses at
+ * preview: terraform-provider-aws internal/service/memorydb/validate.go @ 0413c661ec1b94f3033c98f3fbd1e8c1b2725589
+ * (lowercase letters, digits and hyphens, no "--", no trailing "-"; 40 characters for cluster,
+ * user and ACL names, 255 for parameter groups, subnet groups and snapshots).
+ */
+const memorydbName = (max: number) => (v: string) =>
+    v.length >= 1 && v.length <= max && /^[0-9a-z-]+$/.test(v) && !/--|-$/.test(v) ? undefined : `1 to ${max} lowercase letters, digits and hyphens, no -- and no trailing - (the provider's validateResourceName)`;
+export const PROVIDER_RULES: Record<string, (v: string) => string | undefined> = {
+    "memorydb:CreateCluster.ClusterName": memorydbName(40),
+    "memorydb:CreateUser.UserName": memorydbName(40),
+    "memorydb:CreateACL.ACLName": memorydbName(40),
+    "memorydb:CreateCluster.ACLName": memorydbName(40),
+    "memorydb:CreateParameterGroup.ParameterGroupName": memorydbName(255),
+    "memorydb:CreateSubnetGroup.SubnetGroupName": memorydbName(255),
+    "memorydb:DeleteCluster.FinalSnapshotName": memorydbName(255),
+};
+
 export interface Violation {
     resource: string;
     input: string;
@@ -217,7 +235,10 @@ export function checkValue(api: string, value: unknown, roots = modelRoots()): s
         for (const s of doc.says) {
             if (!m.documentation.includes(s)) return `the model's documentation of ${api} no longer says "${s}": redo this rule`;
         }
-        return doc.check(value, m.documentation);
+        const fromDoc = doc.check(value, m.documentation);
+        if (fromDoc) return fromDoc;
     }
+    const provider = PROVIDER_RULES[api];
+    if (provider && typeof value === "string") return provider(value);
     return undefined;
 }
