@@ -55,7 +55,9 @@ export interface RestoreResult {
 }
 
 /** Keys sent per round trip. */
-const BATCH = 500;
+const BATCH = 1000;
+/** Batches written but not yet answered. */
+const IN_FLIGHT = 4;
 
 type Target = { client: Redis; cluster?: Cluster; masters: Redis[] };
 
@@ -153,6 +155,29 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                 await scratch.client.select(db);
                 await t.client.select(db);
             } else await scratch.client.select(0);
+            // Reading the next batch from the scratch server overlaps the writes of the last ones
+            // (up to IN_FLIGHT batches on the wire); a failed write stops the copy.
+            const inFlight: Promise<void>[] = [];
+            let failure: Error | undefined;
+            const extra = opts.force ? ["REPLACE"] : [];
+            const write = async (items: [Buffer, number, Buffer][]) => {
+                let results: (Error | null)[];
+                if (t.cluster) {
+                    const cluster = t.cluster;
+                    results = await Promise.all(items.map(([k, ttl, p]) => cluster.call("RESTORE", k, ttl, p, ...extra).then(() => null, (e: Error) => e)));
+                } else {
+                    const pipe = t.client.pipeline();
+                    for (const [k, ttl, p] of items) pipe.call("RESTORE", k, ttl, p, ...extra);
+                    results = ((await pipe.exec()) ?? []).map(([e]) => e);
+                }
+                const failed = results.findIndex((e) => e !== null);
+                restored += results.filter((e) => e === null).length;
+                if (failed >= 0) {
+                    failure ??= new Error(`RESTORE of ${items[failed]![0].toString("latin1").slice(0, 100)} failed: ${results[failed]!.message}; ${restored} of ${keysInFile} keys were written before it stopped`);
+                    return;
+                }
+                opts.progress?.(restored, keysInFile);
+            };
             let cursor = "0";
             do {
                 const [next, keys] = await scratch.client.scanBuffer(cursor, "COUNT", BATCH);
@@ -169,24 +194,12 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                     items.push([keys[i]!, pttl > 0 ? pttl : 0, payload]);
                     bytes += payload.length;
                 }
-                const extra = opts.force ? ["REPLACE"] : [];
-                let results: (Error | null)[];
-                if (t.cluster) {
-                    const cluster = t.cluster;
-                    results = await Promise.all(items.map(([k, ttl, p]) => cluster.call("RESTORE", k, ttl, p, ...extra).then(() => null, (e: Error) => e)));
-                } else {
-                    const write = t.client.pipeline();
-                    for (const [k, ttl, p] of items) write.call("RESTORE", k, ttl, p, ...extra);
-                    results = ((await write.exec()) ?? []).map(([e]) => e);
-                }
-                const failed = results.findIndex((e) => e !== null);
-                if (failed >= 0) {
-                    const done = restored + results.filter((e) => e === null).length;
-                    throw new Error(`RESTORE of ${items[failed]![0].toString("latin1").slice(0, 100)} failed: ${results[failed]!.message}; ${done} of ${keysInFile} keys were written before it`);
-                }
-                restored += items.length;
-                opts.progress?.(restored, keysInFile);
+                inFlight.push(write(items));
+                if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+                if (failure) break;
             } while (cursor !== "0");
+            await Promise.all(inFlight);
+            if (failure) throw failure;
         }
         if (!t.cluster) {
             await t.client.select(0);

@@ -112,10 +112,13 @@ describe("backup", () => {
         expect(ackedTotal).toBeGreaterThan(ackedBefore.length);
     });
 
-    it("--verify: a scratch redis-server loads it; its key count is the header's", async () => {
+    it("--verify: a scratch redis-server loads it; its key count is the header's, less keys whose TTL lapsed since", async () => {
         const check = await checkRdbFile(backupFile);
         const v = await verifyBackup(backupFile, "bull");
-        expect(v.keys).toBe(check.header.keys);
+        // A server drops expired keys as it loads: the 4 job locks and the stall-check key
+        // (2 s and 1 s TTLs) may have lapsed between the backup and this load.
+        expect(check.header.keys! - v.keys).toBeGreaterThanOrEqual(0);
+        expect(check.header.keys! - v.keys).toBeLessThanOrEqual(5);
         expect(v.queues.map((q) => q.name)).toEqual(["pipeline-jobs"]);
         const c = v.queues[0]!.counts;
         expect(c.wait + c.active + c.completed).toBeGreaterThanOrEqual(ackedBefore.length);
