@@ -1,5 +1,7 @@
+import * as fs from "fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_REDIS_IMAGE, parseStackConfig } from "../src/config";
+import { ROOT, stackFileConfig } from "./helpers/pulumiMocks";
 
 const HEAD = "invalid stack config (Pulumi.<stack>.yaml, namespace mspbyte-redis):\n";
 const MEMORY = "a memory size of at least 16mb, as redis.conf writes it: bytes (536870912) or a number with b, kb, mb or gb (512mb, 1gb)";
@@ -316,5 +318,14 @@ describe("no secret in any message, and every message short", () => {
           error: `mspbyte-redis:${"k".repeat(40)}… (300 characters): unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, tlsCa, tlsCertificate, tlsKey, vm` },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
         expect(() => parseStackConfig(raw, "dev", new Set(secrets))).toThrow(new ConfigError([error]));
+    });
+});
+
+describe("every real stack file passes the checks above", () => {
+    it.each(fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f)).map((f) => f.split(".")[1]!))("Pulumi.%s.yaml", (stack) => {
+        const raw: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(stackFileConfig(stack))) if (key.startsWith("mspbyte-redis:")) raw[key.slice("mspbyte-redis:".length)] = value;
+        const secrets = raw.target === "external" ? { password: "Stack-File-Password-0123" } : {};
+        expect(() => parseStackConfig({ ...raw, ...secrets }, stack, new Set(Object.keys(secrets)))).not.toThrow();
     });
 });

@@ -30,6 +30,8 @@ const SG = "sg-0a1b2c3d4e5f60003";
 /** A private key body: random base64, so that only its own text can match it. */
 const keyBody = fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), minLength: 64, maxLength: 64 });
 const pem = (kind: string, body: string) => `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
+/** Printable ASCII without spaces: what config takes for a password outside ElastiCache. */
+const printable = (min: number, max: number) => fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: min, maxLength: max });
 const alnum = (min: number, max: number) => fc.string({ unit: fc.constantFrom(..."ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"), minLength: min, maxLength: max });
 
 /** A size redis.conf and Redis take, of `bytes` rounded down to the unit drawn. */
@@ -101,7 +103,8 @@ export function drawCase(gen: fc.GeneratorValue): Case {
         set("password", value, kind !== "plain");
         planted.push(value);
     } else if (target === "external" ? !has("no password") : chance(60)) {
-        const value = g(alnum(16, 64));
+        // ElastiCache takes letters, digits and a few specials; the servers we run any printable ASCII.
+        const value = g(target === "elasticache" ? alnum(16, 64) : printable(16, 64));
         set("password", value, true);
         planted.push(value);
     }
@@ -167,7 +170,10 @@ export function drawCase(gen: fc.GeneratorValue): Case {
         case "vm":
         case "elasticache": {
             section.vpcId = "vpc-0123456789abcdef0";
-            if (target === "vm") section.subnetId = "subnet-0a1b2c3d4e5f60001";
+            if (target === "vm") {
+                section.subnetId = "subnet-0a1b2c3d4e5f60001";
+                if (chance(30)) section.port = g(fc.integer({ min: 1, max: 65535 }));
+            }
             else section.subnetIds = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"];
             section.allowedSecurityGroupIds = [SG];
             const optIn = chance(30);
@@ -184,6 +190,7 @@ export function drawCase(gen: fc.GeneratorValue): Case {
         }
         case "kubernetes": {
             section.allowedPodLabels = { app: "pipeline-worker" };
+            if (chance(30)) section.port = g(fc.integer({ min: 1, max: 65535 }));
             section.image = g(fc.constantFrom(...(has("image") ? BAD_IMAGES : GOOD_IMAGES)));
             break;
         }

@@ -23,6 +23,7 @@ import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from ".
 import { isSecretInput } from "../helpers/pulumiMocks";
 import { RedisServer } from "../helpers/redisServer";
 import { makeCerts, type TestCerts } from "../helpers/tls";
+import { authConf } from "../../src/targets/kubernetes/manifests";
 import { drawCase, unprefixed, type Case } from "./generate";
 
 const tally = { parse: { tried: 0, bad: 0, refused: 0 }, program: { tried: 0, bad: 0, refusedBeforeAnyResource: 0, good: 0, confsStarted: 0 } };
@@ -138,7 +139,9 @@ const started = new Map<string, number>();
 async function startRendered(conf: string, password: string): Promise<number> {
     const parsed = parseRedisConf(conf);
     const include = path.join(scratch, `include-${started.size}.conf`);
-    fs.writeFileSync(include, `requirepass "${password}"\n`, { mode: 0o600 });
+    // The file the target fills outside the rendered redis.conf (the pod's Secret, the VM's boot
+    // step): the password as the Kubernetes target writes it.
+    fs.writeFileSync(include, authConf(password), { mode: 0o600 });
     const tls = getDirective(parsed, "tls-port") !== undefined;
     if (tls) certs ??= makeCerts();
     const extra: Record<string, string> = {};
