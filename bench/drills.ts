@@ -54,6 +54,8 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
             queue.on("error", () => undefined);
             const worker = new Worker(QUEUE, async () => "done", { connection: connection(server), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100 });
             worker.on("error", () => undefined);
+            // On an abort, closed before the server goes (a worker left on a dead connection spins).
+            const untrackClients = onAbort("the crash drill's producers and worker", async () => { await Promise.allSettled([worker.close(true), queue.close()]); });
             let stop = false;
             const producers = Array.from({ length: 4 }, async () => {
                 while (!stop) {
@@ -72,6 +74,7 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
             stop = true;
             await Promise.allSettled(producers);
             await Promise.allSettled([worker.close(true), queue.close()]);
+            untrackClients();
             await server.restart(TEST_PASSWORD);
 
             // A job is present when its hash is (bull:<queue>:<id>): one pipelined EXISTS per job.
@@ -104,6 +107,7 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         const queue = new Queue(QUEUE, { connection: connection(server) });
         const worker = new Worker(QUEUE, async () => "done", { connection: connection(server), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
         worker.on("error", () => undefined);
+        const untrackDrain = onAbort("the crash drill's drain", async () => { await Promise.allSettled([worker.close(true), queue.close()]); });
         // Until nothing is left, or nothing moved for 30 s (what is left is then counted as not completed).
         let left = Infinity;
         let lastProgress = Date.now();
@@ -124,6 +128,7 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         c.disconnect();
         await worker.close();
         await queue.close();
+        untrackDrain();
         say(!!o.quiet, `after the last restart: ${acked.size - result.notCompleted} of ${acked.size} surviving acknowledged jobs completed`);
         return result;
     } finally {

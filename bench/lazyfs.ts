@@ -87,6 +87,8 @@ export class LazyFs {
 
     /** A new mount namespace with LazyFS mounted on work/mnt over work/root. */
     static async start(o: LazyFsOptions): Promise<LazyFs> {
+        // LazyFS's main.cpp takes a --config-path containing "-o" (any case) for a FUSE option.
+        if (/-o/i.test(o.work)) throw new Error(`LazyFS cannot take a config path containing "-o": ${o.work}`);
         for (const d of ["r", "m"]) fs.mkdirSync(path.join(o.work, d), { recursive: true });
         const mnt = path.join(o.work, "m");
         // The watchdog: waits for its stdin to close (the drill ended, however), then kills every

@@ -110,8 +110,10 @@ class MountedServer {
 /** A LazyFS mount and a server on it, in a temp folder; everything registered for cleanup on any exit. */
 async function mountedServer(o: { extraArgs?: string[]; lazyBin: string }): Promise<{ lazy: LazyFs; server: MountedServer; close: () => Promise<void> }> {
     requireRedisServer();
-    // Short on purpose (see LazyFsOptions.work): /tmp, not TMPDIR.
-    const work = fs.mkdtempSync("/tmp/mpl-");
+    // Short on purpose (see LazyFsOptions.work): /tmp, not TMPDIR. No "-" either: LazyFS's
+    // argument parser takes a config path containing "-o" (any case) for a FUSE option and
+    // falls back to config/default.toml (main.cpp, strcasestr), so "/tmp/mpl-O…" would fail.
+    const work = fs.mkdtempSync("/tmp/mpl");
     let lazy: LazyFs | undefined;
     let server: MountedServer | undefined;
     const close = async () => {
@@ -132,7 +134,13 @@ async function mountedServer(o: { extraArgs?: string[]; lazyBin: string }): Prom
     return { lazy, server, close: async () => { await close(); unregister(); } };
 }
 
-const bullConnection = (port: number) => ({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => null });
+/** Producers: no retries, so an add in flight at the cut fails instead of waiting for the restart. */
+const producerConnection = (port: number) => ({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => null, enableOfflineQueue: false });
+/**
+ * Workers: reconnect and wait. A BullMQ worker whose connection has ended for good retries
+ * its fetch without pause and starves the event loop (timers, signals) until it is closed.
+ */
+const workerConnection = (port: number) => ({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => 500 });
 
 /** Acknowledgement times (ms since epoch) of everything acknowledged and not yet found lost. */
 interface Ledger {
@@ -159,9 +167,9 @@ interface Load {
 function startLoad(port: number, ledger: Ledger): Load {
     let stopped = false;
     const clients: Redis[] = [];
-    const queue = new Queue(QUEUE, { connection: bullConnection(port) });
+    const queue = new Queue(QUEUE, { connection: producerConnection(port) });
     queue.on("error", () => undefined);
-    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: bullConnection(port), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100, lockDuration: LOCK_MS });
+    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: workerConnection(port), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100, lockDuration: LOCK_MS });
     worker.on("error", () => undefined);
     const paced = async (everyMs: number, op: () => Promise<void>) => {
         const t0 = Date.now();
@@ -198,15 +206,18 @@ function startLoad(port: number, ledger: Ledger): Load {
             ledger.jobs.set(id, Date.now());
         }),
     );
-    return {
-        stop: async () => {
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+        (stopping ??= (async () => {
             stopped = true;
             for (const c of clients) c.disconnect();
             await Promise.allSettled([...writers, ...producers]);
             const closing = Promise.allSettled([worker.close(true), queue.close()]);
             await Promise.race([closing, sleep(5000)]);
-        },
-    };
+        })());
+    // Registered after the server, so an abort closes the clients first.
+    const untrack = onAbort("the drill's producers and worker", stop);
+    return { stop: () => stop().finally(untrack) };
 }
 
 /** Looks for every acknowledged key still in the ledger; those missing are removed and returned with their acknowledgement times. */
@@ -275,7 +286,7 @@ export interface PowerLossResult {
     /** Jobs acknowledged and still present after the last restart that a worker then completed, of how many. */
     jobsCompletedAfterRestart: number;
     jobsSurviving: number;
-    /** Jobs a worker ran twice: completed before the cut, the completion lost in the window. */
+    /** Jobs a worker ran twice: run before the cut, their completion lost in the window or never written (at least once, as BullMQ promises). */
     jobsRunTwice: number;
     /** Event-loop delay of the drill's own process while it ran (p99, max): how late an acknowledgement time can be recorded. */
     timingNoiseMs: { p99: number; max: number };
@@ -396,10 +407,14 @@ async function rewriteThenWait(server: MountedServer, minLoad: number, maxLoad: 
 
 /** A worker drains the queue; every surviving acknowledged job must end completed. */
 async function drain(server: MountedServer, ledger: Ledger): Promise<{ surviving: number; completed: number; runTwice: number }> {
-    const queue = new Queue(QUEUE, { connection: bullConnection(server.port) });
-    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: bullConnection(server.port), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
+    const queue = new Queue(QUEUE, { connection: producerConnection(server.port) });
+    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: workerConnection(server.port), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
     worker.on("error", () => undefined);
     queue.on("error", () => undefined);
+    const closeAll = async () => {
+        await Promise.race([Promise.allSettled([worker.close(true), queue.close()]), sleep(5000)]);
+    };
+    const untrack = onAbort("the drain's worker", closeAll);
     try {
         let left = Infinity;
         let lastProgress = Date.now();
@@ -422,7 +437,8 @@ async function drain(server: MountedServer, ledger: Ledger): Promise<{ surviving
         const runTwice = [...ledger.processed.values()].filter((n) => n > 1).length;
         return { surviving: ids.length, completed, runTwice };
     } finally {
-        await Promise.race([Promise.allSettled([worker.close(), queue.close()]), sleep(5000)]);
+        await closeAll();
+        untrack();
     }
 }
 
