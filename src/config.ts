@@ -505,7 +505,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
     if (result.success) problems.push(...protectionProblems(result.data, stack));
     if (result.success) problems.push(...derivedNameProblems(result.data.target, result.data.elasticache, stack).map((p) => `${NAMESPACE}:${p}`));
-    if (problems.length > 0 || !result.success) throw new ConfigError(problems.map(redactMessage));
+    if (problems.length > 0 || !result.success) throw new ConfigError(shortList(problems.map(redactMessage)));
 
     const c = result.data;
     return {
@@ -522,6 +522,14 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         kubernetes: c.kubernetes,
         external: c.external,
     };
+}
+
+/** At most this many problems are listed: the message stays short whatever was given. */
+export const MAX_PROBLEMS_LISTED = 20;
+
+function shortList(problems: string[]): string[] {
+    if (problems.length <= MAX_PROBLEMS_LISTED) return problems;
+    return [...problems.slice(0, MAX_PROBLEMS_LISTED), `... and ${problems.length - MAX_PROBLEMS_LISTED} more problems, not listed: fix these first`];
 }
 
 const SECTIONS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const satisfies readonly TargetName[];

@@ -321,6 +321,16 @@ describe("no secret in any message, and every message short", () => {
     });
 });
 
+it("lists at most 20 problems, whatever was given", () => {
+    const raw = { target: "vm", vm: JSON.stringify({ vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0a1b2c3d4e5f60001", allowedCidrs: Array.from({ length: 5000 }, (_, i) => `10.0.${i % 256}.1/24`) }) };
+    const message = (() => { try { parseStackConfig(raw, "dev"); return ""; } catch (e) { return (e as Error).message; } })();
+    const lines = message.split("\n");
+    expect(lines).toHaveLength(1 + 20 + 1);
+    expect(lines[1]).toBe("  - mspbyte-redis:vm.allowedCidrs[0]: given \"10.0.0.1/24\"; allowed: a CIDR block with the network's own address, here 10.0.0.0/24");
+    expect(lines[21]).toBe("  - ... and 4980 more problems, not listed: fix these first");
+    expect(message.length).toBeLessThan(4000);
+});
+
 describe("every real stack file passes the checks above", () => {
     it.each(fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f)).map((f) => f.split(".")[1]!))("Pulumi.%s.yaml", (stack) => {
         const raw: Record<string, unknown> = {};
