@@ -60,6 +60,8 @@ interface Case {
     after: Side;
     expect: Record<string, Verdict>;
     dataReplacement?: string[];
+    /** What the README says of a change that replaces, or is refused because it would replace, the data. */
+    readme?: string;
 }
 
 /** First runs (no prior) are the same whatever the case: each is built once. Tests that edit a run use `fresh`. */
@@ -77,20 +79,24 @@ async function fresh(stack: string, side: Side = {}, prior?: StackRun): Promise<
 }
 
 const SLOWLOG = (t: string) => t.replace(/^slowlog-max-len .*$/m, "slowlog-max-len 512");
+const README = createRequire(__filename)("fs").readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8") as string;
 
 export const CASES: Case[] = [
     { change: "engine minor upgrade (Valkey 8.0 -> 8.1)", stack: "prod", after: { changes: { elasticache: { engineVersion: "8.1" } } }, expect: { [RG]: "in place", [PG]: "unchanged" } },
     { change: "engine major upgrade (Valkey 7.2 -> 8.0)", stack: "prod", before: { changes: { elasticache: { engineVersion: "7.2" } } }, after: { changes: { elasticache: { engineVersion: "8.0" } } }, expect: { [RG]: "in place", [PG]: "replace" } },
     { change: "engine switch (Redis OSS 7.1 -> Valkey 8.0)", stack: "prod", before: { changes: { elasticache: { engine: "redis", engineVersion: "7.1" } } }, after: { changes: { elasticache: { engine: "valkey", engineVersion: "8.0" } } }, expect: { [RG]: "in place", [PG]: "replace" } },
-    { change: "engine switch back (Valkey 8.0 -> Redis OSS 7.1)", stack: "prod", after: { changes: { elasticache: { engine: "redis", engineVersion: "7.1" } } }, expect: { [RG]: "refused (protected)" } },
+    { change: "engine switch back (Valkey 8.0 -> Redis OSS 7.1)", stack: "prod", after: { changes: { elasticache: { engine: "redis", engineVersion: "7.1" } } }, expect: { [RG]: "refused (protected)" },
+      readme: "| engine switch Valkey → Redis OSS, `port`, `kmsKeyArn`, `name`, `restoreFromSnapshot` on prod | refused: these replace the cache, and prod is protected" },
     { change: "node type (cache.t4g.small -> cache.m7g.large)", stack: "prod", after: { changes: { elasticache: { nodeType: "cache.m7g.large" } } }, expect: { [RG]: "in place" } },
     { change: "replicas 1 -> 2", stack: "prod", after: { changes: { elasticache: { replicas: 2 } } }, expect: { [RG]: "in place", "aws:cloudwatch/metricAlarm:MetricAlarm::redis-003-memory": "create" } },
     { change: "password: generated -> the stack's own", stack: "prod", after: { secrets: { password: OWN_PASSWORD } }, expect: { [RG]: "in place", [PW]: "delete", [SV]: "replace" } },
     { change: "redis.conf edit (slowlog-max-len)", stack: "prod", after: { confEdit: SLOWLOG }, expect: { [PG]: "in place", [RG]: "unchanged" } },
     { change: "snapshot retention 7 -> 14 days", stack: "prod", after: { changes: { elasticache: { snapshotRetentionDays: 14 } } }, expect: { [RG]: "in place" } },
     { change: "alarm email added", stack: "prod", after: { changes: { elasticache: { alarmEmail: "oncall@example.com" } } }, expect: { [SUB]: "create", [RG]: "unchanged" } },
-    { change: "restore in place from a snapshot (protected)", stack: "prod", after: { changes: { elasticache: { restoreFromSnapshot: "mspbyte-redis-prod-2026-11-27" } } }, expect: { [RG]: "refused (protected)" } },
-    { change: "restore in place from a snapshot (an unprotected stack: dev on ElastiCache)", stack: "prod", before: { as: "dev" }, after: { as: "dev", changes: { elasticache: { restoreFromSnapshot: "mspbyte-redis-prod-2026-11-27" } } }, expect: { [RG]: "replace (delete first)", [PG]: "unchanged" }, dataReplacement: [RG] },
+    { change: "restore in place from a snapshot (protected)", stack: "prod", after: { changes: { elasticache: { restoreFromSnapshot: "mspbyte-redis-prod-2026-11-27" } } }, expect: { [RG]: "refused (protected)" },
+      readme: "Prod itself is protected, so a restore in place there is\nrefused" },
+    { change: "restore in place from a snapshot (an unprotected stack: dev on ElastiCache)", stack: "prod", before: { as: "dev" }, after: { as: "dev", changes: { elasticache: { restoreFromSnapshot: "mspbyte-redis-prod-2026-11-27" } } }, expect: { [RG]: "replace (delete first)", [PG]: "unchanged" }, dataReplacement: [RG],
+      readme: "on an unprotected stack (dev on ElastiCache) it deletes the cache first (taking its\nfinal snapshot) and creates it from the snapshot under the same id" },
     { change: "MemoryDB engine switch (Redis OSS 7.1 -> Valkey 7.3)", stack: "prod", before: { changes: { elasticache: { ...MEMORYDB, engine: "redis", engineVersion: "7.1" } } }, after: { changes: { elasticache: MEMORYDB } }, expect: { [MDB]: "in place", [MPG]: "replace" } },
     { change: "MemoryDB node type (db.t4g.small -> db.r7g.large)", stack: "prod", before: { changes: { elasticache: MEMORYDB } }, after: { changes: { elasticache: { ...MEMORYDB, nodeType: "db.r7g.large" } } }, expect: { [MDB]: "in place" } },
     { change: "MemoryDB password: generated -> the stack's own", stack: "prod", before: { changes: { elasticache: MEMORYDB } }, after: { changes: { elasticache: MEMORYDB }, secrets: { password: OWN_PASSWORD } }, expect: { [MUSER]: "in place", [MDB]: "unchanged" } },
@@ -114,6 +120,8 @@ describe("routine changes: verdicts, and every replacement can succeed", () => {
         const changes = diffRuns(before, after, AWS_REPLACE);
         expect(verdictsOf(changes, Object.keys(c.expect))).toEqual(c.expect);
         expect(changeProblems(before, after, AWS_REPLACE, { dataReplacementExpected: c.dataReplacement })).toEqual([]);
+        const touchesData = changes.some((x) => AWS_REPLACE[x.type]?.holdsData && (x.verdict.startsWith("replace") || x.verdict === "refused (protected)"));
+        if (touchesData) expect(README, "the README must say what this change does to the data").toContain(c.readme ?? "(no README line given)");
         // Nothing holding data is replaced or deleted in any of these but the restore.
         for (const ch of changes.filter((x) => AWS_REPLACE[x.type]?.holdsData)) {
             if (!(c.dataReplacement ?? []).includes(ch.key)) expect(["unchanged", "in place", "refused (protected)"], `${ch.key}: ${ch.verdict}`).toContain(ch.verdict);
