@@ -84,7 +84,10 @@ export class DockerEngine {
         ], { stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN } });
         fs.closeSync(log);
         const engine = new DockerEngine(dir, socket, proc, logFile);
-        proc.on("exit", () => { engine.exited = true; });
+        // If the test process ends without afterAll (a killed worker), dockerd is still told to stop.
+        const onExit = () => { if (!engine.exited) proc.kill("SIGTERM"); };
+        process.once("exit", onExit);
+        proc.on("exit", () => { engine.exited = true; process.removeListener("exit", onExit); });
         const deadline = Date.now() + 30_000;
         for (;;) {
             if (engine.exited) {
