@@ -34,6 +34,9 @@ export function redisOptions(o: ConnectionOutputs, c: ConnectOptions = {}): Redi
         commandTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         lazyConnect: true,
         enableReadyCheck: false,
+        // ioredis sends CLIENT SETINFO before it reports ready: on a hung server that alone
+        // would spend a whole command timeout before the first real command.
+        disableClientInfo: true,
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,

@@ -47,17 +47,17 @@ const SECRET_OUTPUTS = new Set(["password", "url"]);
  * malformed URL can put part of its password where a host would be, so none of its parts is
  * ever quoted.
  */
-export function urlProblems(o: Pick<ConnectionOutputs, "url" | "host" | "port" | "tls" | "username" | "password">): string[] {
+export function urlProblems(o: Pick<ConnectionOutputs, "url"> & Partial<Pick<ConnectionOutputs, "host" | "port" | "tls" | "username" | "password">>): string[] {
     let u: URL;
     try {
         u = new URL(o.url);
     } catch {
-        return [`output url is not a URL; expected ${o.tls ? "rediss" : "redis"}://${o.username}:<password>@${o.host}:${o.port}`];
+        return [`output url is not a URL; expected ${o.tls ? "rediss" : "redis"}://${o.username ?? "default"}:<password>@${o.host ?? "<host>"}:${o.port ?? "<port>"}`];
     }
     const scheme = u.protocol.replace(/:$/, "");
     const problems: string[] = [];
     if (scheme !== "redis" && scheme !== "rediss") problems.push(`output url does not start with redis:// or rediss://`);
-    else if ((scheme === "rediss") !== o.tls) problems.push(`output url starts with ${scheme}:// but output tls is ${o.tls}`);
+    else if (o.tls !== undefined && (scheme === "rediss") !== o.tls) problems.push(`output url starts with ${scheme}:// but output tls is ${o.tls}`);
     const decode = (s: string) => {
         try {
             return decodeURIComponent(s);
@@ -66,10 +66,10 @@ export function urlProblems(o: Pick<ConnectionOutputs, "url" | "host" | "port" |
         }
     };
     const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
-    if (bare(u.hostname) !== bare(o.host)) problems.push(`output url names another host than output host ${o.host}`);
-    if ((u.port === "" ? 6379 : Number(u.port)) !== o.port) problems.push(`output url names another port than output port ${o.port}`);
-    if (decode(u.username) !== o.username) problems.push(`output url names another user than output username ${o.username}`);
-    if (decode(u.password) !== o.password) problems.push("output url holds another password than output password");
+    if (o.host !== undefined && bare(u.hostname) !== bare(o.host)) problems.push(`output url names another host than output host ${o.host}`);
+    if (o.port !== undefined && (u.port === "" ? 6379 : Number(u.port)) !== o.port) problems.push(`output url names another port than output port ${o.port}`);
+    if (o.username !== undefined && decode(u.username) !== o.username) problems.push(`output url names another user than output username ${o.username}`);
+    if (o.password !== undefined && decode(u.password) !== o.password) problems.push("output url holds another password than output password");
     return problems;
 }
 
@@ -93,10 +93,14 @@ export function outputsProblems(json: unknown): string[] {
             // A secret's problem is said without zod's wording, which may describe the value.
             problems.push(SECRET_OUTPUTS.has(key) ? `output ${name} must be a string` : `output ${name} is not as the contract says (${issue.message})`);
         }
-    } else {
-        const o = result.data;
-        if (o.password === "") problems.push("output password is empty: the server would take connections without one");
-        if (o.password !== "[secret]" && o.url !== "[secret]") problems.push(...urlProblems(o));
+    }
+    // The url is compared whenever the outputs it is compared with have their types, whatever
+    // else is wrong: a file written by hand gets every problem in one go.
+    const r = record as Partial<Record<string, unknown>>;
+    const ofType = <T>(k: string, t: string) => (typeof r[k] === t ? (r[k] as T) : undefined);
+    if (r.password === "") problems.push("output password is empty: the server would take connections without one");
+    if (typeof r.url === "string" && r.password !== "[secret]" && r.url !== "[secret]") {
+        problems.push(...urlProblems({ url: r.url, host: ofType("host", "string"), port: ofType("port", "number"), tls: ofType("tls", "boolean"), username: ofType("username", "string"), password: ofType("password", "string") }));
     }
     return [...new Set(problems)];
 }

@@ -82,12 +82,14 @@ describe("--outputs FILE --check", () => {
         const [r, ok, cut] = await Promise.all([run("--outputs", bad, "--check"), run("--outputs", write(goodText()), "--check"), run("--outputs", write(goodText().replace(`"${SECRET}"`, `'${SECRET}'`)), "--check")]);
         expect(r.code).toBe(2);
         expect(r.stdout).toBe([
-            `${bad}: 5 problems`,
+            `${bad}: 7 problems`,
             "  missing output bullmq (is it an mspbyte-redis stack?)",
             `  output target is not as the contract says (Invalid option: expected one of "docker"|"vm"|"elasticache"|"kubernetes"|"external")`,
             "  output port is not as the contract says (Too big: expected number to be <=65535)",
             "  output tls is not as the contract says (Invalid input: expected boolean, received string)",
             `  output persistence.maxmemoryPolicy is not as the contract says (Invalid input: expected "noeviction")`,
+            "  output url does not start with redis:// or rediss://",
+            "  output url names another port than output port 70000",
             "",
         ].join("\n"));
         expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/: every output as the contract says\n$/) });
@@ -97,7 +99,7 @@ describe("--outputs FILE --check", () => {
     });
 
     it("the same file used for smoke fails with the same list, exit 2", async () => {
-        const f = write(JSON.stringify({ ...good(), port: 0, username: "" }));
+        const f = write(JSON.stringify({ ...good(), port: 0, username: "", url: "redis://:PW@127.0.0.1:0".replace("PW", SECRET) }));
         const r = await run("--outputs", f);
         expect(r).toMatchObject({ code: 2, stdout: "" });
         expect(r.stderr).toBe(`error: ${f}: 2 problems:\n  output port is not as the contract says (Too small: expected number to be >=1)\n  output username is not as the contract says (Too small: expected string to have >=1 characters)\n`);
