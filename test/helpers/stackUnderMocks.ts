@@ -188,8 +188,10 @@ export async function registerStack(stack: string, config: Record<string, unknow
     if (failure) throw failure;
     // Resources whose inputs wait on other resources' outputs register later: wait until quiet.
     let last = -1;
-    for (let stable = 0; stable < 10;) {
-        await new Promise((r) => setTimeout(r, 10));
+    // Mocked registrations settle through promises and immediates, not timers: 20 quiet turns of
+    // the event loop mean nothing is left to register.
+    for (let stable = 0; stable < 20;) {
+        await new Promise((r) => setImmediate(r));
         stable = inputs.size === last ? stable + 1 : 0;
         last = inputs.size;
     }
