@@ -3,14 +3,14 @@
  * validator, shellcheck, a real filesystem on a real (loop) block device, and a real
  * redis-server started from the VM-rendered redis.conf with what the boot script writes.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSmoke } from "../../src/ops/smoke";
 import { renderForTarget } from "../../src/redisConf";
-import { CONFIGURE_SCRIPT, PREPARE_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
+import { CHECK_SCRIPT, CONFIGURE_SCRIPT, FIRST_BOOT_SCRIPT, PREPARE_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
 import { outputsFor } from "../helpers/outputs";
 import { RedisServer } from "../helpers/redisServer";
 import { SBIN_PATH, requireTool } from "../helpers/tools";
@@ -52,7 +52,7 @@ describe("the cloud-init document", () => {
 });
 
 describe("the boot scripts", () => {
-    it.each([PREPARE_SCRIPT, CONFIGURE_SCRIPT])("%s passes shellcheck", (script) => {
+    it.each([PREPARE_SCRIPT, CONFIGURE_SCRIPT, CHECK_SCRIPT, FIRST_BOOT_SCRIPT])("%s passes shellcheck", (script) => {
         requireTool("shellcheck");
         const r = spawnSync("shellcheck", ["--severity=style", script], { encoding: "utf8" });
         expect(r.stdout).toBe("");
@@ -123,6 +123,49 @@ describe("preparing the data disk, on a real block device", () => {
         expect(fs.readFileSync(fstab, "utf8").trim().split("\n")).toHaveLength(1);
         const files = execFileSync("debugfs", ["-R", "ls -l /", device], { encoding: "utf8", env: { PATH: SBIN_PATH }, stdio: ["ignore", "pipe", "ignore"] });
         expect(files).toContain("appendonly.aof");
+    });
+
+    it("Redis's start check passes on the mounted, marked volume and refuses the directory underneath", () => {
+        expect(loop, "mounting the loop device needs root, as CI has").toBe(true);
+        const check = () => spawnSync("bash", [CHECK_SCRIPT], { encoding: "utf8", env: { PATH: SBIN_PATH, MSPBYTE_DATA_DIR: dataDir, MSPBYTE_VOLUME_ID: device } });
+        expect(run().status).toBe(0);
+        const ok = check();
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(ok.stdout).toBe(`check-data-dir: ${dataDir} is volume ${device} (${device})\n`);
+        const wrong = spawnSync("bash", [CHECK_SCRIPT], { encoding: "utf8", env: { PATH: SBIN_PATH, MSPBYTE_DATA_DIR: dataDir, MSPBYTE_VOLUME_ID: "vol-0another" } });
+        expect(wrong.status).toBe(1);
+        expect(wrong.stderr).toBe(`check-data-dir: ${dataDir} holds volume ${device}, not vol-0another: refusing to start Redis\n`);
+        unmount();
+        const under = check();
+        expect(under.status).toBe(1);
+        expect(under.stderr).toBe(`check-data-dir: ${dataDir} is not a mount point (the data volume is not mounted): refusing to start Redis\n`);
+    });
+
+    it("waits for a volume that attaches late (its by-id link appears), then mounts it", async () => {
+        expect(loop, "mounting the loop device needs root, as CI has").toBe(true);
+        const byId = fs.mkdtempSync(path.join(tmp, "by-id-"));
+        const child = spawn("bash", [PREPARE_SCRIPT], {
+            env: { PATH: SBIN_PATH, MSPBYTE_VOLUME_ID: "vol-0late", MSPBYTE_BY_ID_DIR: byId, MSPBYTE_DATA_DIR: dataDir, MSPBYTE_FSTAB: fstab, MSPBYTE_DATA_OWNER: `${process.getuid!()}:${process.getgid!()}`, MSPBYTE_DISK_WAIT_SECONDS: "60" },
+        });
+        let stdout = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+        await new Promise((r) => setTimeout(r, 2500));
+        expect(stdout).toContain(`prepare-data-disk: waiting for volume vol-0late at ${byId}/nvme-Amazon_Elastic_Block_Store_vol0late (next look in 1s)\n`);
+        fs.symlinkSync(device, path.join(byId, "nvme-Amazon_Elastic_Block_Store_vol0late"));
+        expect(await exited).toBe(0);
+        expect(stdout).toContain(`${device} already holds a filesystem: leaving its data as it is`);
+        expect(spawnSync("mountpoint", ["-q", dataDir]).status).toBe(0);
+        expect(fs.readFileSync(path.join(dataDir, ".mspbyte-data-volume"), "utf8")).toBe("vol-0late\n");
+        unmount();
+    });
+
+    it("gives up on a volume that never attaches: exit 1, nothing mounted", () => {
+        const byId = fs.mkdtempSync(path.join(tmp, "by-id-"));
+        const r = spawnSync("bash", [PREPARE_SCRIPT], { encoding: "utf8", env: { PATH: SBIN_PATH, MSPBYTE_VOLUME_ID: "vol-0never", MSPBYTE_BY_ID_DIR: byId, MSPBYTE_DATA_DIR: dataDir, MSPBYTE_FSTAB: fstab, MSPBYTE_DISK_WAIT_SECONDS: "2" } });
+        expect(r.status).toBe(1);
+        expect(r.stdout.trim().split("\n").pop()).toBe(`prepare-data-disk: volume vol-0never did not appear at ${byId}/nvme-Amazon_Elastic_Block_Store_vol0never within 2s: Redis stays stopped`);
+        expect(spawnSync("mountpoint", ["-q", dataDir]).status).not.toBe(0);
     });
 
     it("refuses to guess when no volume is named", () => {

@@ -11,8 +11,17 @@ import { ConfOverrides } from "../../redisConf";
 export const DATA_DIR = "/var/lib/redis";
 export const CONF_DIR = "/etc/redis";
 export const LOCAL_CONF = "mspbyte-local.conf";
-export const PREPARE_SCRIPT = path.join(__dirname, "prepare-data-disk.sh");
-export const CONFIGURE_SCRIPT = path.join(__dirname, "configure-redis.sh");
+const here = (file: string) => path.join(__dirname, file);
+export const PREPARE_SCRIPT = here("prepare-data-disk.sh");
+export const CONFIGURE_SCRIPT = here("configure-redis.sh");
+export const CHECK_SCRIPT = here("check-data-dir.sh");
+export const FIRST_BOOT_SCRIPT = here("first-boot.sh");
+export const APPLY_SCRIPT = here("apply-user-data.py");
+/** The boot steps' own settings (ids, region; no secret), read by their units at every boot. */
+export const ENV_FILE = "/etc/mspbyte/redis-vm.env";
+/** The boot steps, as systemd units that run at every boot, in the order redis-server needs them. */
+export const BOOT_UNITS = ["mspbyte-apply-user-data.service", "mspbyte-data-disk.service", "mspbyte-redis-config.service", "mspbyte-disable-thp.service"] as const;
+export const REDIS_DROP_IN = here("redis-server.mspbyte.conf");
 /** Backlog of pending connections; the kernel default (128 on older kernels, 4096 on newer) caps Redis's tcp-backlog of 511. */
 export const SOMAXCONN = 1024;
 export const NOFILE = 65536;
@@ -50,61 +59,57 @@ const SYSCTL = [
     "",
 ].join("\n");
 
-const DISABLE_THP = [
-    "[Unit]",
-    "Description=Transparent huge pages off, for Redis (latency and memory use after fork)",
-    "DefaultDependencies=no",
-    "Before=redis-server.service",
-    "After=sysinit.target local-fs.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    "ExecStart=/bin/sh -c 'echo never > /sys/kernel/mm/transparent_hugepage/enabled && echo never > /sys/kernel/mm/transparent_hugepage/defrag'",
-    "",
-    "[Install]",
-    "WantedBy=basic.target",
+/**
+ * Debian's redis-server package starts Redis when it is installed, on whatever /var/lib/redis
+ * is then (the root disk). policy-rc.d (Debian's hook for invoke-rc.d and deb-systemd-invoke)
+ * holds back that one start; the first-boot script removes it before starting Redis through
+ * its boot units.
+ */
+const HOLD_REDIS_START = [
+    "#!/bin/sh",
+    "# From mspbyte-redis user data; removed by mspbyte-first-boot once the boot units are in place.",
+    "for arg; do case \"$arg\" in redis-server|redis-server.service) exit 101 ;; esac; done",
+    "exit 0",
     "",
 ].join("\n");
 
-const REDIS_DROP_IN = [
-    "[Unit]",
-    // Requires the data disk's mount: Redis never starts on the empty directory underneath.
-    `RequiresMountsFor=${DATA_DIR}`,
-    "After=mspbyte-disable-thp.service",
-    "",
-    "[Service]",
-    `LimitNOFILE=${NOFILE}`,
-    `ReadWritePaths=${DATA_DIR}`,
-    // A shutdown save of a large dataset takes a while; systemd must not kill it midway.
-    "TimeoutStopSec=300",
-    "",
-].join("\n");
+const read = (file: string) => fs.readFileSync(file, "utf8");
 
+/**
+ * The user data. Cloud-init writes the files and installs the packages once; the boot steps
+ * are systemd units that run at every boot, and the first of them re-applies this document's
+ * files from the instance's current user data, so a document changed on a stopped instance
+ * takes effect at its next start.
+ */
 export function cloudInit(a: CloudInitArgs): string {
+    const env = [
+        "# mspbyte-redis boot settings (no secrets: the password is fetched from Secrets Manager).",
+        `MSPBYTE_VOLUME_ID=${a.volumeId}`,
+        `MSPBYTE_SECRET_ID=${a.secretId}`,
+        `MSPBYTE_REGION=${a.region}`,
+        `MSPBYTE_DEB_ARCH=${a.debArch}`,
+        "",
+    ].join("\n");
+    const script = (name: string, file: string) => ({ path: `/usr/local/sbin/mspbyte-${name}`, content: read(file), permissions: "0755" });
+    const unit = (name: string) => ({ path: `/etc/systemd/system/${name}`, content: read(here(name)), permissions: "0644" });
     const doc = {
         package_update: true,
         packages: ["redis-server", "awscli", "jq", "curl"],
         write_files: [
-            { path: `${CONF_DIR}/redis.conf`, content: a.redisConf, owner: "redis:redis", permissions: "0640", defer: true },
-            { path: "/usr/local/sbin/mspbyte-prepare-data-disk", content: fs.readFileSync(PREPARE_SCRIPT, "utf8"), permissions: "0755" },
-            { path: "/usr/local/sbin/mspbyte-configure-redis", content: fs.readFileSync(CONFIGURE_SCRIPT, "utf8"), permissions: "0755" },
+            { path: "/usr/sbin/policy-rc.d", content: HOLD_REDIS_START, permissions: "0755" },
+            { path: ENV_FILE, content: env, permissions: "0644" },
+            script("apply-user-data", APPLY_SCRIPT),
+            script("prepare-data-disk", PREPARE_SCRIPT),
+            script("configure-redis", CONFIGURE_SCRIPT),
+            script("check-data-dir", CHECK_SCRIPT),
+            script("first-boot", FIRST_BOOT_SCRIPT),
             { path: "/etc/sysctl.d/60-mspbyte-redis.conf", content: SYSCTL, permissions: "0644" },
-            { path: "/etc/systemd/system/mspbyte-disable-thp.service", content: DISABLE_THP, permissions: "0644" },
-            { path: "/etc/systemd/system/redis-server.service.d/10-mspbyte.conf", content: REDIS_DROP_IN, permissions: "0644" },
+            ...BOOT_UNITS.map(unit),
+            { path: "/etc/systemd/system/redis-server.service.d/10-mspbyte.conf", content: read(REDIS_DROP_IN), permissions: "0644" },
+            // Deferred: the redis user exists once the package is installed.
+            { path: `${CONF_DIR}/redis.conf`, content: a.redisConf, owner: "redis:redis", permissions: "0640", defer: true },
         ],
-        runcmd: [
-            // The package started Redis with Debian's own config: stop it before the disk goes under it.
-            ["systemctl", "stop", "redis-server"],
-            ["env", `MSPBYTE_VOLUME_ID=${a.volumeId}`, "/usr/local/sbin/mspbyte-prepare-data-disk"],
-            ["env", `MSPBYTE_SECRET_ID=${a.secretId}`, `MSPBYTE_REGION=${a.region}`, "/usr/local/sbin/mspbyte-configure-redis"],
-            ["sysctl", "--system"],
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "mspbyte-disable-thp.service"],
-            ["systemctl", "enable", "redis-server"],
-            ["systemctl", "restart", "redis-server"],
-            // Session Manager is the only way in (no SSH port); Debian does not package its agent.
-            ["sh", "-c", `curl -fsSLo /tmp/amazon-ssm-agent.deb https://s3.${a.region}.amazonaws.com/amazon-ssm-${a.region}/latest/debian_${a.debArch}/amazon-ssm-agent.deb && dpkg -i /tmp/amazon-ssm-agent.deb && systemctl enable --now amazon-ssm-agent`],
-        ],
+        runcmd: [["/usr/local/sbin/mspbyte-first-boot"]],
     };
     return "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
 }

@@ -2,6 +2,10 @@
 # Writes what an mspbyte-redis VM's redis.conf includes and user data must never carry:
 # the password (and TLS files) from Secrets Manager, and `bind` to this instance's private
 # address and loopback, read from the instance metadata service (IMDSv2).
+# Run at every boot by mspbyte-redis-config.service, before redis-server, which requires it.
+# The metadata service and the secret are retried with backoff until a deadline (the role's
+# credentials or the secret's policy may not be there yet); then the unit fails and Redis
+# stays stopped rather than start without its password.
 # Every path and command can be pointed elsewhere through the environment, for tests.
 set -euo pipefail
 
@@ -10,13 +14,41 @@ region="${MSPBYTE_REGION:?set MSPBYTE_REGION}"
 conf_dir="${MSPBYTE_CONF_DIR:-/etc/redis}"
 group="${MSPBYTE_CONF_GROUP:-redis}"
 private_ip="${MSPBYTE_PRIVATE_IP:-}"
+wait_seconds="${MSPBYTE_SECRET_WAIT_SECONDS:-600}"
+imds="${MSPBYTE_IMDS:-http://169.254.169.254}"
+
+deadline=$((SECONDS + wait_seconds))
+# Runs "$@" until it succeeds, backing off 2, 4, 8 ... 30 s; gives up at the deadline.
+retry() {
+    local what="$1" delay=2
+    shift
+    until "$@"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "configure-redis: $what still failing after ${wait_seconds}s: Redis stays stopped" >&2
+            return 1
+        fi
+        echo "configure-redis: $what failed; retrying in ${delay}s" >&2
+        sleep "$delay"
+        delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    done
+}
+
+read_private_ip() {
+    local token
+    token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$imds/latest/api/token")" &&
+        private_ip="$(curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/local-ipv4")" &&
+        [ -n "$private_ip" ]
+}
+read_secret() {
+    secret="$(aws secretsmanager get-secret-value --secret-id "$secret_id" --region "$region" --query SecretString --output text)" &&
+        jq -e '.password | strings' <<<"$secret" >/dev/null
+}
 
 if [ -z "$private_ip" ]; then
-    token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
-    private_ip="$(curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)"
+    retry "reading local-ipv4 from the instance metadata service" read_private_ip
 fi
-
-secret="$(aws secretsmanager get-secret-value --secret-id "$secret_id" --region "$region" --query SecretString --output text)"
+secret=""
+retry "reading secret $secret_id" read_secret
 password="$(jq -er .password <<<"$secret")"
 # redis.conf reads a double-quoted string with backslash escapes.
 escaped="${password//\\/\\\\}"
