@@ -279,6 +279,12 @@ export const kubernetesSchema = strict({
     if ((parseQuantity(k.memoryLimit) ?? 0) < 64 * 1024 * 1024) issue("memoryLimit", k.memoryLimit, "a Kubernetes quantity of at least 64Mi, such as 1Gi");
     if (k.serviceMonitor && !k.metrics) issue("serviceMonitor", true, "false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)");
     if (k.metrics && k.metricsNamespaces.length === 0) issue("metricsNamespaces", [], "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port");
+    // The sidecar runs with --disable-scrape-endpoint: an older exporter refuses the flag and the
+    // pod never becomes ready. A tag that is not a version (or a digest alone) cannot be judged.
+    const exporterVersion = /:v?(\d+)\.(\d+)\.(\d+)(?:@|$)/.exec(k.exporterImage);
+    if (k.metrics && exporterVersion && Number(exporterVersion[1]) * 1000 + Number(exporterVersion[2]) < 1083) {
+        issue("exporterImage", k.exporterImage, "redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)");
+    }
 });
 
 const HOST_ALLOWED = "the server's host name or IP address alone, without a port or scheme (the port goes in external.port)";

@@ -150,11 +150,17 @@ describe("with TLS: the rendered redis.conf, the generated files' layout, and th
 describe("fixes the Kubernetes target's defects, each at its own layer", () => {
     it.each([
         { given: { metrics: true, metricsNamespaces: [] }, error: "kubernetes.metricsNamespaces: at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port" },
+        { given: { metrics: true, exporterImage: "oliver006/redis_exporter:v1.62.0" }, error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)" },
+        { given: { metrics: true, exporterImage: `oliver006/redis_exporter:v1.82.9@sha256:${"a".repeat(64)}` }, error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)" },
     ])("refuses $given", ({ given, error }) => {
         const r = kubernetesSchema.safeParse({ allowedPodLabels: { app: "pipeline-worker" }, ...given });
         expect(r.success).toBe(false);
         const issue = r.error!.issues[0]!;
         expect(`kubernetes.${issue.path.join(".")}: ${issue.message}`).toBe(error);
+    });
+
+    it.each(["oliver006/redis_exporter:v1.83.0", "oliver006/redis_exporter:v1.88.0", "oliver006/redis_exporter:v2.0.0", `oliver006/redis_exporter@sha256:${"a".repeat(64)}`])("exporter %s is accepted", (exporterImage) => {
+        expect(kubernetesSchema.safeParse({ allowedPodLabels: { app: "x" }, metrics: true, exporterImage }).success).toBe(true);
     });
 
     it("an empty metricsNamespaces is harmless and accepted without metrics", () => {
