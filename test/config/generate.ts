@@ -121,7 +121,8 @@ export function drawCase(gen: fc.GeneratorValue): Case {
         set("tlsCertificate", swapped ? key : cert, true);
         set("tlsKey", swapped ? cert : key, true);
         set("tlsCa", cert, true);
-        planted.push(key.split("\n")[1]!, cert.split("\n")[1]!);
+        // The private key is the secret; certificates are public (the CA is an output for clients).
+        planted.push(key.split("\n")[1]!);
     }
 
     if (has("section")) set(g(fc.constantFrom(...TARGETS.filter((t) => t !== target))), {});
@@ -153,6 +154,9 @@ export function drawCase(gen: fc.GeneratorValue): Case {
         const ceiling = budget ?? 4096 * MiB;
         set("maxmemory", spell(g, g(fc.integer({ min: 16, max: Math.floor(ceiling / MiB) })) * MiB));
     }
+
+    // TLS on the servers we run: the rendered tls-* directives are started too
+    if ((target === "docker" || target === "vm" || target === "kubernetes") && chance(30)) section.tls = true;
 
     // the target's own section
     switch (target) {

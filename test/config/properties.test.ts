@@ -26,7 +26,7 @@ import { makeCerts, type TestCerts } from "../helpers/tls";
 import { authConf } from "../../src/targets/kubernetes/manifests";
 import { drawCase, unprefixed, type Case } from "./generate";
 
-const tally = { parse: { tried: 0, bad: 0, refused: 0 }, program: { tried: 0, bad: 0, refusedBeforeAnyResource: 0, good: 0, confsStarted: 0 } };
+const tally = { parse: { tried: 0, bad: 0, refused: 0 }, program: { tried: 0, bad: 0, refusedBeforeAnyResource: 0, good: 0, confsStarted: 0, tlsConfsStarted: 0 } };
 const HEAD = "invalid stack config";
 /** One line of the error: the namespace prefix, then a problem cut to MESSAGE_MAX_CHARS. */
 const LINE_MAX = "  - ".length + MESSAGE_MAX_CHARS + " (99999 characters)".length;
@@ -144,6 +144,7 @@ async function startRendered(conf: string, password: string): Promise<number> {
     fs.writeFileSync(include, authConf(password), { mode: 0o600 });
     const tls = getDirective(parsed, "tls-port") !== undefined;
     if (tls) certs ??= makeCerts();
+    if (tls) tally.program.tlsConfsStarted++;
     const extra: Record<string, string> = {};
     if (getDirective(parsed, "include") !== undefined) extra.include = include;
     if (tls) Object.assign(extra, { "tls-cert-file": certs!.certFile, "tls-key-file": certs!.keyFile, "tls-ca-cert-file": certs!.caFile });
@@ -169,7 +170,7 @@ describe("the program on generated configs", () => {
         if (certs) fs.rmSync(certs.dir, { recursive: true, force: true });
         console.log(`config property tests: parseStackConfig ${tally.parse.tried} configs, ${tally.parse.bad} with a mistake, ${tally.parse.refused} refused; `
             + `program ${tally.program.tried} configs, ${tally.program.bad} with a mistake, ${tally.program.refusedBeforeAnyResource} refused before any resource was registered, `
-            + `${tally.program.good} accepted, ${tally.program.confsStarted} rendered redis.conf files started on a real redis-server`);
+            + `${tally.program.good} accepted, ${tally.program.confsStarted} rendered redis.conf files started on a real redis-server (${tally.program.tlsConfsStarted} with TLS)`);
     });
 
     it("refuses before any resource, or registers resources whose redis.conf starts a real server", async () => {
