@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DOCUMENTED, checkValue, modelRoots, resolveMember } from "../helpers/awsModels";
-import { FIELDS, NEWER_THAN_DEBIAN, leaves } from "../helpers/awsFields";
+import { AUTONAMED, FIELDS, NEWER_THAN_DEBIAN, leaves } from "../helpers/awsFields";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nOWN\n-----END CERTIFICATE-----\n";
@@ -45,6 +45,13 @@ beforeAll(async () => {
             resourcesChecked++;
             const fields = FIELDS[r.type];
             if (!fields) { findings.push({ variant: label, resource: r.name, input: "*", problem: `no field table for ${r.type}` }); continue; }
+            const auto = AUTONAMED[r.type];
+            if (auto && r.inputs.name === undefined && r.inputs.namePrefix === undefined) {
+                const sample = `${r.name}-a1b2c3d`;
+                const problem = checkValue(auto, sample, roots);
+                checked++;
+                if (problem) findings.push({ variant: label, resource: r.name, input: "(auto-name)", api: auto, value: sample, problem });
+            }
             for (const leaf of leaves(r.inputs, fields)) {
                 const field = fields[leaf.path];
                 if (field === undefined) { findings.push({ variant: label, resource: r.name, input: leaf.path, value: leaf.value, problem: "input not mapped to an API member" }); continue; }
@@ -113,6 +120,9 @@ describe("the validator refuses what AWS refuses (each rule catches a bad value)
         { api: "ec2:RunInstances.MetadataOptions.HttpTokens", good: "required", bad: "always" },
         { api: "iam:PutRolePolicy.PolicyDocument", good: "{}", bad: "" },
         { api: "sns:Subscribe.Protocol", good: "email", bad: "smtp" },
+        { api: "sns:CreateTopic.Name", good: "redis-alarms-a1b2c3d", bad: "redis.alarms" },
+        { api: "ec2:CreateSecurityGroup.GroupName", good: "redis-sg-a1b2c3d", bad: "sg-redis" },
+        { api: "iam:CreateRole.RoleName", good: "redis-dlm-role-a1b2c3d", bad: "r".repeat(65) },
     ])("$api: $good passes, $bad does not", ({ api, good, bad }) => {
         expect(checkValue(api, good)).toBeUndefined();
         expect(checkValue(api, bad)).toMatch(/./);

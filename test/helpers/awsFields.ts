@@ -227,6 +227,18 @@ export const FIELDS: Record<string, Record<string, Field>> = {
     },
 };
 
+/**
+ * Resources whose physical name the program does not send: Pulumi auto-names them as the
+ * resource's name, a hyphen and seven random characters. That name is checked as well.
+ */
+export const AUTONAMED: Record<string, string> = {
+    "aws:iam/role:Role": "iam:CreateRole.RoleName",
+    "aws:iam/instanceProfile:InstanceProfile": "iam:CreateInstanceProfile.InstanceProfileName",
+    "aws:iam/rolePolicy:RolePolicy": "iam:PutRolePolicy.PolicyName",
+    "aws:sns/topic:Topic": "sns:CreateTopic.Name",
+    "aws:ec2/securityGroup:SecurityGroup": "ec2:CreateSecurityGroup.GroupName",
+};
+
 /** Members added to the API after Debian 12's botocore (1.29): checked only where a newer model is on the machine. */
 export const NEWER_THAN_DEBIAN = new Set([
     "elasticache:CreateReplicationGroup.TransitEncryptionMode",

@@ -193,6 +193,14 @@ export const DOCUMENTED: Record<string, { says: string[]; check: (v: any, docume
             return allowed.includes(v) ? undefined : `one of ${allowed.join(", ")}`;
         },
     },
+    "sns:CreateTopic.Name": {
+        says: ["Topic names must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long."],
+        check: (v) => (/^[A-Za-z0-9_-]{1,256}$/.test(v) ? undefined : "1 to 256 ASCII letters, digits, _ and -"),
+    },
+    "ec2:CreateSecurityGroup.GroupName": {
+        says: ["Up to 255 characters in length. Cannot start with sg- .", "Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"],
+        check: (v) => (/^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{1,255}$/.test(v) && !v.startsWith("sg-") ? undefined : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with sg-"),
+    },
     "sns:Subscribe.Protocol": {
         says: ["email"],
         check: (v) => (["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"].includes(v) ? undefined : "one of SNS's protocols"),
