@@ -6,6 +6,7 @@ import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Stac
 import { parse } from "yaml";
 import { getAll, getDirective, parseRedisConf } from "../src/redisConf";
 import { isPinnedImage, requiresProtection, sourceProblems } from "../src/rules";
+import { INSTANCE_MEMORY_MIB, OS_RESERVE_BYTES, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, type MemoryBudget } from "../src/memory";
 
 type Check = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts: { protect: boolean } } & Partial<Pick<ResourceValidationArgs, "getConfig">>;
 
@@ -183,6 +184,45 @@ export function validateNoPlainPassword(args: Check, report: ReportViolation): v
     }
 }
 
+/**
+ * maxmemory within the memory the server gets, fork headroom left: config's rule
+ * (largestSafeMaxmemory in src/memory.ts), applied where one resource carries both the memory
+ * and the redis.conf (a container's `memory` in MB, an instance's type and user data).
+ */
+export function validateMemoryFits(args: Check, report: ReportViolation): void {
+    const p = args.props;
+    let budget: MemoryBudget | undefined;
+    if (args.type === "docker:index/container:Container" && typeof p.memory === "number" && p.memory > 0) {
+        budget = { totalBytes: p.memory * 1024 * 1024, osReserveBytes: 0, source: `the container's memory ${p.memory}MB` };
+    }
+    if (args.type === "aws:ec2/instance:Instance" && typeof p.instanceType === "string" && INSTANCE_MEMORY_MIB[p.instanceType] !== undefined) {
+        budget = { totalBytes: INSTANCE_MEMORY_MIB[p.instanceType]! * 1024 * 1024, osReserveBytes: OS_RESERVE_BYTES, source: `instance type ${p.instanceType}` };
+    }
+    if (!budget) return;
+    for (const conf of redisConfsOf(args)) reportOverBudget(conf.where, getDirective(parseRedisConf(conf.text), "maxmemory"), budget, report);
+}
+
+function reportOverBudget(where: string, maxmemory: string | undefined, budget: MemoryBudget, report: ReportViolation): void {
+    const bytes = maxmemory === undefined ? undefined : parseMemorySize(maxmemory);
+    const largest = largestSafeMaxmemory(budget);
+    if (bytes === undefined || bytes === 0) report(`${where}: no maxmemory with ${budget.source}; the kernel, not noeviction, would stop the server`);
+    else if (bytes > largest) report(`${where}: maxmemory ${maxmemory} is over ${formatMemorySize(largest)}, the most ${budget.source} leaves after fork headroom`);
+}
+
+/** The same rule for a StatefulSet, whose memory limit and redis.conf (a ConfigMap) are two resources. */
+export function validateMemoryFitsTogether(resources: { type: string; name: string; props: Record<string, any> }[], report: ReportViolation): void {
+    const confs = resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap")
+        .flatMap((r) => redisConfsOf({ type: r.type, props: r.props, urn: "", name: r.name, opts: { protect: true } }));
+    for (const r of resources.filter((x) => x.type === "kubernetes:apps/v1:StatefulSet")) {
+        for (const c of (r.props.spec?.template?.spec?.containers ?? []) as { name?: string; resources?: { limits?: { memory?: string } } }[]) {
+            const limit = c.resources?.limits?.memory;
+            const bytes = typeof limit === "string" ? parseQuantity(limit) : undefined;
+            if (c.name !== "redis" || bytes === undefined) continue;
+            for (const conf of confs) reportOverBudget(conf.where, getDirective(parseRedisConf(conf.text), "maxmemory"), { totalBytes: bytes, osReserveBytes: 0, source: `${r.name}'s memory limit ${limit}` }, report);
+        }
+    }
+}
+
 const policy = (name: string, description: string, validateResource: (a: Check, r: ReportViolation) => void, extra: Partial<ResourceValidationPolicy> = {}): ResourceValidationPolicy =>
     ({ name, description, enforcementLevel: "mandatory", validateResource: validateResource as ResourceValidationPolicy["validateResource"], ...extra });
 
@@ -194,6 +234,7 @@ export const policies: ResourceValidationPolicy[] = [
     policy("redis-pinned-images", "Images pinned by tag or digest, never latest", validatePinnedImages),
     policy("redis-data-protected", "Resources holding queue data are protected outside dev", validateDataProtected),
     policy("redis-no-plain-password", "No password where it is never encrypted: command lines, ConfigMaps, user data, plain env", validateNoPlainPassword),
+    policy("redis-memory-fits", "maxmemory within the container's or instance's memory, fork headroom left", validateMemoryFits),
 ];
 
 /** Policies over the whole stack: rules that no single resource shows. */
@@ -203,4 +244,9 @@ export const stackPolicies: StackValidationPolicy[] = [{
     enforcementLevel: "mandatory",
     configSchema: INGRESS_CONFIG_SCHEMA,
     validateStack: (args, report) => validateNoOpenIngressTogether(args.resources, allowPublic(args), report),
+}, {
+    name: "redis-memory-fits-together",
+    description: "maxmemory within the StatefulSet's memory limit, fork headroom left",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => validateMemoryFitsTogether(args.resources, report),
 }];

@@ -406,6 +406,12 @@ function checkMemoryFits(c: z.output<typeof stackSchema>, issue: (path: (string 
     const largest = budget === undefined ? undefined : largestSafeMaxmemory(budget);
     // A limit refused on its own (under 16mb, not a size) is reported once, by its own key.
     if (budget && !(budget.totalBytes >= MAXMEMORY_MIN_BYTES)) return;
+    // The Docker provider takes the limit in whole megabytes (`memory`) and drops the rest: the
+    // container would get less than the limit written, and maxmemory would be sized above it.
+    if (c.target === "docker" && budget && budget.totalBytes % (1024 * 1024) !== 0) {
+        issue(["docker", "memoryLimit"], c.docker?.memoryLimit, `a whole number of megabytes, as the Docker provider takes it; here ${formatMemorySize(Math.floor(budget.totalBytes / (1024 * 1024)) * 1024 * 1024)}`);
+        return;
+    }
     if (budget && largest !== undefined && largest < MAXMEMORY_MIN_BYTES) {
         const key = c.target === "docker" ? ["docker", "memoryLimit"] : c.target === "vm" ? ["vm", "instanceType"] : ["kubernetes", "memoryLimit"];
         issue(key, budget.source.split(" ")[1], `more memory: ${budget.source} leaves ${formatMemorySize(largest)} for maxmemory, under the 16mb a queue needs`);

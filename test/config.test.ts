@@ -339,3 +339,11 @@ describe("every real stack file passes the checks above", () => {
         expect(() => parseStackConfig({ ...raw, ...secrets }, stack, new Set(Object.keys(secrets)))).not.toThrow();
     });
 });
+
+it("a container limit that is not whole megabytes is refused with the megabytes the provider would give", () => {
+    expect(() => parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1000000000" }) }, "dev")).toThrow(new ConfigError([
+        "mspbyte-redis:docker.memoryLimit: given \"1000000000\"; allowed: a whole number of megabytes, as the Docker provider takes it; here 953mb",
+    ]));
+    expect(() => parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1g" }) }, "dev")).toThrow(/here 953mb/);
+    expect(parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1024MB" }) }, "dev").docker.memoryLimit).toBe("1024MB");
+});

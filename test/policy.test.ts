@@ -1,8 +1,8 @@
 /** Each policy called directly on passing and failing resources (the policy CLI cannot run here). */
 import { describe, expect, it } from "vitest";
 import {
-    isPinned, policies, stackOf, stackPolicies, validateDataProtected, validateEncryption, validateNoOpenIngress, validateNoOpenIngressTogether,
-    validateNoPlainPassword, validateNoeviction, validatePersistence, validatePinnedImages,
+    isPinned, policies, stackOf, stackPolicies, validateDataProtected, validateEncryption, validateMemoryFits, validateMemoryFitsTogether, validateNoOpenIngress,
+    validateNoOpenIngressTogether, validateNoPlainPassword, validateNoeviction, validatePersistence, validatePinnedImages,
 } from "../policy/policies";
 import { parseStackConfig } from "../src/config";
 import { UNPROTECTED_STACKS } from "../src/rules";
@@ -180,10 +180,46 @@ describe("redis-no-plain-password", () => {
     });
 });
 
-it("the pack holds seven mandatory resource policies and one stack policy", () => {
+describe("redis-memory-fits", () => {
+    const conf = (maxmemory: string) => dockerConf({ maxmemory });
+    it("passes maxmemory at the largest safe value, and resources without a memory limit", () => {
+        expect(violations(validateMemoryFits, "docker:index/container:Container", container(conf("614mb"), { memory: 1024 }))).toEqual([]);
+        expect(violations(validateMemoryFits, "docker:index/container:Container", container(conf("4gb")))).toEqual([]);
+        expect(violations(validateMemoryFits, "aws:ec2/instance:Instance", { instanceType: "t4g.small", userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "maxmemory 1075mb\\n"\n` })).toEqual([]);
+    });
+    it.each([
+        ["docker:index/container:Container", container(conf("615mb"), { memory: 1024 }), "upload /usr/local/etc/redis/redis.conf: maxmemory 615mb is over 614mb, the most the container's memory 1024MB leaves after fork headroom"],
+        ["aws:ec2/instance:Instance", { instanceType: "t4g.small", userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "maxmemory 2gb\\n"\n` }, "user data /etc/redis/redis.conf: maxmemory 2gb is over 1075mb, the most instance type t4g.small leaves after fork headroom"],
+        ["aws:ec2/instance:Instance", { instanceType: "r7g.large", userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "maxmemory 0\\n"\n` }, "user data /etc/redis/redis.conf: no maxmemory with instance type r7g.large; the kernel, not noeviction, would stop the server"],
+    ])("fails %s", (type, props, message) => {
+        expect(violations(validateMemoryFits, type, props as Record<string, unknown>)).toEqual([message]);
+    });
+    it("a StatefulSet's limit against its ConfigMap's redis.conf", () => {
+        const resources = (limit: string, maxmemory: string) => [
+            { type: "kubernetes:apps/v1:StatefulSet", name: "redis-sts", props: { spec: { template: { spec: { containers: [{ name: "redis", resources: { limits: { memory: limit } } }, { name: "exporter", resources: { limits: { memory: "64Mi" } } }] } } } } },
+            { type: "kubernetes:core/v1:ConfigMap", name: "redis-conf", props: { data: { "redis.conf": withConf({ maxmemory }) } } },
+        ];
+        const found: string[] = [];
+        validateMemoryFitsTogether(resources("1Gi", "614mb"), (m) => found.push(m ?? ""));
+        expect(found).toEqual([]);
+        validateMemoryFitsTogether(resources("512Mi", "614mb"), (m) => found.push(m ?? ""));
+        expect(found).toEqual(["data.redis.conf: maxmemory 614mb is over 307mb, the most redis-sts's memory limit 512Mi leaves after fork headroom"]);
+    });
+    it.each([["1024", "614mb"], ["1024", "615mb"], ["512", "300mb"], ["512", "308mb"]])("config and the pack agree on a %sMB container with maxmemory %s", (mb, maxmemory) => {
+        let configAccepts = true;
+        try {
+            parseStackConfig({ target: "docker", maxmemory, docker: JSON.stringify({ memoryLimit: `${mb}mb` }) }, "dev");
+        } catch {
+            configAccepts = false;
+        }
+        expect(violations(validateMemoryFits, "docker:index/container:Container", container(conf(maxmemory), { memory: Number(mb) })).length === 0).toBe(configAccepts);
+    });
+});
+
+it("the pack holds eight mandatory resource policies and two stack policies", () => {
     expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
         ["redis-noeviction", "mandatory"], ["redis-persistence", "mandatory"], ["redis-encryption", "mandatory"], ["redis-no-open-ingress", "mandatory"],
-        ["redis-pinned-images", "mandatory"], ["redis-data-protected", "mandatory"], ["redis-no-plain-password", "mandatory"],
+        ["redis-pinned-images", "mandatory"], ["redis-data-protected", "mandatory"], ["redis-no-plain-password", "mandatory"], ["redis-memory-fits", "mandatory"],
     ]);
-    expect(stackPolicies.map((p) => [p.name, p.enforcementLevel])).toEqual([["redis-no-open-ingress-together", "mandatory"]]);
+    expect(stackPolicies.map((p) => [p.name, p.enforcementLevel])).toEqual([["redis-no-open-ingress-together", "mandatory"], ["redis-memory-fits-together", "mandatory"]]);
 });

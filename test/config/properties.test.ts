@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, memoryBudget, parseStackConfig } from "../../src/config";
 import { INSTANCE_MEMORY_MIB, MAXMEMORY_SHARE, largestSafeMaxmemory, parseMemorySize } from "../../src/memory";
-import { redisConfsOf } from "../../policy/policies";
+import { policies, redisConfsOf, stackPolicies } from "../../policy/policies";
 import { MESSAGE_MAX_CHARS } from "../../src/rules";
 import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { isSecretInput } from "../helpers/pulumiMocks";
@@ -198,6 +198,19 @@ describe("the program on generated configs", () => {
             const { raw, secrets } = unprefixed(c);
             const config = parseStackConfig(raw, c.stack, secrets);
             const budget = memoryBudget({ target: config.target, docker: config.docker, vm: config.vm, kubernetes: config.kubernetes } as Parameters<typeof memoryBudget>[0]);
+            // What config accepts, the policy pack accepts (data protection aside: resource
+            // options are not visible under mocks), with the pack's opt-in set as config's is.
+            const optIn = { allowPublicCidrs: (config.vm ?? config.elasticache)?.allowPublicCidrs === true };
+            const getConfig = <T extends object>() => optIn as T;
+            const props = registered.map((r) => ({ type: r.type, name: r.name, props: plain(r.inputs) as Record<string, any>, urn: `urn:pulumi:${c.stack}::mspbyte-redis::${r.type}::${r.name}`, opts: { protect: true }, getConfig }));
+            const violations: string[] = [];
+            for (const r of props) {
+                for (const p of policies.filter((x) => x.name !== "redis-data-protected")) {
+                    void (p.validateResource as unknown as (a: unknown, report: (m?: string) => void) => void)(r, (m) => violations.push(`${p.name} ${r.name}: ${m}`));
+                }
+            }
+            for (const p of stackPolicies) void (p.validateStack as unknown as (a: unknown, report: (m?: string) => void) => void)({ resources: props, getConfig }, (m) => violations.push(`${p.name}: ${m}`));
+            expect(violations).toEqual([]);
             for (const r of registered) {
                 for (const conf of redisConfsOf({ type: r.type, props: plain(r.inputs) as Record<string, any>, urn: "", name: r.name, opts: { protect: true } })) {
                     const key = conf.text;
