@@ -5,9 +5,11 @@
  * the data): the source filled with jobs carrying incompressible payloads, then
  * `backupToFile` (the server's snapshot streamed, SHA-256 and CRC64 computed as it comes) and
  * `restoreFile` into the empty second server (file check, scratch server load, DUMP/RESTORE,
- * counts compared). Prints the numbers; writes them as JSON only with --json. Both servers,
+ * counts compared); `redis-cli --rdb` of the same server for scale. Prints the numbers; writes
+ * them as JSON only with --json. Both servers,
  * the scratch server and the temp directory are removed on every exit, Ctrl-C included.
  */
+import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -110,6 +112,18 @@ async function main(): Promise<void> {
     const mb = b.bytes / 1e6;
     process.stdout.write(`backup: ${mb.toFixed(0)} MB RDB (${b.header.keys} keys) in ${backupSeconds.toFixed(1)} s = ${(mb / backupSeconds).toFixed(1)} MB/s (server fork and write, stream, SHA-256 and CRC64)\n`);
 
+    // The reference client on the same server, for scale: redis-cli --rdb (same protocol, no checks).
+    const ref = path.join(dir, "redis-cli.rdb");
+    t = Date.now();
+    try {
+        execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", String(source.port), "--rdb", ref], { stdio: "ignore", env: { ...process.env, REDISCLI_AUTH: TEST_PASSWORD } });
+    } catch (e) {
+        throw new Error(`redis-cli --rdb failed (install redis-tools: sudo apt-get install -y redis-tools): ${(e as Error).message}`);
+    }
+    const refSeconds = (Date.now() - t) / 1000;
+    fs.rmSync(ref, { force: true });
+    process.stdout.write(`reference: redis-cli --rdb of the same server in ${refSeconds.toFixed(1)} s = ${(mb / refSeconds).toFixed(1)} MB/s\n`);
+
     t = Date.now();
     const r = await restoreFile(outputsFor(target), file);
     const restoreSeconds = (Date.now() - t) / 1000;
@@ -124,6 +138,7 @@ async function main(): Promise<void> {
         usedMemoryBytes: used,
         rdbBytes: b.bytes,
         backup: { seconds: backupSeconds, mbPerSec: mb / backupSeconds },
+        redisCliRdb: { seconds: refSeconds, mbPerSec: mb / refSeconds },
         restore: { seconds: restoreSeconds, mbPerSec: mb / restoreSeconds, copySeconds: r.seconds, keys: r.keysRestored },
     };
     if (o.json) {
