@@ -470,7 +470,7 @@ export function powerLossVerdicts(p: PowerLossReport): Verdict[] {
     out.push({
         drill: "power loss during an AOF rewrite",
         pass: r.lostOlderThanClaim === 0 && r.windowMs.max < POWER_WINDOW_MS,
-        line: `${cuts(r.cycles)} (${r.perCycle.filter((c) => c.rewriteInProgress).length} landed while the rewrite ran): window max ${r.windowMs.max} ms, ${r.lostOlderThanClaim} older than the claim lost. Limit: LazyFS caches file data only, so the renames that switch a rewritten AOF in are durable at once here; a filesystem that loses an unsynced rename is not modelled`,
+        line: `${cuts(r.cycles)} (${r.perCycle.filter((c) => c.rewriteInProgress).length} landed while the rewrite ran): window max ${r.windowMs.max} ms, ${r.lostOlderThanClaim} older than the claim lost. Limit: LazyFS caches file data only, so the renames that switch a rewritten AOF in are durable at once here (Redis fsyncs the manifest and its folder after each rename; a filesystem that loses a rename anyway is not modelled)`,
     });
     const ta = p.tornAlways;
     out.push({ drill: "torn write, always", pass: ta.faultFired && ta.startedAlone && ta.lost === 0, line: `fault fired: ${ta.faultFired}; started by itself: ${ta.startedAlone} (${ta.loadMessage || "no AOF message"}); ${ta.lost} acknowledged lost` });
