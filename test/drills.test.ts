@@ -161,6 +161,7 @@ describe("the drill command", () => {
     }, 90_000);
 
     it("Ctrl-C during the power-loss drill: the server and the LazyFS daemon are ended, the mount and the folder gone", async () => {
+        requireLazyfs(); // fails with how to get LazyFS when it is missing
         let daemons: { pid: string; work: string }[] = [];
         const r = await drill(["--only", "powerloss", "--cycles", "3"], {
             onLine: (line, kill, _close, pid) => {
