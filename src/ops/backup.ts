@@ -148,13 +148,13 @@ function readHead(file: string): Buffer {
 /** Partial files to remove if the process is interrupted. */
 const PARTIALS = new Set<string>();
 
-/** On Ctrl-C or SIGTERM: no partial file, no scratch server left behind. */
-export function cleanupOnSignals(): void {
+/** On Ctrl-C or SIGTERM: no partial file, no scratch server left behind; `said` is the last line. */
+export function cleanupOnSignals(said = "no partial file or scratch server left behind"): void {
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
         process.once(sig, () => {
             for (const p of PARTIALS) fs.rmSync(p, { force: true });
             void stopAllScratch().finally(() => {
-                process.stderr.write(`\ninterrupted (${sig}): nothing left behind\n`);
+                process.stderr.write(`\ninterrupted (${sig}): ${said}\n`);
                 process.exit(EXIT_FAILED);
             });
         });

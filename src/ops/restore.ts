@@ -25,7 +25,7 @@ import { checksumFile, cleanupOnSignals } from "./backup";
 import { Progress, humanBytes } from "./day2/progress";
 import { QueueCounts, countQueues, diffCounts, formatCounts } from "./day2/queues";
 import { RdbCheck, RdbError, checkRdbFile, formatRdbName, parseSha256File, readsRdb, serverRdbVersion } from "./day2/rdb";
-import { ScratchServer, localServerVersion } from "./day2/scratch";
+import { ScratchServer, localServerInfo } from "./day2/scratch";
 import { loadStack } from "./day2/stack";
 
 /** A restore that stopped before writing anything, and why. */
@@ -106,8 +106,9 @@ export async function preflight(file: string, t: Target, opts: RestoreOptions) {
     if (!readsRdb(target.rdb, check.header.version)) {
         throw new RestoreRefused(`${file} is ${fileName}, newer than the server reads: ${target.server} reads up to RDB ${target.rdb}; restore into a server at least as new as the one that wrote it`);
     }
-    const localVersion = localServerVersion();
-    const local = serverRdbVersion({ redis_version: localVersion });
+    const localInfo = localServerInfo();
+    const localVersion = localInfo.version;
+    const local = serverRdbVersion(localInfo.info);
     if (!readsRdb(local.rdb, check.header.version)) {
         throw new RestoreRefused(`${file} is ${fileName}; this machine's redis-server ${localVersion} reads up to RDB ${local.rdb}: install a redis-server at least as new as the one that wrote it to restore from here`);
     }
@@ -232,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
     const stack = await loadStack({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const o = stack.outputs;
-    cleanupOnSignals();
+    cleanupOnSignals("the scratch server is stopped; keys copied before the interruption stay on the server (restore again with --force, or empty it)");
     process.stdout.write(`restore: ${file} into ${stack.label} (target ${o.target}) at ${o.host}:${o.port}\n`);
     const progress = new Progress("restored", "keys");
     let r: RestoreResult;

@@ -15,12 +15,19 @@ export const REDIS_SERVER_HINT = "redis-server is needed on this machine to read
 
 /** `redis-server --version` of this machine, or an error saying how to install it. */
 export function localServerVersion(): string {
+    return localServerInfo().version;
+}
+
+/** The local server's version, and its INFO-style fields (Valkey's redis-server says "Valkey server v=..."). */
+export function localServerInfo(): { version: string; info: Record<string, string> } {
+    let out: string;
     try {
-        const out = execFileSync("redis-server", ["--version"], { encoding: "utf8" });
-        return /v=(\S+)/.exec(out)?.[1] ?? "unknown";
+        out = execFileSync("redis-server", ["--version"], { encoding: "utf8" });
     } catch {
         throw new Error(REDIS_SERVER_HINT);
     }
+    const version = /v=(\S+)/.exec(out)?.[1] ?? "unknown";
+    return { version, info: /^valkey/i.test(out.trim()) ? { valkey_version: version, server_name: "valkey" } : { redis_version: version } };
 }
 
 export class ScratchServer {
