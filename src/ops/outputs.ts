@@ -110,7 +110,8 @@ export function parseOutputs(json: unknown, source: string): ConnectionOutputs {
     const problems = outputsProblems(json);
     if (problems.length === 1) throw new UsageError(`${source}: ${problems[0]}`);
     if (problems.length > 1) throw new UsageError(`${source}: ${problems.length} problems:\n  ${problems.join("\n  ")}`);
-    return json as ConnectionOutputs;
+    // The contract's outputs only (details and other extras dropped), as the schema reads them.
+    return outputsSchema.parse(json) as ConnectionOutputs;
 }
 
 /**
