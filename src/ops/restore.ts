@@ -56,6 +56,8 @@ export interface RestoreResult {
 
 /** Keys sent per round trip. */
 const BATCH = 1000;
+/** DUMP and PTTL of every key given, in order: payload (or nil when gone), then PTTL. */
+const DUMP_SCRIPT = "local r = {} for i, k in ipairs(KEYS) do r[2 * i - 1] = redis.call('DUMP', k) r[2 * i] = redis.call('PTTL', k) end return r";
 /** Batches written but not yet answered. */
 const IN_FLIGHT = 4;
 
@@ -185,13 +187,13 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                 const [next, keys] = await scratch.client.scanBuffer(cursor, "COUNT", BATCH);
                 cursor = String(next);
                 if (keys.length === 0) continue;
-                const read = scratch.client.pipeline();
-                for (const k of keys) read.dumpBuffer(k).pttl(k);
-                const got = (await read.exec()) ?? [];
+                // One script call per batch on the scratch server (a local, throwaway server):
+                // each key's DUMP and PTTL, without a round of client bookkeeping per command.
+                const got = (await scratch.client.callBuffer("EVAL", DUMP_SCRIPT, keys.length, ...keys)) as (Buffer | number | null)[];
                 const items: [Buffer, number, Buffer][] = [];
                 for (let i = 0; i < keys.length; i++) {
-                    const payload = got[2 * i]?.[1] as Buffer | null;
-                    const pttl = Number(got[2 * i + 1]?.[1]);
+                    const payload = got[2 * i] as Buffer | null;
+                    const pttl = Number(got[2 * i + 1]);
                     if (!payload || pttl === -2) continue; // expired since the scan
                     items.push([keys[i]!, pttl > 0 ? pttl : 0, payload]);
                     if (pttl > 0) volatile++;

@@ -70,7 +70,7 @@ describe("RDB files", () => {
         { info: { redis_version: "7.2.4", valkey_version: "8.0.1", server_name: "valkey" }, rdb: 11, server: "Valkey 8.0.1" },
         { info: { valkey_version: "9.0.0", server_name: "valkey" }, rdb: 80, server: "Valkey 9.0.0" },
     ])("$server reads up to RDB $rdb", ({ info, rdb, server }) => {
-        expect(serverRdbVersion(info)).toEqual({ rdb, server });
+        expect(serverRdbVersion(info as Record<string, string>)).toEqual({ rdb, server });
     });
 
     it.each([
