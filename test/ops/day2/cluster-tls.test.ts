@@ -1,0 +1,113 @@
+/**
+ * backup over TLS (the server's certificate checked against the stack's CA), and restore and
+ * queue counts on a cluster-mode stack (MemoryDB, ElastiCache cluster mode): a real
+ * three-master Redis Cluster on loopback, joined by `redis-cli --cluster create`.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backupToFile } from "../../../src/ops/backup";
+import { RestoreRefused, restoreFile } from "../../../src/ops/restore";
+import { main as queueMain } from "../../../src/ops/queue";
+import { connectCluster } from "../../../src/ops/connection";
+import { bullmqSettings } from "../../../src/contract";
+import { applyOverrides, parseRedisConf, renderRedisConf } from "../../../src/redisConf";
+import { memorydbPersistence } from "../../../src/targets/memorydb";
+import { outputsFor } from "../../helpers/outputs";
+import { RedisServer } from "../../helpers/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { TestCerts, makeCerts } from "../../helpers/tls";
+
+const servers: RedisServer[] = [];
+const nodes: RedisServer[] = [];
+let certs: TestCerts;
+let dir: string;
+let tlsServer: RedisServer;
+const clusterOutputs = () => outputsFor(nodes[0]!, { bullmq: bullmqSettings("{pipeline}", "pipeline-jobs"), persistence: memorydbPersistence(7, "03:00-04:00", 0) });
+
+beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-day2-cluster-"));
+    certs = makeCerts();
+    const tlsConf = renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { tls: { certFile: certs.certFile, keyFile: certs.keyFile, caFile: certs.caFile } }));
+    tlsServer = await RedisServer.start({ conf: tlsConf, tls: true });
+    servers.push(tlsServer);
+
+    const conf = renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), {
+        extra: { "cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "5000", masterauth: TEST_PASSWORD },
+    }));
+    for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start({ conf }));
+    execFileSync("redis-cli", ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "pipe", env: { ...process.env, REDISCLI_AUTH: TEST_PASSWORD } });
+    for (const n of nodes) {
+        const c = n.client({ password: TEST_PASSWORD });
+        await c.connect();
+        for (let i = 0; i < 100 && !/cluster_state:ok/.test(String(await c.call("CLUSTER", "INFO"))); i++) await new Promise((r) => setTimeout(r, 100));
+        c.disconnect();
+    }
+}, 60_000);
+
+afterAll(async () => {
+    await Promise.all([...servers, ...nodes].map((s) => s.destroy()));
+    if (certs) fs.rmSync(certs.dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("over TLS", () => {
+    it("backs up a TLS server, its certificate checked against the CA; without the CA the handshake fails", async () => {
+        const c = tlsServer.client({ password: TEST_PASSWORD, tls: { ca: fs.readFileSync(certs.caFile) } });
+        await c.connect();
+        await c.set("over-tls", "yes");
+        c.disconnect();
+        const file = path.join(dir, "tls.rdb");
+        const r = await backupToFile(outputsFor(tlsServer, { tls: true }), file, { caFile: certs.caFile });
+        expect(r.crc64).toBe("ok");
+        expect(r.header.keys).toBe(1);
+        await expect(backupToFile(outputsFor(tlsServer, { tls: true }), path.join(dir, "untrusted.rdb"))).rejects.toThrow(/self[- ]signed certificate|unable to verify|unable to get local issuer/);
+        expect(fs.existsSync(path.join(dir, "untrusted.rdb.partial"))).toBe(false);
+    });
+});
+
+describe("a cluster-mode stack", () => {
+    it("restore sends each key to its master; queue counts go through a cluster client; a second restore is refused", async () => {
+        // The source: a standalone server holding a hash-tagged queue and keys spread over slots.
+        const source = await RedisServer.start({ conf: dockerConf() });
+        servers.push(source);
+        const q = new Queue("pipeline-jobs", { prefix: "{pipeline}", connection: { host: "127.0.0.1", port: source.port, password: TEST_PASSWORD } });
+        await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ name: "work", data: { i } })));
+        await q.add("later", {}, { delay: 3_600_000 });
+        await q.close();
+        const c = source.client({ password: TEST_PASSWORD });
+        await c.connect();
+        for (let i = 0; i < 30; i++) await c.set(`plain:${i}`, String(i));
+        c.disconnect();
+        const file = path.join(dir, "to-cluster.rdb");
+        await backupToFile(outputsFor(source), file);
+
+        const r = await restoreFile(clusterOutputs(), file);
+        expect(r.problems).toEqual([]);
+        expect(r.actual).toEqual([expect.objectContaining({ name: "pipeline-jobs", counts: expect.objectContaining({ wait: 50, delayed: 1 }) })]);
+        const cluster = await connectCluster(clusterOutputs());
+        try {
+            const perMaster = await Promise.all(cluster.nodes("master").map((n) => n.dbsize()));
+            expect(perMaster.filter((n) => n > 0).length).toBeGreaterThan(1);
+            expect(perMaster.reduce((a, b) => a + b, 0)).toBe(r.keysAfter);
+            expect(await cluster.get("plain:17")).toBe("17");
+        } finally {
+            cluster.disconnect();
+        }
+
+        let out = "";
+        expect(await queueMain(["counts", "--outputs", writeJson("cluster.json", clusterOutputs())], (s) => (out += s))).toBe(0);
+        expect(out).toMatch(/^pipeline-jobs +50 +0 +0 +0 +1 +0 +0$/m);
+
+        await expect(restoreFile(clusterOutputs(), file)).rejects.toBeInstanceOf(RestoreRefused);
+    });
+});
+
+function writeJson(name: string, o: unknown): string {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, JSON.stringify(o));
+    return f;
+}
