@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Writable } from "stream";
 import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
 // The AWS SDK loads only for managed stacks (types here are erased): the other targets start fast.
 import type { ManagedTarget, NativeOptions, NativeResult } from "./day2/native";
 import { Progress, humanBytes } from "./day2/progress";
@@ -218,7 +218,7 @@ export async function main(argv: string[], native: NativeOptions = {}): Promise<
         });
     } catch (e) {
         if (e instanceof UsageError) throw e;
-        process.stdout.write(`FAIL ${(e as Error).message}\n`);
+        process.stdout.write(`FAIL ${scrub((e as Error).message)}\n`);
         return EXIT_FAILED;
     }
     const keys = r.header.keys === null ? "key count not in the header" : `${r.header.keys} keys${r.header.db ? ` in db ${r.header.db}` : ""}`;
@@ -236,7 +236,7 @@ export async function main(argv: string[], native: NativeOptions = {}): Promise<
         }
         return EXIT_OK;
     } catch (e) {
-        process.stdout.write(`FAIL verify: ${(e as Error).message}\n`);
+        process.stdout.write(`FAIL verify: ${scrub((e as Error).message)}\n`);
         return EXIT_FAILED;
     }
 }

@@ -12,7 +12,7 @@
  * server asks for no password at all.
  */
 import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, registerSecret, runMain, scrub } from "./cli";
 import { connect } from "./connection";
 import { loadOutputs } from "./outputs";
 
@@ -90,6 +90,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         { label: "stack output password", password: o.password },
         ...candidatesFrom(env, { env: args.env as string[] | undefined, accept: args.accept as string[] | undefined, refuse: args.refuse as string[] | undefined }, stdin),
     ];
+    // Every candidate is a secret: the last filter before any output replaces it.
+    for (const c of candidates) registerSecret(c.password);
     const user = (args.user as string | undefined) ?? o.username;
     const caFile = args.ca as string | undefined;
     process.stdout.write(`passwords: ${o.target} at ${o.host}:${o.port}, user ${user}\n`);
@@ -100,7 +102,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         try {
             v = await tryPassword(o, user, c.password, caFile);
         } catch (e) {
-            process.stdout.write(`FAIL ${c.label}: ${(e as Error).message}\n`);
+            process.stdout.write(`FAIL ${c.label}: ${scrub((e as Error).message)}\n`);
             return EXIT_FAILED;
         }
         if (v === "no password required") {

@@ -17,7 +17,7 @@
 import { Queue } from "bullmq";
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
 import { connectCluster, isCluster, redisOptions } from "./connection";
 import { QueueCounts, countQueue, countQueues, formatCounts, openQueue } from "./day2/queues";
 import { loadOutputs } from "./outputs";
@@ -164,7 +164,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
             out(`done; now:\n${formatCounts([after])}`);
             return EXIT_OK;
         } catch (e) {
-            out(`FAIL ${verb} ${name}: ${(e as Error).message}\n`);
+            out(`FAIL ${verb} ${name}: ${scrub((e as Error).message)}\n`);
             return EXIT_FAILED;
         } finally {
             await q.close();

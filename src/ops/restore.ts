@@ -19,7 +19,7 @@
 import * as fs from "fs";
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
 import { connectCluster, info, isCluster, redisOptions } from "./connection";
 import { checksumFile, cleanupOnSignals } from "./backup";
 import { Progress, humanBytes } from "./day2/progress";
@@ -249,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (e) {
         if (e instanceof UsageError) throw e;
         const refused = e instanceof RestoreRefused;
-        process.stdout.write(`FAIL ${(e as Error).message}${refused ? "; nothing was written" : ""}\n`);
+        process.stdout.write(`FAIL ${scrub((e as Error).message)}${refused ? "; nothing was written" : ""}\n`);
         return EXIT_FAILED;
     }
     process.stdout.write(`restored ${r.keysRestored} keys (${humanBytes(r.bytes)} of DUMP payloads) in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / Math.max(r.seconds, 0.001)).toFixed(1)} MB/s)\n`);
