@@ -25,7 +25,7 @@ interface Sent {
 function handler(answers: { contentType: string; body: string }[], sent: Sent[]) {
     return {
         handle: async (req: { headers: Record<string, string>; body?: string | Uint8Array }) => {
-            const body = req.body === undefined ? "" : typeof req.body === "string" ? req.body : Buffer.from(req.body).toString("utf8");
+            const body = req.body === undefined ? "" : req.body instanceof Uint8Array ? new TextDecoder().decode(req.body) : String(req.body);
             const target = req.headers["x-amz-target"];
             if (target) sent.push({ target, params: {}, json: JSON.parse(body || "{}") });
             else {
