@@ -214,8 +214,13 @@ function readText(file: string): string {
     }
 }
 
+/** An outputs file as JSON, with errors that never show its text. */
+export function readJsonFile(file: string): unknown {
+    return parseJson(readText(file), file);
+}
+
 export function readOutputsFile(file: string): ConnectionOutputs {
-    return parseOutputs(parseJson(readText(file), file), file);
+    return parseOutputs(readJsonFile(file), file);
 }
 
 /** `--outputs FILE --check`: every problem of the file, without connecting; empty when none. */
@@ -229,8 +234,8 @@ export function checkOutputsFile(file: string): string[] {
     return outputsProblems(json);
 }
 
-/** Runs the Pulumi CLI for a stack's outputs. */
-export function readStackOutputs(stack: string): Promise<ConnectionOutputs> {
+/** Runs the Pulumi CLI for a stack's whole output (the contract and `details`) as JSON. */
+export function readStackJson(stack: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
         execFile("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
             if (err && (err as NodeJS.ErrnoException).code === "ENOENT") {
@@ -241,12 +246,17 @@ export function readStackOutputs(stack: string): Promise<ConnectionOutputs> {
                 return reject(new UsageError(`pulumi stack output --stack ${stack} failed: ${first.trim()}`));
             }
             try {
-                resolve(parseOutputs(parseJson(stdout, `pulumi stack output --stack ${stack}`), `stack ${stack}`));
+                resolve(parseJson(stdout, `pulumi stack output --stack ${stack}`));
             } catch (e) {
                 reject(e);
             }
         });
     });
+}
+
+/** Runs the Pulumi CLI for a stack's outputs. */
+export async function readStackOutputs(stack: string): Promise<ConnectionOutputs> {
+    return parseOutputs(await readStackJson(stack), `stack ${stack}`);
 }
 
 export function loadOutputs(source: { stack?: string; outputs?: string }): Promise<ConnectionOutputs> {

@@ -9,6 +9,7 @@ import { execFile } from "child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkOutputsFile, jsonFault, readOutputsFile } from "../../src/ops/outputs";
 import { scrub } from "../../src/ops/cli";
+import { readStackFile } from "../../src/ops/day2/stack";
 import { outputsFor } from "../helpers/outputs";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -53,6 +54,8 @@ describe("a malformed outputs file never shows the password", () => {
         expect(message).toBe(`${f} is not valid JSON: ${error} (the text is not shown: it may hold the password)`);
         expectNoFragment(message);
         expect(checkOutputsFile(f)).toEqual([message]);
+        // The day-2 tools read the same file with its details through the same parser.
+        expect(() => readStackFile(f)).toThrow(message);
     });
 
     it.each([

@@ -3,11 +3,9 @@
  * day-2 tools also need what only one target has: the ElastiCache replication group id, the
  * MemoryDB cluster name, the region in the secret's ARN).
  */
-import { execFile } from "child_process";
-import * as fs from "fs";
 import { ConnectionOutputs } from "../../contract";
 import { UsageError } from "../cli";
-import { parseOutputs } from "../outputs";
+import { parseOutputs, readJsonFile, readStackJson } from "../outputs";
 
 export interface Stack {
     outputs: ConnectionOutputs;
@@ -24,44 +22,11 @@ function fromJson(json: unknown, label: string): Stack {
 }
 
 export function readStackFile(file: string): Stack {
-    let text: string;
-    try {
-        text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-        throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    let json: unknown;
-    try {
-        json = JSON.parse(text);
-    } catch (e) {
-        throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
-    }
-    return fromJson(json, file);
+    return fromJson(readJsonFile(file), file);
 }
 
-export function readPulumiStack(stack: string): Promise<Stack> {
-    return new Promise((resolve, reject) => {
-        execFile("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err && (err as NodeJS.ErrnoException).code === "ENOENT") {
-                return reject(new UsageError("the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE"));
-            }
-            if (err) {
-                const first = stderr.trim().split("\n").find((l) => l.trim() !== "") ?? err.message;
-                return reject(new UsageError(`pulumi stack output --stack ${stack} failed: ${first.trim()}`));
-            }
-            let json: unknown;
-            try {
-                json = JSON.parse(stdout);
-            } catch {
-                return reject(new UsageError(`stack ${stack}: pulumi printed no JSON`));
-            }
-            try {
-                resolve(fromJson(json, `stack ${stack}`));
-            } catch (e) {
-                reject(e);
-            }
-        });
-    });
+export async function readPulumiStack(stack: string): Promise<Stack> {
+    return fromJson(await readStackJson(stack), `stack ${stack}`);
 }
 
 export function loadStack(source: { stack?: string; outputs?: string }): Promise<Stack> {
