@@ -313,10 +313,17 @@ export const externalSchema = strict({
 });
 
 const PASSWORD_ALLOWED = `a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret password\`; leave it unset to have one generated`;
+const PREVIOUS_PASSWORD_ALLOWED = `the password being replaced, a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret previousPassword\` for phase one of a rotation (README, Password rotation) and removed for phase two`;
 
 export const stackSchema = strict({
     target: z.enum(TARGETS, { error: TARGETS.join(" | ") }),
     password: z.string({ error: PASSWORD_ALLOWED })
+        .min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).regex(/^[\x21-\x7e]+$/).optional(),
+    /**
+     * Phase one of a password rotation (src/rotation.ts): the old password, still accepted beside
+     * `password` until this key is removed (phase two). Secret, like `password`.
+     */
+    previousPassword: z.string({ error: PREVIOUS_PASSWORD_ALLOWED })
         .min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).regex(/^[\x21-\x7e]+$/).optional(),
     /** The stack's own TLS certificate, key and CA (PEM, all three secret), used instead of generated ones. */
     tlsCertificate: z.string({ error: "a PEM certificate (-----BEGIN CERTIFICATE-----)" }).regex(/-----BEGIN CERTIFICATE-----/).optional(),
@@ -355,6 +362,7 @@ export const stackSchema = strict({
     if (c.target === "elasticache" && c.password !== undefined && AUTH_TOKEN_FORBIDDEN.test(c.password)) {
         issue(["password"], c.password, authTokenProblem(c.password)!);
     }
+    for (const p of rotationProblems(c)) issue(["previousPassword"], c.previousPassword, p);
     if (c.target === "elasticache" && c.maxmemory !== undefined) {
         issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
     }
@@ -373,6 +381,27 @@ export const stackSchema = strict({
     }
     checkMemoryFits(c, issue);
 });
+
+/**
+ * A rotation's phase one is checked against `password`: there must be a new password to move
+ * to, different from the old one, and both must be what the target takes. Messages never hold
+ * either value.
+ */
+function rotationProblems(c: { target: TargetName; password?: string; previousPassword?: string }): string[] {
+    const previous = c.previousPassword;
+    if (previous === undefined) return [];
+    if (c.target === "external") {
+        return ["unset for target external; an external server's passwords are rotated by its provider (README, Password rotation): set `password` to the new one once the provider accepts it"];
+    }
+    if (c.password === undefined) {
+        return ["unset while `password` is unset; phase one of a rotation sets the new `password` (a secret) and keeps the old one here"];
+    }
+    if (previous === c.password) {
+        return ["a password other than `password`; phase one keeps the old password here beside the new one in `password`"];
+    }
+    if (c.target === "elasticache" && AUTH_TOKEN_FORBIDDEN.test(previous)) return [authTokenProblem(previous)!];
+    return [];
+}
 
 /** What the target gives the server, when config knows it: the container's limit, the instance type's memory, the pod's limit. */
 export function memoryBudget(c: Pick<z.output<typeof stackSchema>, "target" | "docker" | "vm" | "kubernetes">): MemoryBudget | undefined {
@@ -441,6 +470,8 @@ export interface StackConfig {
     target: TargetName;
     /** Plain here; wrapped with pulumi.secret wherever it enters the program. */
     password?: string;
+    /** Phase one of a rotation: the old password, accepted beside `password` (src/rotation.ts). */
+    previousPassword?: string;
     protect: boolean;
     maxmemory?: string;
     bullmq: { prefix: string; queue: string };
@@ -465,9 +496,9 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /** Keys whose value is a plain string even when it looks like JSON (a password of digits stays a string). */
-const STRING_KEYS = new Set(["target", "password", "maxmemory", "tlsCertificate", "tlsKey", "tlsCa"]);
+const STRING_KEYS = new Set(["target", "password", "previousPassword", "maxmemory", "tlsCertificate", "tlsKey", "tlsCa"]);
 /** Keys whose values are never shown: the password and the TLS material (a certificate may arrive as a key, swapped). */
-const SECRET_KEYS = new Set(["password", "tlsKey", "tlsCertificate", "tlsCa"]);
+const SECRET_KEYS = new Set(["password", "previousPassword", "tlsKey", "tlsCertificate", "tlsCa"]);
 
 /** Whether a path names a key of the schema (not a key the user made up, not a map entry's name). */
 function isKnownKeyPath(path: readonly PropertyKey[]): boolean {
@@ -505,6 +536,9 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     if (input.password !== undefined && !secretKeys.has("password")) {
         problems.push(`${NAMESPACE}:password: given as plain text; allowed: a secret, set with \`pulumi config set --secret password\``);
     }
+    if (input.previousPassword !== undefined && !secretKeys.has("previousPassword")) {
+        problems.push(`${NAMESPACE}:previousPassword: given as plain text; allowed: a secret, set with \`pulumi config set --secret previousPassword\``);
+    }
     const given = TLS_KEYS.filter((k) => input[k] !== undefined);
     if (given.length > 0 && given.length < TLS_KEYS.length) {
         problems.push(`${NAMESPACE}:${TLS_KEYS.find((k) => input[k] === undefined)}: missing; allowed: all three of tlsCertificate, tlsKey and tlsCa, or none (a certificate is then generated)`);
@@ -524,6 +558,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         stack,
         target: c.target,
         password: c.password,
+        previousPassword: c.previousPassword,
         protect: c.protect ?? requiresProtection(stack),
         maxmemory: c.maxmemory === undefined ? undefined : String(c.maxmemory).trim().toLowerCase(),
         bullmq: c.bullmq,

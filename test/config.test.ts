@@ -15,7 +15,7 @@ describe("parseStackConfig refuses bad input, naming the key, the value and what
         { case: "missing target", raw: {},
           error: `mspbyte-redis:target: missing; allowed: docker | vm | elasticache | kubernetes | external` },
         { case: "typo'd top-level key", raw: { target: "docker", maxmemroy: "1gb" },
-          error: `mspbyte-redis:maxmemroy: unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, tlsCa, tlsCertificate, tlsKey, vm (did you mean "maxmemory"?)` },
+          error: `mspbyte-redis:maxmemroy: unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, previousPassword, protect, target, tlsCa, tlsCertificate, tlsKey, vm (did you mean "maxmemory"?)` },
         { case: "typo'd docker key", raw: { target: "docker", docker: docker({ hostPrt: 6380 }) },
           error: `mspbyte-redis:docker.hostPrt: unknown key; allowed keys: containerName, deleteData, exposeToNetwork, hostIp, hostPort, image, logMaxFiles, logMaxSize, memoryLimit, tls, volumeName (did you mean "hostPort"?)` },
         { case: "port out of range", raw: { target: "docker", docker: docker({ hostPort: 70000 }) },
@@ -315,7 +315,7 @@ describe("no secret in any message, and every message short", () => {
         { case: "a very long value, cut short", raw: { target: "docker", docker: docker({ logMaxSize: "x".repeat(5000) }) },
           error: `mspbyte-redis:docker.logMaxSize: given "${"x".repeat(59)}… (5002 characters); allowed: a size with k, m or g, such as 10m` },
         { case: "a very long unknown key, cut short", raw: { target: "docker", ["k".repeat(300)]: "1" },
-          error: `mspbyte-redis:${"k".repeat(40)}… (300 characters): unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, protect, target, tlsCa, tlsCertificate, tlsKey, vm` },
+          error: `mspbyte-redis:${"k".repeat(40)}… (300 characters): unknown key; allowed keys: bullmq, docker, elasticache, external, kubernetes, maxmemory, password, previousPassword, protect, target, tlsCa, tlsCertificate, tlsKey, vm` },
     ])("$case", ({ raw, error, secrets }: { raw: Record<string, unknown>; error: string; secrets?: string[] }) => {
         expect(() => parseStackConfig(raw, "dev", new Set(secrets))).toThrow(new ConfigError([error]));
     });

@@ -5,6 +5,7 @@ import { Persistence, RedisEndpoint } from "../contract";
 import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../certificates";
 import { DataProtection, dataResourceOptions } from "../protection";
 import { renderForTarget, persistenceForTarget, ConfOverrides } from "../redisConf";
+import { aclUserRule } from "../rotation";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
 export const DATA_DIR = "/data";
@@ -53,8 +54,12 @@ export function healthcheckCommand(port: number = CONTAINER_PORT, tls = false, t
     return `redis-cli -p ${port}${tls ? ` --tls --cacert ${tlsDir}/ca.crt` : ""} ping | grep -qx PONG`;
 }
 
-/** redis.conf overrides for the container: listen on every container interface, data in /data. */
-export function dockerConfOverrides(a: { password: string; maxmemory?: string; tls?: boolean; tlsDir?: string }): ConfOverrides {
+/**
+ * redis.conf overrides for the container: listen on every container interface, data in /data.
+ * In phase one of a rotation (`previousPassword`) the default user takes both passwords through
+ * an ACL line instead of `requirepass` (src/rotation.ts).
+ */
+export function dockerConfOverrides(a: { password: string; previousPassword?: string; maxmemory?: string; tls?: boolean; tlsDir?: string }): ConfOverrides {
     const tlsDir = a.tlsDir ?? TLS_DIR;
     return {
         port: CONTAINER_PORT,
@@ -63,7 +68,9 @@ export function dockerConfOverrides(a: { password: string; maxmemory?: string; t
         // port publishing to reach it; who can reach the published port is decided by hostIp.
         bind: ["*", "-::*"],
         dir: DATA_DIR,
-        password: a.password,
+        ...(a.previousPassword === undefined
+            ? { password: a.password }
+            : { extra: { user: aclUserRule([a.password, a.previousPassword]) } }),
         ...(a.maxmemory ? { maxmemory: a.maxmemory } : {}),
     };
 }
@@ -102,6 +109,12 @@ export interface DockerRedisArgs {
     /** The stack's own certificate instead of a generated one. */
     certificates?: ProvidedCertificates;
     password: pulumi.Input<string>;
+    /**
+     * Phase one of a password rotation: the old password, accepted beside `password`.
+     * Restart: setting or removing it replaces the container (its uploaded redis.conf changes);
+     * the data volume stays, connections drop once and reconnect.
+     */
+    previousPassword?: pulumi.Input<string>;
     /** Overrides redis.conf's maxmemory. */
     maxmemory?: string;
     /** Container memory limit in bytes. @default no limit */
@@ -131,8 +144,8 @@ export class DockerRedis extends pulumi.ComponentResource {
         checkHostIp(args.hostIp);
         const image = this.createImage(name, args);
         const volume = this.createVolume(name, args);
-        this.redisConf = pulumi.secret(pulumi.output(args.password).apply((password) =>
-            renderForTarget(dockerConfOverrides({ password, maxmemory: args.maxmemory, tls: args.tls })),
+        this.redisConf = pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([password, previousPassword]) =>
+            renderForTarget(dockerConfOverrides({ password, previousPassword, maxmemory: args.maxmemory, tls: args.tls })),
         ));
         const specific = args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
         const certs = args.tls ? serverCertificates(name, [], this, specific ? [args.hostIp] : [], args.certificates) : undefined;

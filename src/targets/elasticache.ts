@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { ElasticacheConfig } from "../config";
 import { Persistence, RedisEndpoint } from "../contract";
 import { serverResourceOptions } from "../protection";
+import { authTokenUpdateStrategy } from "../rotation";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./managedParameters";
 
@@ -22,6 +23,12 @@ export interface ManagedRedisArgs {
     /** The cache's name. @default mspbyte-redis-<stack> */
     cacheName: string;
     password: pulumi.Input<string>;
+    /**
+     * Phase one of a password rotation (src/rotation.ts), live on both services: ElastiCache
+     * keeps its current token beside the new one (ROTATE; the value itself is not sent),
+     * MemoryDB's user takes both passwords. Removing it (phase two) leaves the new one only.
+     */
+    previousPassword?: pulumi.Input<string>;
     /** Refuse deletion and replacement. @default true outside dev */
     protect: boolean;
 }
@@ -134,7 +141,7 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             atRestEncryptionEnabled: true,
             ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}),
             authToken: pulumi.secret(args.password),
-            authTokenUpdateStrategy: "ROTATE",
+            authTokenUpdateStrategy: authTokenUpdateStrategy(args.previousPassword !== undefined),
             snapshotRetentionLimit: c.snapshotRetentionDays,
             snapshotWindow: c.snapshotWindow,
             maintenanceWindow: c.maintenanceWindow,

@@ -3,6 +3,7 @@ import { StackConfig } from "../config";
 import { RedisEndpoint } from "../contract";
 import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
 import { serverPassword } from "../password";
+import { previousPasswordInput } from "../rotation";
 import { DockerRedis } from "./docker";
 import { ElasticacheRedis } from "./elasticache";
 import { ExternalRedis } from "./external";
@@ -21,6 +22,8 @@ export interface RedisTarget extends pulumi.ComponentResource {
 export function buildTarget(name: string, config: StackConfig): RedisTarget {
     // An external server's password is given (config.ts requires it); nothing is generated for it.
     const password = serverPassword(name, config.password);
+    // Phase one of a rotation (config.ts refuses it on external, whose provider rotates).
+    const previousPassword = previousPasswordInput(config.previousPassword);
     switch (config.target) {
         case "docker": {
             const d = config.docker;
@@ -35,6 +38,7 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 tls: d.tls,
                 certificates: config.certificates,
                 password,
+                previousPassword,
                 maxmemory,
                 memoryLimitBytes,
                 logMaxSize: d.logMaxSize,
@@ -44,7 +48,7 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
         }
         case "elasticache": {
             const e = config.elasticache!;
-            const args = { config: e, cacheName: e.name ?? `mspbyte-redis-${config.stack}`, password, protect: config.protect };
+            const args = { config: e, cacheName: e.name ?? `mspbyte-redis-${config.stack}`, password, previousPassword, protect: config.protect };
             return e.service === "memorydb" ? new MemorydbRedis(name, args) : new ElasticacheRedis(name, args);
         }
         case "vm":
@@ -52,12 +56,13 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 config: config.vm!,
                 serverName: `mspbyte-redis-${config.stack}`,
                 password,
+                previousPassword,
                 maxmemory: config.maxmemory,
                 protection: { protect: config.protect, deleteData: false },
                 certificates: config.certificates,
             });
         case "kubernetes":
-            return new KubernetesRedis(name, { config: config.kubernetes!, password, maxmemory: config.maxmemory, protect: config.protect, certificates: config.certificates });
+            return new KubernetesRedis(name, { config: config.kubernetes!, password, previousPassword, maxmemory: config.maxmemory, protect: config.protect, certificates: config.certificates });
         case "external":
             return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
         default: {

@@ -44,7 +44,15 @@ export class MemorydbRedis extends pulumi.ComponentResource {
         const user = new aws.memorydb.User(`${name}-user`, {
             userName: memorydbUserName(args.cacheName),
             accessString: "on ~* &* +@all",
-            authenticationMode: { type: "password", passwords: [pulumi.secret(args.password)] },
+            // Up to two passwords (terraform-provider-aws 07e0d0b9, internal/service/memorydb/user.go:
+            // passwords MaxItems 2; UpdateUser sends the whole set, in place): phase one of a
+            // rotation gives both, phase two the new one.
+            authenticationMode: {
+                type: "password",
+                passwords: args.previousPassword === undefined
+                    ? [pulumi.secret(args.password)]
+                    : [pulumi.secret(args.password), pulumi.secret(args.previousPassword)],
+            },
         }, { parent: this });
         const acl = new aws.memorydb.Acl(`${name}-acl`, {
             name: `${args.cacheName}-acl`,

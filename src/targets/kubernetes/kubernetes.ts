@@ -11,6 +11,12 @@ export interface KubernetesRedisArgs {
     /** Everything from the stack's `kubernetes` block. */
     config: KubernetesConfig;
     password: pulumi.Input<string>;
+    /**
+     * Phase one of a password rotation: the old password, accepted beside `password` (the
+     * Secret's auth.conf). Restart: setting or removing it rolls the pod (the checksum changes);
+     * the PVC stays, connections drop once and reconnect.
+     */
+    previousPassword?: pulumi.Input<string>;
     /** Overrides the maxmemory sized from the memory limit. */
     maxmemory?: string;
     /** Refuse to delete the StatefulSet. The data volume is kept either way (retention policy). */
@@ -44,7 +50,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const secret = new k8s.core.v1.Secret(`${name}-auth`, {
             metadata: secretBase.metadata,
             type: secretBase.type,
-            stringData: pulumi.secret(pulumi.output(args.password).apply((pw) => m.secretManifest(k, pw).stringData)),
+            stringData: pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([pw, previous]) => m.secretManifest(k, pw, previous).stringData)),
         }, after);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMapManifest(k, redisConf), after);
         const certs = k.tls ? serverCertificates(name, m.serviceDnsNames(k), this, [], args.certificates) : undefined;
@@ -53,7 +59,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(`${name}-service`, m.clientServiceManifest(k), after);
         const tlsPem = certs ? pulumi.all([certs.certPem, certs.keyPem, certs.caPem]).apply((p) => p.join("\n")) : "";
         // A digest, not a secret: shown in previews so that a rolling pod has a visible reason.
-        const checksum = pulumi.unsecret(pulumi.all([args.password, tlsPem]).apply(([pw, pem]) => m.podChecksum(redisConf, pw, pem)));
+        const checksum = pulumi.unsecret(pulumi.all([args.password, tlsPem, args.previousPassword]).apply(([pw, pem, previous]) => m.podChecksum(redisConf, pw, pem, previous)));
         const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSetManifest(k, checksum),
             serverResourceOptions(args.protect, {
                 ...after,

@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import { KubernetesConfig } from "../../config";
 import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../memory";
 import { ConfOverrides } from "../../redisConf";
+import { aclUserLine } from "../../rotation";
 
 export const NAME = "mspbyte-redis";
 export const DATA_DIR = "/data";
@@ -81,14 +82,18 @@ export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, 
  * The pod template's checksum: a digest of everything the server reads at start from the
  * ConfigMap and the Secrets. A change rolls the pod; the digest reveals none of the values.
  */
-export function podChecksum(redisConf: string, password: string, tlsPem = ""): string {
+export function podChecksum(redisConf: string, password: string, tlsPem = "", previousPassword?: string): string {
     const h = createHash("sha256");
-    for (const part of ["mspbyte-redis pod checksum v1", redisConf, authConf(password), tlsPem]) h.update(part).update("\0");
+    for (const part of ["mspbyte-redis pod checksum v1", redisConf, authConf(password, previousPassword), tlsPem]) h.update(part).update("\0");
     return h.digest("hex").slice(0, 16);
 }
 
-/** The Secret's `auth.conf`: the password as redis.conf reads it. */
-export function authConf(password: string): string {
+/**
+ * The Secret's `auth.conf`: the password as redis.conf reads it; in phase one of a rotation the
+ * default user's ACL line with both passwords instead (src/rotation.ts).
+ */
+export function authConf(password: string, previousPassword?: string): string {
+    if (previousPassword !== undefined) return `${aclUserLine([password, previousPassword])}\n`;
     return `requirepass "${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`;
 }
 
@@ -98,10 +103,11 @@ export function namespaceManifest(k: KubernetesConfig) {
     return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: { name: k.namespace, labels: { "app.kubernetes.io/part-of": "mspbyte-pipeline" } } };
 }
 
-export function secretManifest(k: KubernetesConfig, password: string) {
+/** `password` (the new one in a rotation) is what the probes and the exporter use. */
+export function secretManifest(k: KubernetesConfig, password: string, previousPassword?: string) {
     return {
         apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-auth`), type: "Opaque",
-        stringData: { password, "auth.conf": authConf(password) },
+        stringData: { password, "auth.conf": authConf(password, previousPassword) },
     };
 }
 

@@ -19,6 +19,12 @@ export interface VmRedisArgs {
     /** Names the secret, the alarm and the backup tag. @default mspbyte-redis-<stack> */
     serverName: string;
     password: pulumi.Input<string>;
+    /**
+     * Phase one of a password rotation: carried in the boot secret as `previousPassword`, for the
+     * boot to accept both (src/rotation.ts). Restart: a new secret version stops and starts the
+     * instance (in place, same volume), in each phase.
+     */
+    previousPassword?: pulumi.Input<string>;
     /** Overrides the maxmemory sized from the instance's memory. */
     maxmemory?: string;
     /** @default the data volume is protected outside dev and always retained on destroy */
@@ -66,6 +72,7 @@ export class VmRedis extends pulumi.ComponentResource {
         const certs = c.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this, [], args.certificates) : undefined;
         const secret = authSecret(name, `mspbyte-redis/${args.serverName}/auth`, {
             username: "default", password: args.password,
+            ...(args.previousPassword !== undefined ? { previousPassword: args.previousPassword } : {}),
             ...(certs ? { tlsCert: certs.certPem, tlsKey: certs.keyPem, tlsCa: certs.caPem } : {}),
         }, this);
         const { profile, grants } = this.createInstanceProfile(name, secret.arn);
