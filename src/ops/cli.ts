@@ -63,3 +63,12 @@ export function runMain(main: () => Promise<number>): void {
         },
     );
 }
+
+/** A byte count as people read it: 1.5 MiB. */
+export function humanBytes(n: number): string {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let v = n;
+    let u = 0;
+    while (v >= 1024 && u < units.length - 1) [v, u] = [v / 1024, u + 1];
+    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

@@ -12,6 +12,8 @@ export interface ConnectOptions {
     /** Send no credentials (the auth check). */
     anonymous?: boolean;
     connectTimeoutMs?: number;
+    /** How long one command may take once connected. @default connectTimeoutMs */
+    commandTimeoutMs?: number;
     /** Skip certificate verification: only to tell what a server speaks, never with credentials. */
     insecure?: boolean;
 }
@@ -31,7 +33,7 @@ export function redisOptions(o: ConnectionOutputs, c: ConnectOptions = {}): Redi
             ...(c.insecure ? { rejectUnauthorized: false } : {}),
         } } : {}),
         connectTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
-        commandTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+        commandTimeout: c.commandTimeoutMs ?? c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         lazyConnect: true,
         enableReadyCheck: false,
         // ioredis sends CLIENT SETINFO before it reports ready: on a hung server that alone

@@ -11,7 +11,7 @@
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
 import { QueueDepths, ServerConfig, Verdict, elapsed, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
+import { EXIT_FAILED, EXIT_OK, UsageError, humanBytes, parseCommand, runMain, scrub } from "./cli";
 import { CONNECT_TIMEOUT_MS, ConnectionError, connect, connectCluster, info, isCluster, named, place } from "./connection";
 import { loadOutputs } from "./outputs";
 
@@ -258,14 +258,6 @@ async function collect(o: ConnectionOutputs, opts: HealthOptions, clients: { dis
         problems,
         cost: { commands: 4 + names.length * COMMANDS_PER_QUEUE + scanCommands, roundTrips, scanCommands },
     };
-}
-
-export function humanBytes(n: number): string {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let v = n;
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) [v, u] = [v / 1024, u + 1];
-    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 function rdbLine(s: ServerHealth): string {

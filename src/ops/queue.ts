@@ -18,7 +18,7 @@ import { Queue } from "bullmq";
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
-import { connectCluster, isCluster, redisOptions } from "./connection";
+import { connect, connectCluster, isCluster } from "./connection";
 import { QueueCounts, countQueue, countQueues, formatCounts, openQueue } from "./day2/queues";
 import { loadOutputs } from "./outputs";
 
@@ -104,16 +104,7 @@ const USAGE = `npm run queue -- ${VERBS.join("|")} --stack NAME | --outputs FILE
 
 async function open(o: ConnectionOutputs, caFile?: string): Promise<Redis | Cluster> {
     if (isCluster(o)) return connectCluster(o, { caFile });
-    const client = new Redis({ ...redisOptions(o, { caFile }), commandTimeout: 60_000 });
-    let cause: Error | undefined;
-    client.on("error", (e: Error) => (cause ??= e));
-    try {
-        await client.connect();
-    } catch (e) {
-        client.disconnect();
-        throw cause ?? e;
-    }
-    return client;
+    return connect(o, { caFile, commandTimeoutMs: 60_000 });
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {

@@ -20,7 +20,7 @@ import * as fs from "fs";
 import Redis, { Cluster } from "ioredis";
 import { ConnectionOutputs } from "../contract";
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
-import { connectCluster, info, isCluster, redisOptions } from "./connection";
+import { connect, connectCluster, info, isCluster } from "./connection";
 import { checksumFile, cleanupOnSignals } from "./backup";
 import { Progress, humanBytes } from "./day2/progress";
 import { QueueCounts, countQueues, diffCounts, formatCounts } from "./day2/queues";
@@ -65,15 +65,7 @@ type Target = { client: Redis; cluster?: Cluster; masters: Redis[] };
 
 async function openTarget(o: ConnectionOutputs, caFile?: string): Promise<Target> {
     // Long command timeout: RESTORE of one large key (a long list, a big stream) takes a while.
-    const client = new Redis({ ...redisOptions(o, { caFile }), commandTimeout: 120_000 });
-    let cause: Error | undefined;
-    client.on("error", (e: Error) => (cause ??= e));
-    try {
-        await client.connect();
-    } catch (e) {
-        client.disconnect();
-        throw cause ?? e;
-    }
+    const client = await connect(o, { caFile, commandTimeoutMs: 120_000 });
     if (!isCluster(o)) return { client, masters: [client] };
     const cluster = await connectCluster(o, { caFile });
     return { client, cluster, masters: cluster.nodes("master") };

@@ -2,14 +2,9 @@
  * Progress on stderr while a long step runs: one line redrawn in place on a terminal, a line
  * every few seconds otherwise (CI logs), and always a last line at 100%.
  */
+import { humanBytes } from "../cli";
 
-export function humanBytes(n: number): string {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let v = n;
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) [v, u] = [v / 1024, u + 1];
-    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
+export { humanBytes };
 
 export class Progress {
     private last = 0;

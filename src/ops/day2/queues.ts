@@ -1,6 +1,7 @@
 /** BullMQ queue depths on any connection (a stack's server, a scratch server), through BullMQ's own API. */
 import { Queue } from "bullmq";
 import Redis, { Cluster } from "ioredis";
+import { discoverQueues } from "../health";
 
 export const STATES = ["wait", "prioritized", "waiting-children", "active", "delayed", "completed", "failed"] as const;
 export type State = (typeof STATES)[number];
@@ -11,29 +12,10 @@ export interface QueueCounts {
     paused: boolean;
 }
 
-/** Key suffixes only a BullMQ queue writes: `<prefix>:<queue>:<suffix>`. */
-const QUEUE_KEY_SUFFIXES = new Set(["meta", "id", "wait", "paused", "active", "delayed", "completed", "failed", "prioritized", "events", "marker", "waiting-children", "stalled-check", "pc"]);
-
-async function scanQueues(client: Redis, prefix: string): Promise<string[]> {
-    const names = new Set<string>();
-    const escaped = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-    let cursor = "0";
-    do {
-        const [next, keys] = await client.scan(cursor, "MATCH", `${escaped}:*`, "COUNT", 1000);
-        cursor = next;
-        for (const key of keys) {
-            const rest = key.slice(prefix.length + 1);
-            const i = rest.lastIndexOf(":");
-            if (i > 0 && QUEUE_KEY_SUFFIXES.has(rest.slice(i + 1))) names.add(rest.slice(0, i));
-        }
-    } while (cursor !== "0");
-    return [...names];
-}
-
 /** Every queue under the prefix, found by scanning keys, each master of a cluster. */
 export async function findQueues(conn: Redis | Cluster, prefix: string): Promise<string[]> {
     const nodes = conn instanceof Cluster ? conn.nodes("master") : [conn];
-    const found = await Promise.all(nodes.map((n) => scanQueues(n, prefix)));
+    const found = await Promise.all(nodes.map(async (n) => (await discoverQueues(n, prefix)).names));
     return [...new Set(found.flat())].sort();
 }
 
