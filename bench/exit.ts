@@ -32,30 +32,45 @@ export async function runCleanups(log: (line: string) => void = () => undefined)
 
 let exiting = false;
 
+export interface ExitMessages {
+    /** Before each line, such as `bench: `. @default none */
+    prefix?: string;
+    /** What the cleanup does, said when it starts. */
+    what?: () => string;
+    /** The command's name in `NAME failed: ...`. @default drill */
+    name?: string;
+}
+
+function stderr(line: string): void {
+    try {
+        process.stderr.write(line + "\n");
+    } catch {
+        /* stderr closed too */
+    }
+}
+
+let messages: Required<ExitMessages> = { prefix: "", what: () => "stopping servers, unmounting, removing folders", name: "drill" };
+
+/** Cleans up once, says why on stderr (stdout may be the closed pipe), then exits with code. */
+export function leave(code: number, why: string): void {
+    if (exiting) return;
+    exiting = true;
+    stderr(`${messages.prefix}${why}: ${messages.what()}`);
+    void runCleanups(stderr).finally(() => process.exit(code));
+}
+
 /**
  * SIGINT, SIGTERM, SIGHUP, EPIPE on stdout and uncaught errors: clean up, then exit with
- * 130 / 143 / 129 / 1 / 1. Messages go to stderr (stdout may be the closed pipe).
+ * 130 / 143 / 129 / 1 / 1.
  */
-export function installExitHandlers(): void {
-    const leave = (code: number, why: string) => {
-        if (exiting) return;
-        exiting = true;
-        const log = (line: string) => {
-            try {
-                process.stderr.write(line + "\n");
-            } catch {
-                /* stderr closed too */
-            }
-        };
-        log(`${why}: stopping servers, unmounting, removing folders`);
-        void runCleanups(log).finally(() => process.exit(code));
-    };
+export function installExitHandlers(m: ExitMessages = {}): void {
+    messages = { ...messages, ...m };
     process.on("SIGINT", () => leave(130, "interrupted"));
     process.on("SIGTERM", () => leave(143, "terminated"));
     process.on("SIGHUP", () => leave(129, "hung up"));
     process.stdout.on("error", (e: NodeJS.ErrnoException) => leave(1, e.code === "EPIPE" ? "output closed" : `output error ${e.code}`));
-    process.on("uncaughtException", (e) => leave(1, `drill failed: ${e.stack ?? e.message}`));
-    process.on("unhandledRejection", (e) => leave(1, `drill failed: ${(e as Error)?.stack ?? String(e)}`));
+    process.on("uncaughtException", (e) => leave(1, `${messages.name} failed: ${e.stack ?? e.message}`));
+    process.on("unhandledRejection", (e) => leave(1, `${messages.name} failed: ${(e as Error)?.stack ?? String(e)}`));
 }
 
 export function isExiting(): boolean {

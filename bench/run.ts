@@ -17,7 +17,7 @@
  * updates the tracked bench/results.json and bench/results.svg. Every server and folder is
  * removed on any exit: Ctrl-C, a closed output pipe, an error.
  */
-import { ChildProcess, execFile, execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -27,6 +27,7 @@ import { TEST_PASSWORD, dockerConf } from "../test/helpers/render";
 import { outputsFor } from "../test/helpers/outputs";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
 import { collectHealth } from "../src/ops/health";
+import { installExitHandlers, isExiting, leave, onAbort } from "./exit";
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -115,59 +116,32 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     return a;
 }
 
-// Everything that must go on any exit: servers (with their folders) and child processes.
-const servers = new Set<RedisServer>();
-const children = new Set<ChildProcess>();
-let exiting = false;
+// Everything that must go on any exit registers its cleanup (bench/exit.ts): servers (with
+// their folders) and child processes.
+const servers = new Map<RedisServer, () => void>();
 
 async function startServer(conf: string, args: string[] = []): Promise<RedisServer> {
     const s = await RedisServer.start({ conf, args });
-    servers.add(s);
+    servers.set(s, onAbort("redis-server", () => s.destroy()));
     return s;
 }
 async function destroyServer(s: RedisServer): Promise<void> {
     await s.destroy();
+    servers.get(s)?.();
     servers.delete(s);
 }
-async function cleanup(): Promise<void> {
-    for (const c of children) c.kill("SIGKILL");
-    await Promise.all([...servers].map((s) => s.destroy().catch(() => undefined)));
-    servers.clear();
-}
-function log(line: string): void {
-    try {
-        process.stderr.write(line + "\n");
-    } catch {
-        /* stderr closed too */
-    }
-}
-/** Ctrl-C, SIGTERM, a closed pipe, an uncaught error: stop the servers, remove their folders, exit. */
-function installExitHandlers(): void {
-    const leave = (code: number, why: string) => {
-        if (exiting) return;
-        exiting = true;
-        log(`bench: ${why}: stopping ${servers.size} server(s) and removing their folders`);
-        void cleanup().finally(() => process.exit(code));
-    };
-    process.on("SIGINT", () => leave(130, "interrupted"));
-    process.on("SIGTERM", () => leave(143, "terminated"));
-    process.on("SIGHUP", () => leave(129, "hung up"));
-    process.stdout.on("error", (e: NodeJS.ErrnoException) => leave(1, e.code === "EPIPE" ? "output closed" : `output error ${e.code}`));
-    process.on("uncaughtException", (e) => leave(1, `failed: ${e.message}`));
-    process.on("unhandledRejection", (e) => leave(1, `failed: ${(e as Error)?.message ?? String(e)}`));
-}
 const say = (text: string) => {
-    if (!exiting) process.stdout.write(text);
+    if (!isExiting()) process.stdout.write(text);
 };
 
 function run(cmd: string, args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
         const child = execFile(cmd, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
-            children.delete(child);
+            off();
             if (err) reject(new Error(`${cmd} failed: ${err.message.split("\n")[0]}`));
             else resolve(stdout);
         });
-        children.add(child);
+        const off = onAbort(cmd, () => void child.kill("SIGKILL"));
     });
 }
 
@@ -487,7 +461,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`bench: ${(e as Error).message}\n`);
         return 2;
     }
-    installExitHandlers();
+    installExitHandlers({ prefix: "bench: ", name: "bench", what: () => `stopping ${servers.size} server(s) and removing their folders` });
     const sections: Record<string, unknown> = {};
     if (a.durability) sections.durability = await durability(a);
     if (a.health) sections.health = await healthCost(a);
@@ -498,12 +472,7 @@ export async function main(argv: string[]): Promise<number> {
 
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        (code) => (exiting ? undefined : process.exit(code)),
-        (e: Error) => {
-            if (exiting) return;
-            exiting = true;
-            log(`bench failed: ${e.message}; stopping ${servers.size} server(s) and removing their folders`);
-            void cleanup().finally(() => process.exit(1));
-        },
+        (code) => (isExiting() ? undefined : process.exit(code)),
+        (e: Error) => leave(1, `failed: ${e.message}`),
     );
 }
