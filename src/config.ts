@@ -165,6 +165,12 @@ export const elasticacheSchema = strict({
         .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d)).default(30),
     /** Seed a new cache from this snapshot. Danger: setting or changing it on a live stack replaces the cache. */
     restoreFromSnapshot: z.string({ error: "a snapshot name, as `aws elasticache describe-snapshots` lists it" }).regex(/^[A-Za-z][\w-]{0,254}$/).optional(),
+    /**
+     * ElastiCache's AUTH token strategy outside phase one of a rotation (phase one is always
+     * ROTATE). AWS takes SET only after a ROTATE (botocore's ModifyReplicationGroup model), so it
+     * stays ROTATE until the first rotation's phase two sets SET (README, Password rotation).
+     */
+    authTokenUpdateStrategy: z.enum(["ROTATE", "SET"], { error: "ROTATE | SET" }).default("ROTATE"),
     /** Danger: changing it replaces the cache and its data. @default mspbyte-redis-<stack> */
     name: z.string({ error: "1 to 40 lowercase letters, digits and hyphens, starting with a letter" }).regex(/^[a-z][a-z0-9-]{0,39}$/).optional(),
 }).superRefine((e, ctx) => {
@@ -180,6 +186,9 @@ export const elasticacheSchema = strict({
     }
     if (e.allowedCidrs.length === 0 && e.allowedSecurityGroupIds.length === 0) {
         issue("allowedCidrs", e.allowedCidrs, "at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache");
+    }
+    if (e.authTokenUpdateStrategy === "SET" && e.service === "memorydb") {
+        issue("authTokenUpdateStrategy", e.authTokenUpdateStrategy, "ROTATE or unset for service memorydb; a MemoryDB user takes both passwords in phase one and the new one alone once previousPassword is removed");
     }
     if (e.nodeType && e.service === "memorydb" && !e.nodeType.startsWith("db.")) issue("nodeType", e.nodeType, "a MemoryDB node type (db.*), such as db.t4g.small");
     if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");

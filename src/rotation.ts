@@ -10,7 +10,7 @@
  * | target | phase one | phase two |
  * |---|---|---|
  * | docker, kubernetes | `user default on >new >old ~* &* +@all` instead of `requirepass` (a Redis ACL user takes several passwords); the container is replaced / the pod rolls | `requirepass new` again |
- * | elasticache | `authToken` new, `authTokenUpdateStrategy` ROTATE: AWS keeps the current token valid beside it, live | `authTokenUpdateStrategy` SET: the new token alone, live |
+ * | elasticache | `authToken` new, `authTokenUpdateStrategy` ROTATE: AWS keeps the current token valid beside it, live | `elasticache.authTokenUpdateStrategy: SET` (kept after the first rotation): the new token alone, live |
  * | memorydb | the user's `passwords` [new, old] (MemoryDB users take up to two), live | [new] |
  * | vm | the boot secret carries `previousPassword`; the instance restarts to read it | the secret without it |
  * | external | refused by config: the provider rotates its own passwords | |
@@ -48,16 +48,19 @@ export function previousPasswordInput(configured: string | undefined): pulumi.Ou
 
 /**
  * ElastiCache's AUTH token strategy for the phase (ModifyReplicationGroup's
- * AuthTokenUpdateStrategy). terraform-provider-aws 001b6364c1a3b3045e152f655440a6d47eb44a70,
+ * AuthTokenUpdateStrategy): ROTATE in phase one, whatever `elasticache.authTokenUpdateStrategy`
+ * says otherwise. AWS's model (botocore elasticache 2015-02-02, ModifyReplicationGroupMessage)
+ * documents SET as "allowed only after ROTATE": a cache that never rotated keeps ROTATE (the
+ * default, what every stack sent before), and the first rotation's phase two sets SET in config,
+ * where it stays. terraform-provider-aws 001b6364c1a3b3045e152f655440a6d47eb44a70,
  * internal/service/elasticache/replication_group.go: neither `auth_token` nor
  * `auth_token_update_strategy` is ForceNew; resourceReplicationGroupUpdate sends
  * ModifyReplicationGroup{AuthToken, AuthTokenUpdateStrategy, ApplyImmediately: true} whenever
  * either changes (HasChanges("auth_token", "auth_token_update_strategy")), and Create sends the
  * token alone. So phase one (new token, ROTATE) adds the token beside the current one, phase two
  * (same token, SET) is a change of the strategy alone and leaves the new token the only one,
- * both in place. Outside a rotation SET too: a one-step change replaces the token, and no token
- * stays valid forever, as ROTATE on every change would leave it.
+ * both in place.
  */
-export function authTokenUpdateStrategy(inRotation: boolean): "ROTATE" | "SET" {
-    return inRotation ? "ROTATE" : "SET";
+export function authTokenUpdateStrategy(inPhaseOne: boolean, configured: "ROTATE" | "SET"): "ROTATE" | "SET" {
+    return inPhaseOne ? "ROTATE" : configured;
 }

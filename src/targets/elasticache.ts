@@ -141,7 +141,7 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             atRestEncryptionEnabled: true,
             ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}),
             authToken: pulumi.secret(args.password),
-            authTokenUpdateStrategy: authTokenUpdateStrategy(args.previousPassword !== undefined),
+            authTokenUpdateStrategy: authTokenUpdateStrategy(args.previousPassword !== undefined, c.authTokenUpdateStrategy),
             snapshotRetentionLimit: c.snapshotRetentionDays,
             snapshotWindow: c.snapshotWindow,
             maintenanceWindow: c.maintenanceWindow,

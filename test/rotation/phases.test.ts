@@ -29,10 +29,12 @@ const PHASES: Record<Phase, Record<string, string>> = {
 };
 
 const k8sFile = stackFileConfig("kubernetes");
-const TARGETS: { target: string; stack: string; changes?: Record<string, unknown>; table: ReplaceTable }[] = [
+/** `phaseTwo`: config changed with phase two besides removing previousPassword. */
+const TARGETS: { target: string; stack: string; changes?: Record<string, unknown>; phaseTwo?: Record<string, unknown>; table: ReplaceTable }[] = [
     { target: "docker", stack: "dev", table: DOCKER_TABLE },
     { target: "kubernetes", stack: "kubernetes", table: kubernetesTable({ enableSecretMutable: k8sFile["kubernetes:enableSecretMutable"] === "true", enableConfigMapMutable: k8sFile["kubernetes:enableConfigMapMutable"] === "true" }) },
-    { target: "elasticache", stack: "prod", table: AWS_REPLACE },
+    // AWS takes SET only after a ROTATE: the first rotation's phase two sets it in config.
+    { target: "elasticache", stack: "prod", phaseTwo: { elasticache: { authTokenUpdateStrategy: "SET" } }, table: AWS_REPLACE },
     { target: "memorydb", stack: "prod", changes: MEMORYDB, table: AWS_REPLACE },
     { target: "vm", stack: "vm", table: AWS_REPLACE },
 ];
@@ -47,13 +49,20 @@ function phasesOf(t: (typeof TARGETS)[number]): Promise<Record<Phase, StackRun>>
             let prior: StackRun | undefined;
             for (const phase of Object.keys(PHASES) as Phase[]) {
                 const secrets = PHASES[phase];
-                prior = await registerStack(t.stack, { ...stackConfig(t.stack, t.changes), ...secrets }, Object.keys(secrets), prior);
+                const changes = phase === "phase two" && t.phaseTwo ? mergeChanges(t.changes, t.phaseTwo) : t.changes;
+                prior = await registerStack(t.stack, { ...stackConfig(t.stack, changes), ...secrets }, Object.keys(secrets), prior);
                 out[phase] = prior;
             }
             return out;
         })());
     }
     return runs.get(key)!;
+}
+
+function mergeChanges(a: Record<string, unknown> = {}, b: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = { ...(a[k] as object | undefined), ...(v as object) };
+    return out;
 }
 
 const byType = (r: StackRun, type: string) => {
@@ -96,14 +105,17 @@ describe("what each target is handed in each phase", () => {
         }
     });
 
-    it("elasticache: SET outside a rotation, the new token with ROTATE in phase one, the same token with SET in phase two", async () => {
+    it("elasticache: ROTATE until a rotation, the new token with ROTATE in phase one, the same token with SET in phase two", async () => {
         const p = await phasesOf(TARGETS[2]!);
         const rg = (r: StackRun) => byType(r, "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
-        expect([rg(p["steady"]).authToken, rg(p["steady"]).authTokenUpdateStrategy]).toEqual([OLD, "SET"]);
+        expect([rg(p["steady"]).authToken, rg(p["steady"]).authTokenUpdateStrategy]).toEqual([OLD, "ROTATE"]);
         expect([rg(p["phase one"]).authToken, rg(p["phase one"]).authTokenUpdateStrategy]).toEqual([NEW, "ROTATE"]);
         expect([rg(p["phase two"]).authToken, rg(p["phase two"]).authTokenUpdateStrategy]).toEqual([NEW, "SET"]);
         // ROTATE never sends the old token: AWS keeps the one it has.
         expect(JSON.stringify(rg(p["phase one"]))).not.toContain(OLD);
+        // A later rotation, SET kept in config: phase one is ROTATE whatever config says.
+        const later = await registerStack("prod", { ...stackConfig("prod", { elasticache: { authTokenUpdateStrategy: "SET" } }), password: "Third-Password-0123456789", previousPassword: NEW }, ["password", "previousPassword"]);
+        expect(rg(later).authTokenUpdateStrategy).toBe("ROTATE");
     });
 
     it("memorydb: the user's passwords are [new, old] in phase one and [new] in phase two", async () => {
@@ -248,6 +260,8 @@ describe("config: previousPassword is checked like password and never shown", ()
           error: "mspbyte-redis:previousPassword: given a secret of 9 characters; allowed: the password being replaced, a secret of 16 to 128 printable ASCII characters without spaces, set with `pulumi config set --secret previousPassword` for phase one of a rotation (README, Password rotation) and removed for phase two" },
         { case: "an AUTH token ElastiCache refuses", stack: "prod", raw: { password: NEW, previousPassword: "has@an-at-sign-in-it" }, secrets: ["password", "previousPassword"],
           error: "mspbyte-redis:previousPassword: given a secret of 20 characters; allowed: an AUTH token of letters, digits and only these specials: ! & # $ ^ < > - (ElastiCache's rule); leave it unset to have one generated" },
+        { case: "SET on MemoryDB, which has no token strategy", stack: "prod", raw: { elasticache: JSON.stringify({ ...JSON.parse(stackConfig("prod").elasticache as string), ...MEMORYDB.elasticache, authTokenUpdateStrategy: "SET" }) }, secrets: [],
+          error: "mspbyte-redis:elasticache.authTokenUpdateStrategy: given \"SET\"; allowed: ROTATE or unset for service memorydb; a MemoryDB user takes both passwords in phase one and the new one alone once previousPassword is removed" },
         { case: "on external, whose provider rotates", stack: "external", raw: { password: NEW, previousPassword: OLD }, secrets: ["password", "previousPassword"],
           error: "mspbyte-redis:previousPassword: given a secret of 30 characters; allowed: unset for target external; an external server's passwords are rotated by its provider (README, Password rotation): set `password` to the new one once the provider accepts it" },
     ])("$case", ({ stack, raw, secrets, error }) => {
