@@ -205,6 +205,25 @@ describe("the VM-rendered redis.conf on a real redis-server, configured by the b
         expect(results.filter((r) => r.status !== "pass")).toEqual([]);
     });
 
+    it("password rotation, phase one: with previousPassword in the secret, the new and the old password are both accepted", async () => {
+        const confDir = fs.mkdtempSync(path.join(tmp, "etc-redis-rotation-"));
+        const password = 'New "rotated" \\ password 0123';
+        const previousPassword = "Old-Password-0123456789";
+        configure(confDir, { username: "default", password, previousPassword });
+        expect(fs.readFileSync(path.join(confDir, "mspbyte-local.conf"), "utf8")).not.toContain("requirepass");
+        const server = await RedisServer.start({ conf: renderForTarget(vmConfOverrides({ port: 6379, maxmemory: "256mb", tls: false, confDir })) });
+        servers.push(server);
+        for (const p of [password, previousPassword]) {
+            const c = server.client({ password: p });
+            expect(await c.ping()).toBe("PONG");
+            c.disconnect();
+        }
+        const wrong = server.client({ password: "not-a-password" });
+        await expect(wrong.ping()).rejects.toThrow(/WRONGPASS/);
+        wrong.disconnect();
+        expect((await runSmoke(outputsFor(server, { password }))).filter((r) => r.status !== "pass")).toEqual([]);
+    });
+
     it("TLS: the certificate files come from the secret, and every smoke check passes over TLS", async () => {
         const certs = makeCerts();
         const confDir = fs.mkdtempSync(path.join(tmp, "etc-redis-tls-"));

@@ -51,15 +51,22 @@ secret=""
 retry "reading secret $secret_id" read_secret
 password="$(jq -er .password <<<"$secret")"
 # redis.conf reads a double-quoted string with backslash escapes.
-escaped="${password//\\/\\\\}"
-escaped="${escaped//\"/\\\"}"
+quote() {
+    local v="${1//\\/\\\\}"
+    printf '"%s"' "${v//\"/\\\"}"
+}
 
 umask 027
 local_conf="$conf_dir/mspbyte-local.conf"
 {
     echo "# Written at boot by configure-redis.sh; not in user data, not in the AMI."
     echo "bind $private_ip 127.0.0.1"
-    printf 'requirepass "%s"\n' "$escaped"
+    if previous="$(jq -er '.previousPassword | strings' <<<"$secret")"; then
+        # Phase one of a password rotation (src/rotation.ts): the default user takes both.
+        printf 'user default on %s %s ~* &* +@all\n' "$(quote ">$password")" "$(quote ">$previous")"
+    else
+        printf 'requirepass %s\n' "$(quote "$password")"
+    fi
 } > "$local_conf.tmp"
 mv "$local_conf.tmp" "$local_conf"
 
