@@ -163,6 +163,18 @@ export function validateDataProtected(args: Check, report: ReportViolation): voi
 }
 
 /**
+ * Directives of a redis.conf that carry a password: `requirepass`, `masterauth`, and an ACL
+ * `user` line with a `>password` (or `#hash`) rule, as a rotation's first phase writes.
+ */
+export function passwordDirectives(text: string): string[] {
+    const conf = parseRedisConf(text);
+    const found: string[] = [];
+    for (const name of ["requirepass", "masterauth"]) if (getDirective(conf, name) !== undefined) found.push(name);
+    if (getAll(conf, "user").some((args) => args.slice(1).some((rule) => rule.startsWith(">") || rule.startsWith("#")))) found.push("an ACL user with a password");
+    return found;
+}
+
+/**
  * Places where a password would sit unencrypted whatever Pulumi does with secrets: a command
  * line (docker inspect, ps), a ConfigMap, EC2 user data, a plain environment value.
  */
@@ -172,10 +184,10 @@ export function validateNoPlainPassword(args: Check, report: ReportViolation): v
         for (const arg of (p.command ?? []) as string[]) if (/^--requirepass$|^--masterauth$/.test(arg)) report("the password is on the container's command line; put it in the uploaded redis.conf");
     }
     if (args.type === "kubernetes:core/v1:ConfigMap") {
-        for (const conf of redisConfsOf(args)) if (getDirective(parseRedisConf(conf.text), "requirepass") !== undefined) report(`${conf.where}: requirepass in a ConfigMap; it belongs in a Secret`);
+        for (const conf of redisConfsOf(args)) for (const d of passwordDirectives(conf.text)) report(`${conf.where}: ${d} in a ConfigMap; it belongs in a Secret`);
     }
     if (args.type === "aws:ec2/instance:Instance") {
-        for (const conf of redisConfsOf(args)) if (getDirective(parseRedisConf(conf.text), "requirepass") !== undefined) report(`${conf.where}: requirepass in user data; fetch it at boot from Secrets Manager`);
+        for (const conf of redisConfsOf(args)) for (const d of passwordDirectives(conf.text)) report(`${conf.where}: ${d} in user data; fetch it at boot from Secrets Manager`);
     }
     if (args.type === "kubernetes:apps/v1:StatefulSet") {
         for (const c of (p.spec?.template?.spec?.containers ?? []) as { env?: { name: string; value?: string }[] }[]) {

@@ -169,12 +169,17 @@ describe("redis-no-plain-password", () => {
     it("passes the password in a Secret, a file, or secretKeyRef", () => {
         expect(violations(validateNoPlainPassword, "kubernetes:apps/v1:StatefulSet", { spec: { template: { spec: { containers: [{ env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: "s", key: "password" } } }] }] } } } })).toEqual([]);
         expect(violations(validateNoPlainPassword, "docker:index/container:Container", { command: ["redis-server", "/usr/local/etc/redis/redis.conf"] })).toEqual([]);
+        // An ACL user without a password rule (nopass off, a key pattern) is no password.
+        expect(violations(validateNoPlainPassword, "kubernetes:core/v1:ConfigMap", { data: { "redis.conf": "user reader off ~jobs:* +get\n" } })).toEqual([]);
     });
     it.each([
         ["docker:index/container:Container", { command: ["redis-server", "--requirepass", "x"] }, "the password is on the container's command line; put it in the uploaded redis.conf"],
         ["kubernetes:core/v1:ConfigMap", { data: { "redis.conf": withConf({ requirepass: "x" }) } }, "data.redis.conf: requirepass in a ConfigMap; it belongs in a Secret"],
         ["aws:ec2/instance:Instance", { userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "requirepass x\\n"\n` }, "user data /etc/redis/redis.conf: requirepass in user data; fetch it at boot from Secrets Manager"],
         ["kubernetes:apps/v1:StatefulSet", { spec: { template: { spec: { containers: [{ env: [{ name: "REDIS_PASSWORD", value: "x" }] }] } } } }, "env REDIS_PASSWORD has a plain value; use valueFrom.secretKeyRef"],
+        // A rotation's first phase: the default user with two passwords.
+        ["kubernetes:core/v1:ConfigMap", { data: { "redis.conf": "user default on >new0 >old0 ~* &* +@all\n" } }, "data.redis.conf: an ACL user with a password in a ConfigMap; it belongs in a Secret"],
+        ["aws:ec2/instance:Instance", { userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "masterauth x\\n"\n` }, "user data /etc/redis/redis.conf: masterauth in user data; fetch it at boot from Secrets Manager"],
     ])("fails %s %j", (type, props, message) => {
         expect(violations(validateNoPlainPassword, type, props)).toEqual([message]);
     });
