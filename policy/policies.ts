@@ -5,6 +5,7 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
 import { getAll, getDirective, parseRedisConf } from "../src/redisConf";
+import { decodeUserData } from "../src/targets/vm/cloudInit";
 import { isPinnedImage, requiresProtection, sourceProblems } from "../src/rules";
 import { INSTANCE_MEMORY_MIB, OS_RESERVE_BYTES, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, type MemoryBudget } from "../src/memory";
 
@@ -36,8 +37,9 @@ export function redisConfsOf(args: Check): { where: string; text: string }[] {
             if (REDIS_CONF_PATH.test(key) && typeof value === "string") out.push({ where: `data.${key}`, text: value });
         }
     }
-    if (args.type === "aws:ec2/instance:Instance" && typeof p.userData === "string" && p.userData.startsWith("#cloud-config")) {
-        const doc = parse(p.userData) as { write_files?: { path?: string; content?: string }[] } | null;
+    const userData = typeof p.userDataBase64 === "string" ? decodeUserData(p.userDataBase64) : p.userData;
+    if (args.type === "aws:ec2/instance:Instance" && typeof userData === "string" && userData.startsWith("#cloud-config")) {
+        const doc = parse(userData) as { write_files?: { path?: string; content?: string }[] } | null;
         for (const f of doc?.write_files ?? []) {
             if (f.path && REDIS_CONF_PATH.test(f.path) && typeof f.content === "string") out.push({ where: `user data ${f.path}`, text: f.content });
         }

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDirective, parseRedisConf } from "../src/redisConf";
+import { decodeUserData } from "../src/targets/vm/cloudInit";
 import { expectNoOpenIngress } from "./helpers/managed";
 import { Registered, calls, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
 
@@ -35,8 +36,36 @@ describe("vm stack", () => {
         });
         // No ignoreChanges on the AMI (a replacement gets the current one) is checked on the options in test/aws.
         expect(i.keyName).toBeUndefined();
-        const alarm = single(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").inputs;
+        const alarm = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.namespace === "AWS/EC2")!.inputs;
         expect(alarm).toMatchObject({ metricName: "StatusCheckFailed_System", namespace: "AWS/EC2", threshold: 0, alarmActions: ["arn:aws:automate:us-east-1:ec2:recover"] });
+    });
+
+    it("alarms the topic when Redis is not serving from its data volume, or the instance stops reporting", () => {
+        const alarms = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm");
+        expect(alarms.map((a) => a.inputs.namespace).sort()).toEqual(["AWS/EC2", "MSPByte/Redis"]);
+        const topic = single(resources, "aws:sns/topic:Topic");
+        const serving = alarms.find((a) => a.inputs.namespace === "MSPByte/Redis")!.inputs;
+        expect(serving).toMatchObject({
+            name: "mspbyte-redis-vm-serving",
+            metricName: "RedisServing",
+            dimensions: { InstanceId: "redis-instance-id" },
+            statistic: "Minimum",
+            period: 60,
+            threshold: 1,
+            comparisonOperator: "LessThanThreshold",
+            // A machine that never reports (boot stuck before the timer, instance down) alarms too.
+            treatMissingData: "breaching",
+            alarmActions: [`arn:aws:sns:us-east-1:123456789012:${topic.name}`],
+            okActions: [`arn:aws:sns:us-east-1:123456789012:${topic.name}`],
+        });
+        expect(serving.evaluationPeriods).toBeGreaterThanOrEqual(2);
+        expect(serving.evaluationPeriods).toBeLessThanOrEqual(3);
+        // The metric the boot's report unit publishes is the one the alarm watches.
+        const doc = parse(decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64)));
+        const report = doc.write_files.find((f: { path: string }) => f.path === "/usr/local/sbin/mspbyte-report-serving").content;
+        expect(report).toContain("--namespace MSPByte/Redis --metric-name RedisServing");
+        expect(report).toContain('--dimensions "InstanceId=$instance_id"');
+        expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(["/etc/systemd/system/mspbyte-report.service", "/etc/systemd/system/mspbyte-report.timer"]));
     });
 
     it("admits only the pipeline's security group, on the Redis port; no port 22", () => {
@@ -59,15 +88,18 @@ describe("vm stack", () => {
         expect(dlm.description).toBe("mspbyte-redis mspbyte-redis-vm daily data snapshots");
     });
 
-    it("grants the instance Session Manager and its own secret, nothing else", () => {
+    it("grants the instance Session Manager, its own secret, and its metric's namespace, nothing else", () => {
         const attachments = ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn).sort();
         expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]);
         const policy = JSON.parse(single(resources, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
-        expect(policy.Statement).toEqual([{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-vm/auth-20261128093015123400000001-AbCdEf" }]);
+        expect(policy.Statement).toEqual([
+            { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-vm/auth-20261128093015123400000001-AbCdEf" },
+            { Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "MSPByte/Redis" } } },
+        ]);
     });
 
     it("carries no password in user data: it is a secret input, and the password is not in it", () => {
-        const userData = secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userData);
+        const userData = decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
         expect(userData.startsWith("#cloud-config\n")).toBe(true);
         expect(userData).not.toContain("Mock0Generated0Password0Abcdefgh");
         const secret = JSON.parse(secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
@@ -76,7 +108,7 @@ describe("vm stack", () => {
     });
 
     it("writes the VM-rendered redis.conf: maxmemory sized from 2 GiB, TLS only, systemd, the boot-time include", () => {
-        const doc = parse(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userData));
+        const doc = parse(decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64)));
         const file = doc.write_files.find((f: { path: string }) => f.path === "/etc/redis/redis.conf");
         expect(file).toMatchObject({ owner: "redis:redis", permissions: "0640", defer: true });
         const conf = parseRedisConf(file.content);

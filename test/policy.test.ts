@@ -1,4 +1,5 @@
 /** Each policy called directly on passing and failing resources (the policy CLI cannot run here). */
+import { encodeUserData } from "../src/targets/vm/cloudInit";
 import { describe, expect, it } from "vitest";
 import {
     isPinned, policies, stackOf, stackPolicies, validateDataProtected, validateEncryption, validateMemoryFits, validateMemoryFitsTogether, validateNoOpenIngress,
@@ -180,6 +181,8 @@ describe("redis-no-plain-password", () => {
         // A rotation's first phase: the default user with two passwords.
         ["kubernetes:core/v1:ConfigMap", { data: { "redis.conf": "user default on >new0 >old0 ~* &* +@all\n" } }, "data.redis.conf: an ACL user with a password in a ConfigMap; it belongs in a Secret"],
         ["aws:ec2/instance:Instance", { userData: `#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "masterauth x\\n"\n` }, "user data /etc/redis/redis.conf: masterauth in user data; fetch it at boot from Secrets Manager"],
+        // As the VM target sends it: gzipped, in base64.
+        ["aws:ec2/instance:Instance", { userDataBase64: encodeUserData(`#cloud-config\nwrite_files:\n  - path: /etc/redis/redis.conf\n    content: "requirepass x\\n"\n`) }, "user data /etc/redis/redis.conf: requirepass in user data; fetch it at boot from Secrets Manager"],
     ])("fails %s %j", (type, props, message) => {
         expect(violations(validateNoPlainPassword, type, props)).toEqual([message]);
     });

@@ -132,7 +132,7 @@ describe("routine changes: verdicts, and every replacement can succeed", () => {
         for (const after of [{ changes: { vm: { tls: false } } }, { secrets: { password: OWN_PASSWORD } }, { changes: { vm: { instanceType: "t4g.medium" } } }] as Side[]) {
             const before = await run("vm");
             const changes = diffRuns(before, await run("vm", after, before), AWS_REPLACE);
-            expect(changes.find((c) => c.key === INST)!.changed, JSON.stringify(after)).toContain("userData");
+            expect(changes.find((c) => c.key === INST)!.changed, JSON.stringify(after)).toContain("userDataBase64");
         }
     });
 

@@ -17,6 +17,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { encodeUserData } from "../../src/targets/vm/cloudInit";
 
 export const PRIVATE_IP = "10.0.1.23";
 export const IMDS_IP = "169.254.169.254";
@@ -294,8 +295,10 @@ export class Machine {
      * service serves. Called again between boots, it is modifying a stopped instance.
      */
     setUserData(userData: string): void {
-        fs.writeFileSync(path.join(this.dir, "user-data"), userData);
-        fs.writeFileSync(path.join(this.root, "var/lib/cloud/seed/nocloud/user-data"), userData);
+        // As EC2 serves it: the gzipped bytes the program sends in userDataBase64.
+        const bytes = Buffer.from(encodeUserData(userData), "base64");
+        fs.writeFileSync(path.join(this.dir, "user-data"), bytes);
+        fs.writeFileSync(path.join(this.root, "var/lib/cloud/seed/nocloud/user-data"), bytes);
     }
 
     /** Creates the data volume (a blank loop device) without attaching it. */

@@ -9,6 +9,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { encodeUserData } from "../../src/targets/vm/cloudInit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
     AWS_IP, BootCerts, CACHE_ROOT, MIRROR, MIRROR_IP, PRIVATE_IP, REDIS_PORT, SBIN, cleanup, inNamespace, makeBootCerts, motoSetup, netns, requireBootTools, rootfs, run, serveInstanceSide, startProcess, waitFor,
@@ -94,8 +95,10 @@ class QemuVm {
     }
 
     setUserData(userData: string): void {
-        fs.writeFileSync(path.join(this.dir, "user-data"), userData);
-        fs.writeFileSync(path.join(this.dir, "seed", "user-data"), userData);
+        // As EC2 serves it: the gzipped bytes the program sends in userDataBase64.
+        const bytes = Buffer.from(encodeUserData(userData), "base64");
+        fs.writeFileSync(path.join(this.dir, "user-data"), bytes);
+        fs.writeFileSync(path.join(this.dir, "seed", "user-data"), bytes);
     }
 
     /** Boots and waits for the test image's boot report on the serial console; returns it. */

@@ -1,6 +1,7 @@
 /** The vm stack's user data and secret, as the program registers them from the real Pulumi.vm.yaml under mocks. */
 import { parse } from "yaml";
 import { runProgram, secretInput, setupStack, single } from "../helpers/pulumiMocks";
+import { decodeUserData } from "../../src/targets/vm/cloudInit";
 
 export interface RenderedVm {
     userData: string;
@@ -17,7 +18,7 @@ export interface RenderedVm {
 export async function renderVmStack(): Promise<RenderedVm> {
     const resources = await setupStack("vm");
     await runProgram(resources, () => import("../../src/index"));
-    const userData = secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userData);
+    const userData = decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
     const doc = parse(userData) as { packages: string[]; write_files: { path: string; content: string }[] };
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!.content;
     const env = Object.fromEntries(file("/etc/mspbyte/redis-vm.env").split("\n").filter((l) => l.includes("=")).map((l) => l.split(/=(.*)/s).slice(0, 2)));

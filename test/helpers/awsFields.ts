@@ -206,6 +206,8 @@ export const FIELDS: Record<string, Record<string, Field>> = {
         "rootBlockDevice.volumeSize": "ec2:RunInstances.BlockDeviceMappings.Ebs.VolumeSize",
         "rootBlockDevice.kmsKeyId": "ec2:RunInstances.BlockDeviceMappings.Ebs.KmsKeyId",
         userData: "ec2:RunInstances.UserData",
+        // The provider sends user_data_base64 as it is; EC2's limit applies to the decoded bytes.
+        userDataBase64: { api: "ec2:RunInstances.UserData", sample: (v) => Buffer.from(v, "base64").toString("latin1") },
         userDataReplaceOnChange: { unchecked: "the provider's own switch (replace instead of modify), sent to no API" },
         monitoring: "ec2:RunInstances.Monitoring.Enabled",
         ...EC2_TAGS,

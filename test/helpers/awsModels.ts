@@ -224,8 +224,9 @@ export const PROVIDER_RULES: Record<string, (v: string) => string | undefined> =
     "memorydb:CreateSubnetGroup.SubnetGroupName": memorydbName(255),
     "memorydb:DeleteCluster.FinalSnapshotName": memorydbName(255),
     // internal/service/ec2/ec2_instance.go @ 0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7: user_data
-    // ValidateFunc StringLenBetween(0, 16384) (EC2 takes 16 KB of user data).
-    "ec2:RunInstances.UserData": (v) => (v.length <= 16384 ? undefined : `at most 16384 characters (EC2's user data limit); this document has ${v.length}`),
+    // ValidateFunc StringLenBetween(0, 16384) (EC2 takes 16 KB of user data, before base64;
+    // userDataBase64 is checked on its decoded bytes).
+    "ec2:RunInstances.UserData": (v) => (v.length <= 16384 ? undefined : `at most 16384 bytes (EC2's user data limit); this document has ${v.length}`),
 };
 
 export interface Violation {

@@ -137,7 +137,7 @@ export const AWS_REPLACE: ReplaceTable = {
     "aws:ec2/instance:Instance": {
         forceNew: ["ami", "availabilityZone", "keyName", "subnetId", "privateIp", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId", "tenancy"],
         // ForceNewIf("user_data", user_data_replace_on_change).
-        forceNewIf: (b, a) => (a.userDataReplaceOnChange && !same(b.userData, a.userData) ? "userData (userDataReplaceOnChange)" : undefined),
+        forceNewIf: (b, a) => (a.userDataReplaceOnChange && !(same(b.userData, a.userData) && same(b.userDataBase64, a.userDataBase64)) ? "user data (userDataReplaceOnChange)" : undefined),
         source: `${TF} internal/service/ec2/ec2_instance.go @ 0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7 (instance_type is updated in place: stop, modify, start)`,
     },
     "aws:dlm/lifecyclePolicy:LifecyclePolicy": { forceNew: [], source: `${TF} internal/service/dlm/lifecycle_policy.go (nothing the program sets is ForceNew)` },

@@ -9,6 +9,7 @@ redis-server are handled. Files outside those paths are left to cloud-init.
 Runs with Debian's python3 and python3-yaml (cloud-init's own dependencies).
 """
 import grp
+import gzip
 import os
 import pwd
 import subprocess
@@ -43,7 +44,11 @@ def fetch_user_data():
         token = r.read().decode()
     req = urllib.request.Request(f"{IMDS}/latest/user-data", headers={"X-aws-ec2-metadata-token": token})
     with urllib.request.urlopen(req, timeout=5) as r:
-        return r.read().decode()
+        data = r.read()
+    # The program sends the document gzipped (EC2's 16 KB limit); cloud-init reads both forms.
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return data.decode()
 
 
 def fetch_with_retry():

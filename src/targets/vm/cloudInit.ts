@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { gunzipSync, gzipSync } from "zlib";
 import { stringify } from "yaml";
 import { ConfOverrides } from "../../redisConf";
 
@@ -17,10 +18,14 @@ export const CONFIGURE_SCRIPT = here("configure-redis.sh");
 export const CHECK_SCRIPT = here("check-data-dir.sh");
 export const FIRST_BOOT_SCRIPT = here("first-boot.sh");
 export const APPLY_SCRIPT = here("apply-user-data.py");
+export const REPORT_SCRIPT = here("report-serving.sh");
 /** The boot steps' own settings (ids, region; no secret), read by their units at every boot. */
 export const ENV_FILE = "/etc/mspbyte/redis-vm.env";
 /** The boot steps, as systemd units that run at every boot, in the order redis-server needs them. */
 export const BOOT_UNITS = ["mspbyte-apply-user-data.service", "mspbyte-data-disk.service", "mspbyte-redis-config.service", "mspbyte-disable-thp.service"] as const;
+/** Every minute from boot on: the RedisServing metric the VM's serving alarm watches (vm.ts). */
+export const REPORT_UNITS = ["mspbyte-report.service", "mspbyte-report.timer"] as const;
+export const SERVING_METRIC = { namespace: "MSPByte/Redis", metricName: "RedisServing" } as const;
 export const REDIS_DROP_IN = here("redis-server.mspbyte.conf");
 /** Backlog of pending connections; the kernel default (128 on older kernels, 4096 on newer) caps Redis's tcp-backlog of 511. */
 export const SOMAXCONN = 1024;
@@ -103,8 +108,10 @@ export function cloudInit(a: CloudInitArgs): string {
             script("configure-redis", CONFIGURE_SCRIPT),
             script("check-data-dir", CHECK_SCRIPT),
             script("first-boot", FIRST_BOOT_SCRIPT),
+            script("report-serving", REPORT_SCRIPT),
             { path: "/etc/sysctl.d/60-mspbyte-redis.conf", content: SYSCTL, permissions: "0644" },
             ...BOOT_UNITS.map(unit),
+            ...REPORT_UNITS.map(unit),
             { path: "/etc/systemd/system/redis-server.service.d/10-mspbyte.conf", content: read(REDIS_DROP_IN), permissions: "0644" },
             // Deferred: the redis user exists once the package is installed.
             { path: `${CONF_DIR}/redis.conf`, content: a.redisConf, owner: "redis:redis", permissions: "0640", defer: true },
@@ -112,4 +119,23 @@ export function cloudInit(a: CloudInitArgs): string {
         runcmd: [["/usr/local/sbin/mspbyte-first-boot"]],
     };
     return "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * EC2 takes at most 16 KB of user data (before base64); the document with its boot scripts is
+ * larger. cloud-init reads gzip-compressed user data as it is, and so does the boot step that
+ * re-applies it (apply-user-data.py): the instance is given the document gzipped, in base64.
+ */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
+
+export function encodeUserData(doc: string): string {
+    const gz = gzipSync(doc, { level: 9 });
+    if (gz.length > USER_DATA_MAX_BYTES) throw new Error(`the VM's user data is ${gz.length} bytes gzipped; EC2 takes at most ${USER_DATA_MAX_BYTES}`);
+    return gz.toString("base64");
+}
+
+/** The document in `userDataBase64` (gzipped or not) as text. */
+export function decodeUserData(base64: string): string {
+    const bytes = Buffer.from(base64, "base64");
+    return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
 }

@@ -6,8 +6,8 @@ import { RedisEndpoint } from "../../contract";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
 import { renderForTarget, persistenceForTarget } from "../../redisConf";
-import { authSecret, cacheSecurityGroup } from "../awsShared";
-import { cloudInit, vmConfOverrides } from "./cloudInit";
+import { alarmTopic, authSecret, cacheSecurityGroup } from "../awsShared";
+import { SERVING_METRIC, cloudInit, encodeUserData, vmConfOverrides } from "./cloudInit";
 
 /** The AWS account that publishes Debian's official AMIs. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -100,7 +100,8 @@ export class VmRedis extends pulumi.ComponentResource {
             iamInstanceProfile: profile.name,
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: c.rootVolumeGiB, ...(c.kmsKeyArn ? { kmsKeyId: c.kmsKeyArn } : {}) },
-            userData: this.userData,
+            // Gzipped: the document with its boot scripts is over EC2's 16 KB as plain text.
+            userDataBase64: this.userData.apply(encodeUserData),
             // A changed document (redis.conf, maxmemory, TLS, credentials) is applied in place: the
             // provider stops the instance, sets the new user data, starts it, and the boot units
             // apply the current user data at every boot. Same host, same volume, a restart's downtime.
@@ -126,6 +127,7 @@ export class VmRedis extends pulumi.ComponentResource {
         });
         this.createSnapshotPolicy(name, args.serverName, c.snapshotRetentionDays);
         this.createRecoveryAlarm(name, args.serverName, instance.id, region);
+        this.createServingAlarm(name, args.serverName, instance.id, alarmTopic(name, c.alarmEmail, this));
 
         const persistence = persistenceForTarget(vmConfOverrides({ port: c.port, maxmemory: args.maxmemory ?? "0", tls: c.tls }));
         this.endpoint = {
@@ -149,7 +151,7 @@ export class VmRedis extends pulumi.ComponentResource {
         this.registerOutputs({ details: this.details });
     }
 
-    /** Session Manager, and reading this server's own secret: nothing more. */
+    /** Session Manager, reading this server's own secret, and reporting its one metric: nothing more. */
     private createInstanceProfile(name: string, secretArn: pulumi.Output<string>): { profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] } {
         const role = new aws.iam.Role(`${name}-role`, {
             assumeRolePolicy: JSON.stringify({
@@ -165,7 +167,11 @@ export class VmRedis extends pulumi.ComponentResource {
             role: role.name,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn }],
+                Statement: [
+                    { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                    // PutMetricData has no resource to name; the condition key limits it to our namespace.
+                    { Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": SERVING_METRIC.namespace } } },
+                ],
             }),
         }, { parent: this });
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
@@ -199,6 +205,30 @@ export class VmRedis extends pulumi.ComponentResource {
                     copyTags: true,
                 }],
             },
+        }, { parent: this });
+    }
+
+    /**
+     * mspbyte-report.timer publishes RedisServing every minute: 1 when redis-server runs on the
+     * mounted data volume, else 0. Three minutes below 1 alarm the topic, and so do three minutes
+     * without a report (a boot that never got that far, a machine that is down): missing data is
+     * breaching.
+     */
+    private createServingAlarm(name: string, serverName: string, instanceId: pulumi.Output<string>, topic: aws.sns.Topic): aws.cloudwatch.MetricAlarm {
+        return new aws.cloudwatch.MetricAlarm(`${name}-serving`, {
+            name: `${serverName}-serving`,
+            namespace: SERVING_METRIC.namespace,
+            metricName: SERVING_METRIC.metricName,
+            dimensions: { InstanceId: instanceId },
+            statistic: "Minimum",
+            period: 60,
+            evaluationPeriods: 3,
+            threshold: 1,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "breaching",
+            alarmDescription: "Redis is not serving from its data volume (a boot step failed, the volume is missing, or redis-server stopped), or the instance stopped reporting: see systemctl --failed",
+            alarmActions: [topic.arn],
+            okActions: [topic.arn],
         }, { parent: this });
     }
 
