@@ -227,6 +227,8 @@ export const vmSchema = strict({
     tls: bool().default(false),
     /** Pins a Debian 12 AMI (from Debian's account) instead of the latest. Danger: changing it replaces the instance (the data volume stays). */
     amiId: z.string({ error: "an AMI id, such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/).optional(),
+    /** Subscribed to the topic the serving alarm notifies. */
+    alarmEmail: z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
 }).superRefine((v, ctx) => {
     const nitro = nitroProblem(v.instanceType);
     if (nitro) ctx.addIssue({ code: "custom", path: ["instanceType"], input: v.instanceType, message: nitro });

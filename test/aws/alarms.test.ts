@@ -13,15 +13,20 @@
  *   .../metrics.HostLevel.html).
  * - EC2: StatusCheckFailed_System by InstanceId
  *   (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/viewing_metrics_with_cloudwatch.html).
+ * - MSPByte/Redis: the VM's own RedisServing by InstanceId, as src/targets/vm/report-serving.sh
+ *   publishes it (checked against the script below).
  */
+import * as fs from "fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { memberClusterIds } from "../../src/targets/elasticache";
+import { REPORT_SCRIPT, SERVING_METRIC } from "../../src/targets/vm/cloudInit";
 import { StackResource, StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 const DOCUMENTED: Record<string, { dimensions: string[]; metrics: string[] }> = {
     "AWS/ElastiCache": { dimensions: ["CacheClusterId", "CacheNodeId"], metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"] },
     "AWS/MemoryDB": { dimensions: ["ClusterName", "NodeName"], metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"] },
     "AWS/EC2": { dimensions: ["InstanceId"], metrics: ["StatusCheckFailed_System"] },
+    [SERVING_METRIC.namespace]: { dimensions: ["InstanceId"], metrics: [SERVING_METRIC.metricName] },
 };
 
 const VARIANTS: [string, string, Record<string, unknown>][] = [
@@ -104,6 +109,9 @@ describe("alarms against AWS's metric documentation", () => {
                     expect(a.inputs.treatMissingData, `${label} ${a.inputs.name}`).toBe("notBreaching");
                     const memory = alarmsOf(run).find((m) => m.inputs.metricName === "DatabaseMemoryUsagePercentage" && JSON.stringify(m.inputs.dimensions) === JSON.stringify(a.inputs.dimensions));
                     expect(memory, `${label} ${a.inputs.name}`).toBeDefined();
+                } else if (a.inputs.namespace === SERVING_METRIC.namespace) {
+                    // The VM reports every minute; no report (or a dimension that matches none) alarms.
+                    expect(a.inputs.treatMissingData, `${label} ${a.inputs.name}`).toBe("breaching");
                 } else {
                     expect(a.inputs.treatMissingData, `${label} ${a.inputs.name}`).toBe("missing");
                     expect(a.inputs.insufficientDataActions, `${label} ${a.inputs.name}`).toEqual(a.inputs.alarmActions);
@@ -123,7 +131,16 @@ describe("alarms against AWS's metric documentation", () => {
 
     it("the VM's recovery alarm watches its own instance", () => {
         const { run } = runs.find((r) => r.label === "vm")!;
-        const [alarm] = alarmsOf(run);
+        const alarm = alarmsOf(run).find((a) => a.inputs.namespace === "AWS/EC2");
         expect(alarm!.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions: { InstanceId: "vm-redis-instance-id" } });
+    });
+
+    it("the VM's serving alarm watches what its report script publishes, for its own instance", () => {
+        const { run } = runs.find((r) => r.label === "vm")!;
+        const alarm = alarmsOf(run).find((a) => a.inputs.namespace === SERVING_METRIC.namespace);
+        expect(alarm!.inputs).toMatchObject({ metricName: SERVING_METRIC.metricName, dimensions: { InstanceId: "vm-redis-instance-id" } });
+        const script = fs.readFileSync(REPORT_SCRIPT, "utf8");
+        expect(script).toContain(`--namespace ${SERVING_METRIC.namespace} --metric-name ${SERVING_METRIC.metricName}`);
+        expect(script).toContain('--dimensions "InstanceId=$instance_id"');
     });
 });

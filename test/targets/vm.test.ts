@@ -10,7 +10,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSmoke } from "../../src/ops/smoke";
 import { renderForTarget } from "../../src/redisConf";
-import { CHECK_SCRIPT, CONFIGURE_SCRIPT, FIRST_BOOT_SCRIPT, PREPARE_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
+import { CHECK_SCRIPT, CONFIGURE_SCRIPT, FIRST_BOOT_SCRIPT, PREPARE_SCRIPT, REPORT_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
 import { outputsFor } from "../helpers/outputs";
 import { RedisServer } from "../helpers/redisServer";
 import { SBIN_PATH, requireTool } from "../helpers/tools";
@@ -52,7 +52,7 @@ describe("the cloud-init document", () => {
 });
 
 describe("the boot scripts", () => {
-    it.each([PREPARE_SCRIPT, CONFIGURE_SCRIPT, CHECK_SCRIPT, FIRST_BOOT_SCRIPT])("%s passes shellcheck", (script) => {
+    it.each([PREPARE_SCRIPT, CONFIGURE_SCRIPT, CHECK_SCRIPT, FIRST_BOOT_SCRIPT, REPORT_SCRIPT])("%s passes shellcheck", (script) => {
         requireTool("shellcheck");
         const r = spawnSync("shellcheck", ["--severity=style", script], { encoding: "utf8" });
         expect(r.stdout).toBe("");

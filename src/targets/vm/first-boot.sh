@@ -30,6 +30,8 @@ step curl -fsSL --retry 5 --retry-all-errors -o "$ssm_deb" "https://s3.${MSPBYTE
 step dpkg -i "$ssm_deb"
 step systemctl enable --now amazon-ssm-agent
 rm -f "$ssm_deb"
+# Reports RedisServing every minute from now on (and from every later boot): 0 or no report alarms.
+step systemctl enable --now mspbyte-report.timer
 # Blocks until Redis runs or a boot step gives up (see `systemctl --failed`).
 step systemctl start redis-server.service
 exit "$status"
