@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDirective, parseRedisConf } from "../../src/redisConf";
-import { BOOT_UNITS } from "../../src/targets/vm/cloudInit";
+import { BOOT_UNITS, REPORT_UNITS, SERVING_METRIC } from "../../src/targets/vm/cloudInit";
 import { BootCerts, Machine, PRIVATE_IP, REDIS_PORT, cleanup, makeBootCerts, requireBootTools, rootfs } from "./machine";
 import { RenderedVm, renderVmStack } from "./render";
 import { buildSsmAgentStandIn } from "./ssm-agent-stand-in";
@@ -25,7 +25,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-boot-test-"));
 beforeAll(async () => {
     requireBootTools();
     vm = await renderVmStack();
-    awsHosts = [`secretsmanager.${vm.region}.amazonaws.com`, `s3.${vm.region}.amazonaws.com`];
+    awsHosts = [`secretsmanager.${vm.region}.amazonaws.com`, `s3.${vm.region}.amazonaws.com`, `monitoring.${vm.region}.amazonaws.com`];
     certs = makeBootCerts(tmp, awsHosts);
     ssmDeb = buildSsmAgentStandIn(tmp);
     const t = Date.now();
@@ -102,8 +102,20 @@ function expectImdsRequestsValid(m: Machine): void {
     for (const r of requests) {
         expect(r.status, JSON.stringify(r)).toBe(200);
         if (r.method === "PUT") expect(r.path).toBe("/latest/api/token");
-        else expect(r.path).toMatch(/^\/latest\/(user-data|meta-data\/local-ipv4|meta-data\/iam\/security-credentials\/.*)$/);
+        else expect(r.path).toMatch(/^\/latest\/(user-data|meta-data\/local-ipv4|meta-data\/instance-id|meta-data\/iam\/security-credentials\/.*)$/);
     }
+}
+
+/** The stand-in metadata service's instance id (imds-stand-in.py). */
+const INSTANCE_ID = "i-0standin00000001";
+
+/**
+ * Waits for mspbyte-report to say it published `value`, then reads back from moto what
+ * CloudWatch received: the per-minute maxima of RedisServing for this instance, newest first.
+ */
+async function servingReported(m: Machine, value: 0 | 1): Promise<number[]> {
+    await m.waitForJournal("mspbyte-report.service", new RegExp(`RedisServing=${value} for ${INSTANCE_ID}`), 180_000);
+    return JSON.parse(await m.moto("metric", SERVING_METRIC.namespace, SERVING_METRIC.metricName, `InstanceId=${INSTANCE_ID}`, "Maximum"));
 }
 
 /** The order in which units finished starting, from this boot's journal. */
@@ -126,7 +138,7 @@ describe.concurrent("the vm stack's user data, booted", () => {
         expect(await m.booted(60_000)).toBe("running");
         expect(await failedUnits(m)).toEqual([]);
         // The units as systemd itself reads them, on the machine they run on.
-        const verify = await m.exec(["systemd-analyze", "verify", "--man=no", ...BOOT_UNITS, "redis-server.service"]);
+        const verify = await m.exec(["systemd-analyze", "verify", "--man=no", ...BOOT_UNITS, ...REPORT_UNITS, "redis-server.service"]);
         expect(verify.stdout + verify.stderr).toBe("");
         expect(verify.code).toBe(0);
         show("first boot", await out(m, "cloud-init status --long; journalctl -b -o short --no-pager -u 'mspbyte-*' | grep -v THP | sed 's/^\\S* \\S* \\S* //'"));
@@ -183,6 +195,9 @@ describe.concurrent("the vm stack's user data, booted", () => {
         expect(await live("tls-port")).toBe(String(REDIS_PORT));
         expect(await live("port")).toBe("0");
         expect(await live("bind")).toBe(`${PRIVATE_IP} 127.0.0.1`);
+        // The serving metric the VM's alarm watches: 1, for this instance, received by CloudWatch (moto).
+        expect((await servingReported(m, 1))[0]).toBe(1);
+        expect(await out(m, "systemctl is-enabled mspbyte-report.timer")).toBe("enabled");
         expectImdsRequestsValid(m);
 
         // Data written now must be there after the reboot.
@@ -235,6 +250,11 @@ describe.concurrent("the vm stack's user data, booted", () => {
         expect(await out(m, "cat /var/log/cloud-init-output.log")).toMatch(/first-boot: failed: systemctl start redis-server.service/);
         show("data disk absent at first boot", await out(m, "cloud-init status --long; systemctl --failed --no-pager --no-legend; journalctl -b -o cat --no-pager -u mspbyte-data-disk | tail -n 4; journalctl -b -o cat --no-pager _PID=1 | grep 'redis-server'"));
         expect((await redisCli(m, ["PING"], vm.secret.password)).stdout).not.toMatch(/PONG/);
+        // The alarm's side: this instance reports 0, never 1 (and the report itself did not fail).
+        const values = await servingReported(m, 0);
+        expect(values.length).toBeGreaterThan(0);
+        expect(values.every((v) => v === 0), JSON.stringify(values)).toBe(true);
+        expect(await failedUnits(m)).toEqual(["cloud-final.service", "mspbyte-data-disk.service"]);
         await m.stop();
     }, BOOT_TIMEOUT);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the EC2 instance metadata service (IMDSv2 only, as the vm stack requires:
 httpTokens "required"), for the boot tests. It serves what the user data reads: a session
-token, local-ipv4, the instance role's credentials, and the user data (re-read from a file at
+token, local-ipv4, the instance id (a stand-in's), the instance role's credentials, and the user data (re-read from a file at
 each request, so a test can change it between boots). Every request is logged as one JSON line
 so the test can check it against the documented IMDSv2 protocol.
   imds-stand-in.py ADDRESS PORT USER_DATA_FILE PRIVATE_IP LOG_FILE
@@ -14,6 +14,7 @@ import time
 
 address, port, user_data_file, private_ip, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 ROLE = "mspbyte-redis-vm-role"
+INSTANCE_ID = "i-0standin00000001"
 tokens = {}
 
 
@@ -51,6 +52,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         now = time.time()
         routes = {
             "/latest/meta-data/local-ipv4": lambda: private_ip.encode(),
+            "/latest/meta-data/instance-id": lambda: INSTANCE_ID.encode(),
             "/latest/meta-data/iam/security-credentials/": lambda: ROLE.encode(),
             f"/latest/meta-data/iam/security-credentials/{ROLE}": lambda: json.dumps({
                 "Code": "Success", "Type": "AWS-HMAC",

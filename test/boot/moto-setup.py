@@ -6,7 +6,10 @@ AWS does).
   moto-setup.py ENDPOINT CA_FILE secret NAME [SECRET_JSON_FILE]   (no file: a secret with no value yet)
   moto-setup.py ENDPOINT CA_FILE value ARN SECRET_JSON_FILE
   moto-setup.py ENDPOINT CA_FILE object BUCKET KEY FILE
+  moto-setup.py ENDPOINT CA_FILE metric NAMESPACE NAME DIMENSION=VALUE STAT   (the per-minute STAT of the values put, newest first, as JSON)
 """
+import datetime
+import json
 import sys
 
 import boto3
@@ -29,5 +32,14 @@ elif what == "object":
     s3.create_bucket(Bucket=bucket)
     # AWS's agent bucket is world-readable: the instance downloads it without signing.
     s3.put_object(Bucket=bucket, Key=key, Body=open(file, "rb").read(), ACL="public-read")
+elif what == "metric":
+    namespace, name, dimension, stat = sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+    dim_name, dim_value = dimension.split("=", 1)
+    cw = session.client("cloudwatch", endpoint_url=endpoint, verify=ca_file)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    r = cw.get_metric_data(
+        MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": [{"Name": dim_name, "Value": dim_value}]}, "Period": 60, "Stat": stat}}],
+        StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5))
+    print(json.dumps(r["MetricDataResults"][0]["Values"]))
 else:
     sys.exit(f"unknown: {what}")

@@ -47,7 +47,7 @@ beforeAll(async () => {
         if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: install it with \`sudo apt-get install -y qemu-system-x86 qemu-utils\``);
     }
     vm = await renderVmStack();
-    awsHosts = [`secretsmanager.${vm.region}.amazonaws.com`, `s3.${vm.region}.amazonaws.com`];
+    awsHosts = [`secretsmanager.${vm.region}.amazonaws.com`, `s3.${vm.region}.amazonaws.com`, `monitoring.${vm.region}.amazonaws.com`];
     certs = makeBootCerts(tmp, awsHosts);
     const t = Date.now();
     image = vmImage(rootfs(vm.packages));
