@@ -53,8 +53,9 @@ describe("docker: the rendered redis.conf through both phases, a worker and a pr
         const completed: string[] = [];
         const startWorker = (password: string) => {
             // A job active when the server stops is moved back to waiting by the worker's
-            // stalled-job check (BullMQ's default every 30 s): 1 s here keeps the test short.
-            const w = new Worker(QUEUE, async () => "ok", { connection: connection(password), stalledInterval: 1000 });
+            // stalled-job check once its lock has expired (BullMQ's defaults: every 30 s, a 30 s
+            // lock, kept across the restart by the AOF): 1 s and 5 s here keep the test short.
+            const w = new Worker(QUEUE, async () => "ok", { connection: connection(password), stalledInterval: 1000, lockDuration: 5000 });
             w.on("error", () => undefined); // the restarts drop its connections; it reconnects
             w.on("completed", (job) => completed.push(job.id!));
             return w;
@@ -68,7 +69,8 @@ describe("docker: the rendered redis.conf through both phases, a worker and a pr
             }
         };
         const waitFor = async (ids: string[]) => {
-            for (let t = 0; t < 400 && ids.some((id) => !completed.includes(id)); t++) await sleep(50);
+            // Up to 60 s: a stalled job waits for its lock to expire, and a loaded machine is slow.
+            for (let t = 0; t < 1200 && ids.some((id) => !completed.includes(id)); t++) await sleep(50);
             return ids.filter((id) => !completed.includes(id));
         };
 
