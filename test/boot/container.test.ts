@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDirective, parseRedisConf } from "../../src/redisConf";
-import { BOOT_UNITS, REPORT_UNITS, SERVING_METRIC } from "../../src/targets/vm/cloudInit";
+import { BOOT_UNITS, REPORT_UNITS, SERVING_METRIC, VM_PACKAGE_UPGRADE } from "../../src/targets/vm/cloudInit";
 import { BootCerts, Machine, PRIVATE_IP, REDIS_PORT, cleanup, makeBootCerts, requireBootTools, rootfs } from "./machine";
 import { RenderedVm, renderVmStack } from "./render";
 import { buildSsmAgentStandIn } from "./ssm-agent-stand-in";
@@ -125,7 +125,7 @@ async function startOrder(m: Machine): Promise<string[]> {
 }
 
 describe.concurrent("the vm stack's user data, booted", () => {
-    it("first boot: packages, the data disk formatted once and mounted, config in place, Redis on TLS with the secret's password; then a second boot (no format, same data, changed user data applied) and a boot with the volume detached (no Redis)", async ({ onTestFinished }) => {
+    it("first boot: packages, the data disk formatted once and mounted, config in place, Redis on TLS with the secret's password; then a second boot (no format, same data, changed user data applied), the package upgrade as the README gives it (restarted through the data-volume check, data and config kept), and a boot with the volume detached (no Redis)", async ({ onTestFinished }) => {
         const c = await newCase("lifecycle", { secretValue: true, diskWaitSeconds: 30, secretWaitSeconds: 120 });
         const m = c.machine;
         onTestFinished(() => m.stop());
@@ -217,6 +217,22 @@ describe.concurrent("the vm stack's user data, booted", () => {
         expect((await redisCli(m, ["GET", "boot:marker"], vm.secret.password)).stdout.trim()).toBe("written-on-first-boot");
         expect(await live("maxmemory")).toBe(String(512 * 1024 * 1024));
         show("second boot", await out(m, "journalctl -b -o cat --no-pager -u mspbyte-apply-user-data -u mspbyte-data-disk | grep -v -e '^Starting' -e '^Finished'"));
+
+        // The README's package upgrade, run as written. The mirror has no newer redis-server than
+        // the installed one, so the same version is reinstalled: its maintainer scripts stop and
+        // restart the service as an upgrade's do, through the units and the data-volume check.
+        const pidBefore = await out(m, "systemctl show -p MainPID --value redis-server");
+        const upgrade = await sh(m, `DEBIAN_FRONTEND=noninteractive ${VM_PACKAGE_UPGRADE.replace("--only-upgrade", "--reinstall")} 2>&1`);
+        expect(upgrade.code, upgrade.stdout).toBe(0);
+        await waitForRedis(m);
+        expect(await out(m, "systemctl show -p MainPID --value redis-server")).not.toBe(pidBefore);
+        // The data-volume check ran again for the restart: once at boot, once after the package.
+        expect(Number(await out(m, "journalctl -b -o cat --no-pager -u redis-server | grep -c 'check-data-dir: /var/lib/redis is volume' || true"))).toBeGreaterThanOrEqual(2);
+        expect(await out(m, "stat -c '%U:%G %a' /etc/redis/redis.conf")).toBe("redis:redis 640");
+        expect(await out(m, "grep '^maxmemory ' /etc/redis/redis.conf")).toBe("maxmemory 512mb");
+        expect((await redisCli(m, ["GET", "boot:marker"], vm.secret.password)).stdout.trim()).toBe("written-on-first-boot");
+        expect(await live("dir")).toBe("/var/lib/redis");
+        expect(await failedUnits(m)).toEqual([]);
         await m.stop();
 
         // Third boot: the volume detached. Redis must not start, and say why.

@@ -27,6 +27,13 @@ export const BOOT_UNITS = ["mspbyte-apply-user-data.service", "mspbyte-data-disk
 export const REPORT_UNITS = ["mspbyte-report.service", "mspbyte-report.timer"] as const;
 export const SERVING_METRIC = { namespace: "MSPByte/Redis", metricName: "RedisServing" } as const;
 export const REDIS_DROP_IN = here("redis-server.mspbyte.conf");
+/**
+ * The VM's engine patch upgrade (README, Upgrades), run over Session Manager: Debian's package,
+ * keeping the redis.conf this program wrote (it is re-applied at every boot anyway). The
+ * package's maintainer scripts restart redis-server through its drop-in, so the data-volume
+ * check runs again.
+ */
+export const VM_PACKAGE_UPGRADE = "apt-get install --only-upgrade -y -o Dpkg::Options::=--force-confold redis-server";
 /** Backlog of pending connections; the kernel default (128 on older kernels, 4096 on newer) caps Redis's tcp-backlog of 511. */
 export const SOMAXCONN = 1024;
 export const NOFILE = 65536;
