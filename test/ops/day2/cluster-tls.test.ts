@@ -3,7 +3,6 @@
  * queue counts on a cluster-mode stack (MemoryDB, ElastiCache cluster mode): a real
  * three-master Redis Cluster on loopback, joined by `redis-cli --cluster create`.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,11 +12,10 @@ import { backupToFile } from "../../../src/ops/backup";
 import { RestoreRefused, restoreFile } from "../../../src/ops/restore";
 import { main as queueMain } from "../../../src/ops/queue";
 import { connectCluster } from "../../../src/ops/connection";
-import { bullmqSettings } from "../../../src/contract";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../../../src/redisConf";
-import { memorydbPersistence } from "../../../src/targets/memorydb";
 import { outputsFor } from "../../helpers/outputs";
 import { RedisServer } from "../../helpers/redisServer";
+import { clusterOutputs, startCluster } from "../../helpers/cluster";
 import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
 import { TestCerts, makeCerts } from "../../helpers/tls";
 
@@ -26,7 +24,7 @@ const nodes: RedisServer[] = [];
 let certs: TestCerts;
 let dir: string;
 let tlsServer: RedisServer;
-const clusterOutputs = () => outputsFor(nodes[0]!, { bullmq: bullmqSettings("{pipeline}", "pipeline-jobs"), persistence: memorydbPersistence(7, "03:00-04:00", 0) });
+const outputsOfCluster = () => clusterOutputs(nodes);
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-day2-cluster-"));
@@ -35,17 +33,7 @@ beforeAll(async () => {
     tlsServer = await RedisServer.start({ conf: tlsConf, tls: true });
     servers.push(tlsServer);
 
-    const conf = renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), {
-        extra: { "cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "5000", masterauth: TEST_PASSWORD },
-    }));
-    for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start({ conf }));
-    execFileSync("redis-cli", ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "pipe", env: { ...process.env, REDISCLI_AUTH: TEST_PASSWORD } });
-    for (const n of nodes) {
-        const c = n.client({ password: TEST_PASSWORD });
-        await c.connect();
-        for (let i = 0; i < 100 && !/cluster_state:ok/.test(String(await c.call("CLUSTER", "INFO"))); i++) await new Promise((r) => setTimeout(r, 100));
-        c.disconnect();
-    }
+    await startCluster(nodes);
 }, 60_000);
 
 afterAll(async () => {
@@ -85,10 +73,10 @@ describe("a cluster-mode stack", () => {
         const file = path.join(dir, "to-cluster.rdb");
         await backupToFile(outputsFor(source), file);
 
-        const r = await restoreFile(clusterOutputs(), file);
+        const r = await restoreFile(outputsOfCluster(), file);
         expect(r.problems).toEqual([]);
         expect(r.actual).toEqual([expect.objectContaining({ name: "pipeline-jobs", counts: expect.objectContaining({ wait: 50, delayed: 1 }) })]);
-        const cluster = await connectCluster(clusterOutputs());
+        const cluster = await connectCluster(outputsOfCluster());
         try {
             const perMaster = await Promise.all(cluster.nodes("master").map((n) => n.dbsize()));
             expect(perMaster.filter((n) => n > 0).length).toBeGreaterThan(1);
@@ -99,10 +87,10 @@ describe("a cluster-mode stack", () => {
         }
 
         let out = "";
-        expect(await queueMain(["counts", "--outputs", writeJson("cluster.json", clusterOutputs())], (s) => (out += s))).toBe(0);
+        expect(await queueMain(["counts", "--outputs", writeJson("cluster.json", outputsOfCluster())], (s) => (out += s))).toBe(0);
         expect(out).toMatch(/^pipeline-jobs +50 +0 +0 +0 +1 +0 +0$/m);
 
-        await expect(restoreFile(clusterOutputs(), file)).rejects.toBeInstanceOf(RestoreRefused);
+        await expect(restoreFile(outputsOfCluster(), file)).rejects.toBeInstanceOf(RestoreRefused);
     });
 });
 
