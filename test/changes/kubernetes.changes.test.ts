@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import { describe, expect, it, vi } from "vitest";
+import { setConfEdit } from "../helpers/confEdit";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
 import { kubernetesTable, prepareRuns } from "../helpers/containerReplace";
@@ -13,15 +14,7 @@ import { stackFileConfig } from "../helpers/pulumiMocks";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 /** An edited root redis.conf for one run (the file on disk is never touched). */
-let confEdit: ((text: string) => string) | undefined;
-vi.mock("fs", async (importOriginal) => {
-    const real = await importOriginal<typeof import("fs")>();
-    const readFileSync = ((file: any, ...rest: any[]) => {
-        const out = (real.readFileSync as any)(file, ...rest);
-        return confEdit && file === ROOT_REDIS_CONF ? confEdit(String(out)) : out;
-    }) as typeof real.readFileSync;
-    return { ...real, readFileSync, default: { ...real, readFileSync } };
-});
+vi.mock("fs", async (importOriginal) => (await import("../helpers/confEdit")).editableFs(await importOriginal<typeof import("fs")>()));
 
 const file = stackFileConfig("kubernetes");
 const table = kubernetesTable({
@@ -31,11 +24,11 @@ const table = kubernetesTable({
 const PASSWORD = "Kubernetes-Password-One-0123456789";
 
 async function run(changes: Record<string, unknown> = {}, opts: { password?: string; edit?: (t: string) => string } = {}): Promise<StackRun> {
-    confEdit = opts.edit;
+    setConfEdit(opts.edit);
     try {
         return await registerStack("kubernetes", { ...stackConfig("kubernetes", changes), password: opts.password ?? PASSWORD }, ["password"]);
     } finally {
-        confEdit = undefined;
+        setConfEdit(undefined);
     }
 }
 

@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { setConfEdit } from "../helpers/confEdit";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { CONF_PATH, DATA_DIR } from "../../src/targets/docker";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
@@ -24,15 +25,7 @@ import { freePort } from "../helpers/redisServer";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 import { buildStandInImage } from "../helpers/standInImage";
 
-let confEdit: ((text: string) => string) | undefined;
-vi.mock("fs", async (importOriginal) => {
-    const real = await importOriginal<typeof import("fs")>();
-    const readFileSync = ((file: any, ...rest: any[]) => {
-        const out = (real.readFileSync as any)(file, ...rest);
-        return confEdit && file === ROOT_REDIS_CONF ? confEdit(String(out)) : out;
-    }) as typeof real.readFileSync;
-    return { ...real, readFileSync, default: { ...real, readFileSync } };
-});
+vi.mock("fs", async (importOriginal) => (await import("../helpers/confEdit")).editableFs(await importOriginal<typeof import("fs")>()));
 
 interface Step {
     change: string;
@@ -54,7 +47,7 @@ const STEPS: Step[] = [
 ];
 
 async function register(step: { docker?: Record<string, unknown>; password: string; edit?: (t: string) => string }): Promise<StackRun> {
-    confEdit = step.edit;
+    setConfEdit(step.edit);
     try {
         const run = await registerStack("dev", { ...stackConfig("dev", step.docker ? { docker: step.docker } : {}), password: step.password }, ["password"]);
         // The container's image is the RemoteImage's ID, which a new image name changes; the mocks
@@ -63,7 +56,7 @@ async function register(step: { docker?: Record<string, unknown>; password: stri
         for (const r of run.resources) if (r.type === "docker:index/container:Container") r.inputs.image = `${image.inputs.name} (id)`;
         return run;
     } finally {
-        confEdit = undefined;
+        setConfEdit(undefined);
     }
 }
 
