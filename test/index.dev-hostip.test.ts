@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dockerSchema } from "../src/config";
-import { checkHostIp } from "../src/targets/docker";
+import { checkHostIp } from "../src/targets/docker/docker";
 import { Registered, promiseOf, runProgram, setupStack, single, stackFileConfig } from "./helpers/pulumiMocks";
 
 let resources: Registered[];

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expectPolicyClean } from "./helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_OUTPUTS } from "../src/contract";
-import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../src/targets/docker";
+import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../src/targets/docker/docker";
 import { parseRedisConf, getDirective, getAll } from "../src/redisConf";
 import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
 

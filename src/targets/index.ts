@@ -4,10 +4,10 @@ import { RedisEndpoint } from "../contract";
 import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
 import { serverPassword } from "../password";
 import { previousPasswordInput } from "../rotation";
-import { DockerRedis } from "./docker";
-import { ElasticacheRedis } from "./elasticache";
-import { ExternalRedis } from "./external";
-import { MemorydbRedis } from "./memorydb";
+import { DockerRedis } from "./docker/docker";
+import { ElasticacheRedis } from "./managed/elasticache";
+import { ExternalRedis } from "./external/external";
+import { MemorydbRedis } from "./managed/memorydb";
 import { KubernetesRedis } from "./kubernetes/kubernetes";
 import { VmRedis } from "./vm/vm";
 

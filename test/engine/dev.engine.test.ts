@@ -15,7 +15,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { setConfEdit } from "../helpers/confEdit";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
-import { CONF_PATH, DATA_DIR } from "../../src/targets/docker";
+import { CONF_PATH, DATA_DIR } from "../../src/targets/docker/docker";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";

@@ -1,5 +1,5 @@
 /** The docker target's redis.conf, rendered exactly as the program uploads it. */
-import { dockerConfOverrides } from "../../src/targets/docker";
+import { dockerConfOverrides } from "../../src/targets/docker/docker";
 import { renderForTarget } from "../../src/redisConf";
 
 export const TEST_PASSWORD = "Integration-Test-Password-0123";

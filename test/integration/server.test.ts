@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF, loadRedisConf, targetDirectivesIn } from "../../src/redisConf";
-import { healthcheckCommand } from "../../src/targets/docker";
+import { healthcheckCommand } from "../../src/targets/docker/docker";
 import { RedisServer } from "../helpers/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../helpers/render";
 import { TestCerts, makeCerts } from "../helpers/tls";

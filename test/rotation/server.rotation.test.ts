@@ -14,7 +14,7 @@ import { Queue, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { tryPassword } from "../../src/ops/passwords";
 import { applyOverrides, parseRedisConf, renderForTarget, renderRedisConf } from "../../src/redisConf";
-import { dockerConfOverrides } from "../../src/targets/docker";
+import { dockerConfOverrides } from "../../src/targets/docker/docker";
 import * as m from "../../src/targets/kubernetes/manifests";
 import { kubernetesSchema } from "../../src/config";
 import { outputsFor } from "../helpers/outputs";

@@ -1,11 +1,11 @@
 import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence, RedisEndpoint } from "../contract";
-import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../certificates";
-import { DataProtection, dataResourceOptions } from "../protection";
-import { renderForTarget, persistenceForTarget, ConfOverrides } from "../redisConf";
-import { aclUserRule } from "../rotation";
+import { Persistence, RedisEndpoint } from "../../contract";
+import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
+import { DataProtection, dataResourceOptions } from "../../protection";
+import { renderForTarget, persistenceForTarget, ConfOverrides } from "../../redisConf";
+import { aclUserRule } from "../../rotation";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
 export const DATA_DIR = "/data";

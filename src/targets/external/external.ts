@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ExternalConfig } from "../config";
-import { Persistence, RedisEndpoint } from "../contract";
-import { loadRedisConf, persistenceOf } from "../redisConf";
+import { ExternalConfig } from "../../config";
+import { Persistence, RedisEndpoint } from "../../contract";
+import { loadRedisConf, persistenceOf } from "../../redisConf";
 
 /**
  * A Redis run by someone else (Redis Cloud and the like): nothing is provisioned; the
