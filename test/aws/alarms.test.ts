@@ -18,7 +18,7 @@
  */
 import * as fs from "fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { memberClusterIds } from "../../src/targets/elasticache";
+import { memberClusterIds } from "../../src/targets/managed/managed";
 import { REPORT_SCRIPT, SERVING_METRIC } from "../../src/targets/vm/cloudInit";
 import { StackResource, StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 

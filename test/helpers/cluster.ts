@@ -6,10 +6,10 @@
 import { execFileSync } from "child_process";
 import { bullmqSettings } from "../../src/contract";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { memorydbPersistence } from "../../src/targets/memorydb";
-import { outputsFor } from "./outputs";
-import { RedisServer } from "./redisServer";
-import { TEST_PASSWORD, dockerConf } from "./render";
+import { memorydbPersistence } from "../../src/targets/managed/memorydb";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 /** Starts the nodes into `nodes` (so the caller's afterAll stops them even when this fails). */
 export async function startCluster(nodes: RedisServer[], size = 3): Promise<void> {

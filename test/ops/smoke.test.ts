@@ -9,9 +9,9 @@ import { execFile } from "child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKS, CheckResult, runSmoke } from "../../src/ops/smoke";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer, freePort } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer, freePort } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 import { TestCerts, makeCerts } from "../helpers/tls";
 
 const failed = (results: CheckResult[]) => results.filter((r) => r.status === "fail").map((r) => r.name);
@@ -117,7 +117,7 @@ describe("the url output is checked against the other outputs and connected with
 
 describe("a managed-like server where CONFIG is blocked", () => {
     it("reads the eviction policy from INFO instead, and checks replicas as the stand-in for the AOF", async () => {
-        const { elasticachePersistence } = await import("../../src/targets/elasticache");
+        const { elasticachePersistence } = await import("../../src/targets/managed/elasticache");
         const { elasticacheSchema } = await import("../../src/config");
         const config = elasticacheSchema.parse({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"], allowedCidrs: ["10.0.0.0/8"], replicas: 0 });
         const server = await start(renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { extra: { "rename-command": ['CONFIG ""'] } })));

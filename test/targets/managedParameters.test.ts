@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { managedParameters, parameterFamily, unsupportedDirectives } from "../../src/targets/managedParameters";
-import { memberClusterIds } from "../../src/targets/elasticache";
+import { managedParameters, parameterFamily, unsupportedDirectives } from "../../src/targets/managed/parameters";
+import { memberClusterIds } from "../../src/targets/managed/managed";
 
 describe("parameterFamily", () => {
     it.each([

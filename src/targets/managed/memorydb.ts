@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence, RedisEndpoint } from "../contract";
-import { serverResourceOptions } from "../protection";
-import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "./awsShared";
-import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, finalSnapshotSuffix, memberClusterIds } from "./elasticache";
-import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./managedParameters";
+import { Persistence, RedisEndpoint } from "../../contract";
+import { serverResourceOptions } from "../../protection";
+import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "../awsShared";
+import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, finalSnapshotSuffix, memberClusterIds } from "./managed";
+import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./parameters";
 
 /**
  * The ACL user the pipeline connects as: named after the cluster, because MemoryDB user names

@@ -2,8 +2,8 @@
  * What of redis.conf a managed service (ElastiCache, MemoryDB) takes through its parameter
  * group, and what it cannot take, with what stands in for it. Pure: tested directly.
  */
-import { Unsupported } from "../contract";
-import { RedisConf, getDirective, loadRedisConf } from "../redisConf";
+import { Unsupported } from "../../contract";
+import { RedisConf, getDirective, loadRedisConf } from "../../redisConf";
 
 export type ManagedService = "elasticache" | "memorydb";
 
