@@ -44,6 +44,23 @@ describe("linters", () => {
 });
 
 describe("what the workflows do", () => {
+    it("every job sets up the Node that package.json's engines, the README and .ci/run name as the floor", () => {
+        const floor = Number(/^>=(\d+)$/.exec(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).engines.node)?.[1]);
+        expect(floor).toBeGreaterThanOrEqual(24);
+        let setups = 0;
+        for (const f of files) {
+            for (const [name, job] of Object.entries(load(f).jobs as Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>)) {
+                for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/setup-node@"))) {
+                    expect(step.with?.["node-version"], `${f} ${name}`).toBe(floor);
+                    setups++;
+                }
+            }
+        }
+        expect(setups).toBeGreaterThan(0);
+        expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(`**Node ${floor} LTS or later**`);
+        expect(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8")).toContain(`node@${floor}`);
+    });
+
     it("grant no permission by default, and each job only what it needs", () => {
         for (const f of files) {
             const wf = load(f);
