@@ -8,10 +8,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Queue, Worker } from "bullmq";
-import { RedisServer, requireRedisServer, sleep } from "../test/helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../test/helpers/render";
+import { RedisServer, requireRedisServer, sleep } from "../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../tools/render";
 import { installExitHandlers, onAbort, runCleanups } from "./exit";
-import { redisVersion, requireLazyfs } from "./lazyfs";
+import { redisVersion, requireLazyfs } from "../tools/lazyfs";
 import { POWER_WINDOW_MS, PowerLossResult, TornWriteResult, powerLoss, tornWrite } from "./powerloss";
 
 /** The everysec window: acknowledged writes younger than this at a crash may be lost. */

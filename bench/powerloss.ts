@@ -15,10 +15,10 @@ import { monitorEventLoopDelay } from "perf_hooks";
 import { Queue, Worker } from "bullmq";
 import Redis from "ioredis";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
-import { freePort, requireRedisServer, sleep } from "../test/helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../test/helpers/render";
+import { freePort, requireRedisServer, sleep } from "../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../tools/render";
 import { onAbort } from "./exit";
-import { LazyFs, requireLazyfs } from "./lazyfs";
+import { LazyFs, requireLazyfs } from "../tools/lazyfs";
 
 /** Redis's documented worst case for `appendfsync everysec`: the claim the drill checks. */
 export const POWER_WINDOW_MS = 2000;

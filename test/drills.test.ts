@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { WINDOW_MS, crashUnderLoad, diskFull, memoryFull, parseDrillArgs, truncatedAof } from "../bench/drills";
-import { LAZYFS_HOWTO, requireLazyfs } from "../bench/lazyfs";
+import { LAZYFS_HOWTO, requireLazyfs } from "../tools/lazyfs";
 
 describe("fault drills on real redis-servers", () => {
     it(`kill -9 under load: nothing acknowledged more than ${WINDOW_MS / 1000} s before a crash is lost, and every survivor completes`, async () => {

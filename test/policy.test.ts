@@ -8,7 +8,7 @@ import {
 import { parseStackConfig } from "../src/config";
 import { UNPROTECTED_STACKS } from "../src/rules";
 import { renderForTarget } from "../src/redisConf";
-import { dockerConf } from "./helpers/render";
+import { dockerConf } from "../tools/render";
 
 type V = typeof validateNoeviction;
 const urn = (stack: string, type: string) => `urn:pulumi:${stack}::mspbyte-redis::${type}::r`;

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
 import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, persistenceOf, renderRedisConf, quoteArg, splitArgs, renderForTarget, ROOT_REDIS_CONF } from "../src/redisConf";
-import { dockerConf } from "./helpers/render";
+import { dockerConf } from "../tools/render";
 
 describe("parse and render", () => {
     it("renders the root file unchanged when nothing is overridden", () => {

@@ -15,7 +15,7 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { sleep } from "../test/helpers/redisServer";
+import { sleep } from "./redisServer";
 
 export const SBIN_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
 

@@ -1,6 +1,6 @@
 /** Stack outputs (as `pulumi stack output --json --show-secrets` prints them) for a test server. */
-import { ConnectionOutputs, bullmqSettings, redisUrl } from "../../src/contract";
-import { persistenceOf, parseRedisConf } from "../../src/redisConf";
+import { ConnectionOutputs, bullmqSettings, redisUrl } from "../src/contract";
+import { persistenceOf, parseRedisConf } from "../src/redisConf";
 import { RedisServer } from "./redisServer";
 import { TEST_PASSWORD, dockerConf } from "./render";
 

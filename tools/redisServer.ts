@@ -8,7 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import Redis, { RedisOptions } from "ioredis";
-import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
+import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
 
 export const INSTALL_HINT = "redis-server not found on PATH: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS); .ci/run installs it on CI";
 

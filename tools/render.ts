@@ -1,6 +1,6 @@
 /** The docker target's redis.conf, rendered exactly as the program uploads it. */
-import { dockerConfOverrides } from "../../src/targets/docker/docker";
-import { renderForTarget } from "../../src/redisConf";
+import { dockerConfOverrides } from "../src/targets/docker/docker";
+import { renderForTarget } from "../src/redisConf";
 
 export const TEST_PASSWORD = "Integration-Test-Password-0123";
 

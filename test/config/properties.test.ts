@@ -21,7 +21,7 @@ import { policies, redisConfsOf, stackPolicies } from "../../policy/policies";
 import { MESSAGE_MAX_CHARS } from "../../src/rules";
 import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { isSecretInput } from "../helpers/pulumiMocks";
-import { RedisServer } from "../helpers/redisServer";
+import { RedisServer } from "../../tools/redisServer";
 import { makeCerts, type TestCerts } from "../helpers/tls";
 import { authConf } from "../../src/targets/kubernetes/manifests";
 import { drawCase, unprefixed, type Case } from "./generate";

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Redis from "ioredis";
 import { ConfigError, parseStackConfig } from "../../src/config";
 import { parseMemorySize } from "../../src/memory";
-import { dockerConf, TEST_PASSWORD } from "../helpers/render";
-import { RedisServer } from "../helpers/redisServer";
+import { dockerConf, TEST_PASSWORD } from "../../tools/render";
+import { RedisServer } from "../../tools/redisServer";
 
 let server: RedisServer;
 let client: Redis;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
 import { DockerStack, createRegisteredVolume, dockerStack, runRegisteredContainer } from "../helpers/dockerReplay";
 import { promiseOf, runProgram, setupStack, single, stackFileConfig } from "../helpers/pulumiMocks";
-import { freePort } from "../helpers/redisServer";
+import { freePort } from "../../tools/redisServer";
 import { buildStandInImage } from "../helpers/standInImage";
 import { TestCerts, makeCerts } from "../helpers/tls";
 

@@ -21,7 +21,7 @@ import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/cont
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
 import { DockerStack, createRegisteredVolume, dockerStack, runRegisteredContainer } from "../helpers/dockerReplay";
 import { promiseOf, runProgram, setupStack, single } from "../helpers/pulumiMocks";
-import { freePort } from "../helpers/redisServer";
+import { freePort } from "../../tools/redisServer";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 import { buildStandInImage } from "../helpers/standInImage";
 

@@ -16,7 +16,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { DockerEngine, TarEntry, tar } from "./dockerEngine";
-import { INSTALL_HINT } from "./redisServer";
+import { INSTALL_HINT } from "../../tools/redisServer";
 
 export const STANDIN_REPO = "mspbyte-standin/redis-official-standin";
 

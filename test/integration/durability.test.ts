@@ -6,8 +6,8 @@
 import { Queue, Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bullmqSettings } from "../../src/contract";
-import { RedisServer, sleep } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { RedisServer, sleep } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 const settings = bullmqSettings("bull", "pipeline-jobs");
 const connectionOf = (server: RedisServer) => ({ host: "127.0.0.1", port: server.port, password: TEST_PASSWORD, maxRetriesPerRequest: null });

@@ -7,8 +7,8 @@ import * as fs from "fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF, loadRedisConf, targetDirectivesIn } from "../../src/redisConf";
 import { healthcheckCommand } from "../../src/targets/docker/docker";
-import { RedisServer } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { RedisServer } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 import { TestCerts, makeCerts } from "../helpers/tls";
 
 const SEED = {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth } from "../../src/ops/health";
 import { connectCluster } from "../../src/ops/connection";
 import { runSmoke } from "../../src/ops/smoke";
-import { RedisServer } from "../helpers/redisServer";
+import { RedisServer } from "../../tools/redisServer";
 import { clusterOutputs, startCluster } from "../helpers/cluster";
 
 const nodes: RedisServer[] = [];

@@ -7,9 +7,9 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth } from "../../src/ops/health";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 let server: RedisServer;
 beforeAll(async () => {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth, discoverQueues, formatHealth } from "../../src/ops/health";
 import { writeEnvFile } from "../../src/ops/env";
 import { UsageError } from "../../src/ops/cli";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 const ROOT = path.join(__dirname, "..", "..");
 let server: RedisServer;

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { checkOutputsFile, jsonFault, readOutputsFile } from "../../src/ops/outputs";
 import { scrub } from "../../src/ops/cli";
 import { readStackFile } from "../../src/ops/day2/stack";
-import { outputsFor } from "../helpers/outputs";
+import { outputsFor } from "../../tools/outputs";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SECRET = "Zq8Vx3Kw9Jr2Tm5Ly7Hb";

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bullmqSettings } from "../../src/contract";
 import { collectHealth, formatHealth } from "../../src/ops/health";
 import { runSmoke } from "../../src/ops/smoke";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 let server: RedisServer;
 const connection = () => ({ host: "127.0.0.1", port: server.port, password: TEST_PASSWORD, maxRetriesPerRequest: null });

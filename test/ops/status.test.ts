@@ -11,9 +11,9 @@ import { persistenceVerdict } from "../../src/ops/checks";
 import { collectHealth } from "../../src/ops/health";
 import { info } from "../../src/ops/connection";
 import { runSmoke } from "../../src/ops/smoke";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer, sleep } from "../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../helpers/render";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer, sleep } from "../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 const ROOT = path.join(__dirname, "..", "..");
 const servers: RedisServer[] = [];

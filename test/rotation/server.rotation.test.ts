@@ -17,8 +17,8 @@ import { applyOverrides, parseRedisConf, renderForTarget, renderRedisConf } from
 import { dockerConfOverrides } from "../../src/targets/docker/docker";
 import * as m from "../../src/targets/kubernetes/manifests";
 import { kubernetesSchema } from "../../src/config";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer, sleep } from "../helpers/redisServer";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer, sleep } from "../../tools/redisServer";
 
 const OLD = "Old-Rotation-Password-0123456789";
 // A character redis.conf must quote, so the rendered ACL line is read back as written.

@@ -21,8 +21,8 @@ import { kubernetesSchema } from "../../src/config";
 import { runSmoke } from "../../src/ops/smoke";
 import { renderForTarget } from "../../src/redisConf";
 import * as m from "../../src/targets/kubernetes/manifests";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer } from "../helpers/redisServer";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
 import { makeCerts } from "../helpers/tls";
 
 const base = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" } });
@@ -97,7 +97,7 @@ describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Se
 
     it("liveness: alive on PONG; dead when nothing answers", async () => {
         expect(probe(m.livenessCommand(base.port), { REDISCLI_AUTH: password }).status).toBe(0);
-        const { freePort } = await import("../helpers/redisServer");
+        const { freePort } = await import("../../tools/redisServer");
         expect(probe(m.livenessCommand(base.port), { REDISCLI_AUTH: password }, await freePort()).status).not.toBe(0);
     });
 

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSmoke } from "../../src/ops/smoke";
 import { renderForTarget } from "../../src/redisConf";
 import { CHECK_SCRIPT, CONFIGURE_SCRIPT, FIRST_BOOT_SCRIPT, PREPARE_SCRIPT, REPORT_SCRIPT, cloudInit, vmConfOverrides } from "../../src/targets/vm/cloudInit";
-import { outputsFor } from "../helpers/outputs";
-import { RedisServer } from "../helpers/redisServer";
-import { SBIN_PATH, requireTool } from "../helpers/tools";
+import { outputsFor } from "../../tools/outputs";
+import { RedisServer } from "../../tools/redisServer";
+import { SBIN_PATH, requireTool } from "../../tools/requireTool";
 import { makeCerts } from "../helpers/tls";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-vm-"));

@@ -15,9 +15,9 @@ import { RestoreRefused, main as restoreMain, restoreFile } from "../../../src/o
 import { UsageError } from "../../../src/ops/cli";
 import { ReplicationRefused } from "../../../src/ops/day2/replication";
 import { Crc64, checkRdbFile } from "../../../src/ops/day2/rdb";
-import { outputsFor } from "../../helpers/outputs";
-import { RedisServer, sleep } from "../../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { outputsFor } from "../../../tools/outputs";
+import { RedisServer, sleep } from "../../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const connection = (s: RedisServer) => ({ host: "127.0.0.1", port: s.port, password: TEST_PASSWORD });

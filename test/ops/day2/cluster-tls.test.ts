@@ -13,10 +13,10 @@ import { RestoreRefused, restoreFile } from "../../../src/ops/restore";
 import { main as queueMain } from "../../../src/ops/queue";
 import { connectCluster } from "../../../src/ops/connection";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../../../src/redisConf";
-import { outputsFor } from "../../helpers/outputs";
-import { RedisServer } from "../../helpers/redisServer";
+import { outputsFor } from "../../../tools/outputs";
+import { RedisServer } from "../../../tools/redisServer";
 import { clusterOutputs, startCluster } from "../../helpers/cluster";
-import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
 import { TestCerts, makeCerts } from "../../helpers/tls";
 
 const servers: RedisServer[] = [];

@@ -10,9 +10,9 @@ import { execFile } from "child_process";
 import { Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/ops/passwords";
-import { outputsFor } from "../../helpers/outputs";
-import { RedisServer, sleep } from "../../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { outputsFor } from "../../../tools/outputs";
+import { RedisServer, sleep } from "../../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const NEW_PASSWORD = "Rotated-Password-After-0123456789";

@@ -7,9 +7,9 @@ import { Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/ops/queue";
 import { bullmqSettings } from "../../../src/contract";
-import { outputsFor } from "../../helpers/outputs";
-import { RedisServer, sleep } from "../../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { outputsFor } from "../../../tools/outputs";
+import { RedisServer, sleep } from "../../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 let server: RedisServer;

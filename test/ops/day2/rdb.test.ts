@@ -4,8 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Crc64, RdbError, checkRdbFile, parseRdbHeader, readsRdb, serverRdbVersion } from "../../../src/ops/day2/rdb";
-import { RedisServer } from "../../helpers/redisServer";
-import { TEST_PASSWORD, dockerConf } from "../../helpers/render";
+import { RedisServer } from "../../../tools/redisServer";
+import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
 
 let server: RedisServer;
 let file: string;
