@@ -10,6 +10,7 @@ import * as path from "path";
 import { Queue, Worker } from "bullmq";
 import { RedisServer, requireRedisServer, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
+import { absentOnServer } from "../tools/keys";
 import { installExitHandlers, onAbort, runCleanups } from "./exit";
 import { redisVersion, requireLazyfs } from "../tools/lazyfs";
 import { POWER_WINDOW_MS, PowerLossResult, TornWriteResult, powerLoss, tornWrite } from "./powerloss";
@@ -82,19 +83,10 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
             await check.connect();
             let outside = 0;
             let inside = 0;
-            const ids = [...acked.keys()];
-            for (let i = 0; i < ids.length; i += 5000) {
-                const batch = ids.slice(i, i + 5000);
-                const pipeline = check.pipeline();
-                for (const id of batch) pipeline.exists(`bull:${QUEUE}:${id}`);
-                const replies = (await pipeline.exec())!;
-                replies.forEach(([, exists], j) => {
-                    if (exists === 1) return;
-                    const id = batch[j]!;
-                    if (killedAt - acked.get(id)! > WINDOW_MS) outside++;
-                    else inside++;
-                    acked.delete(id);
-                });
+            for (const id of await absentOnServer(check, [...acked.keys()], (id) => `bull:${QUEUE}:${id}`)) {
+                if (killedAt - acked.get(id)! > WINDOW_MS) outside++;
+                else inside++;
+                acked.delete(id);
             }
             check.disconnect();
             result.lostOutsideWindow += outside;

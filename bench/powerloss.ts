@@ -15,8 +15,9 @@ import { monitorEventLoopDelay } from "perf_hooks";
 import { Queue, Worker } from "bullmq";
 import Redis from "ioredis";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
-import { freePort, requireRedisServer, sleep } from "../tools/redisServer";
+import { freePort, logTail, requireRedisServer, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
+import { absentOnServer } from "../tools/keys";
 import { onAbort } from "./exit";
 import { LazyFs, requireLazyfs } from "../tools/lazyfs";
 
@@ -83,11 +84,7 @@ class MountedServer {
     }
 
     tail(lines = 12): string {
-        try {
-            return fs.readFileSync(this.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-        } catch {
-            return "(no log)";
-        }
+        return logTail(this.logFile, lines);
     }
 
     logSince(offset: number): string {
@@ -225,24 +222,12 @@ async function findLost(server: MountedServer, ledger: Ledger): Promise<{ writes
     const c = server.client();
     await c.connect();
     try {
-        const missing = async (m: Map<string, number>, key: (k: string) => string) => {
-            const lost: number[] = [];
-            const ids = [...m.keys()];
-            for (let i = 0; i < ids.length; i += 5000) {
-                const batch = ids.slice(i, i + 5000);
-                const p = c.pipeline();
-                for (const id of batch) p.exists(key(id));
-                const replies = (await p.exec())!;
-                replies.forEach(([err, n], j) => {
-                    if (err) throw err;
-                    if (n === 1) return;
-                    const id = batch[j]!;
-                    lost.push(m.get(id)!);
-                    m.delete(id);
-                });
-            }
-            return lost;
-        };
+        const missing = async (m: Map<string, number>, key: (k: string) => string) =>
+            (await absentOnServer(c, [...m.keys()], key)).map((id) => {
+                const acknowledgedAt = m.get(id)!;
+                m.delete(id);
+                return acknowledgedAt;
+            });
         return { writes: await missing(ledger.writes, (k) => k), jobs: await missing(ledger.jobs, (id) => `bull:${QUEUE}:${id}`) };
     } finally {
         c.disconnect();

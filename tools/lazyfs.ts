@@ -15,9 +15,8 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { sleep } from "./redisServer";
-
-export const SBIN_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+import { logTail, sleep } from "./redisServer";
+import { SBIN_PATH, requireTool } from "./requireTool";
 
 export const LAZYFS_HOWTO =
     "set LAZYFS_BIN to a LazyFS binary or put `lazyfs` on the PATH. Build it from upstream " +
@@ -43,11 +42,7 @@ export function requireLazyfs(env: NodeJS.ProcessEnv = process.env): string {
     if (!fs.existsSync("/dev/fuse")) {
         throw new Error("/dev/fuse is missing: install FUSE (`sudo apt-get install -y fuse3`) and load the module (`sudo modprobe fuse`); in a container, pass --device /dev/fuse --cap-add SYS_ADMIN");
     }
-    for (const tool of ["unshare", "nsenter", "umount"]) {
-        if (spawnSync("sh", ["-c", `command -v ${tool}`], { env: { PATH: SBIN_PATH } }).status !== 0) {
-            throw new Error(`${tool} not found: install util-linux (\`sudo apt-get install -y util-linux\`)`);
-        }
-    }
+    for (const tool of ["unshare", "nsenter", "umount"]) requireTool(tool);
     if (typeof process.getuid === "function" && process.getuid() !== 0) {
         throw new Error("the power-loss drill mounts LazyFS in a mount namespace of its own, which needs root: run it as root (CI runs as root)");
     }
@@ -181,11 +176,7 @@ export class LazyFs {
     }
 
     tail(lines = 10): string {
-        try {
-            return fs.readFileSync(this.log, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-        } catch {
-            return "(no log)";
-        }
+        return logTail(this.log, lines);
     }
 
     /** Writes one command to the daemon's FIFO; non-blocking, so a dead daemon is an error, not a hang. */

@@ -107,11 +107,7 @@ export class RedisServer {
 
     /** The last lines of the server's log, for failure messages. */
     tail(lines = 20): string {
-        try {
-            return fs.readFileSync(this.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-        } catch {
-            return "(no log)";
-        }
+        return logTail(this.logFile, lines);
     }
 
     /** A client; pass the password (or none to test refusal). Retries are off: errors surface. */
@@ -152,6 +148,15 @@ export class RedisServer {
     async destroy(): Promise<void> {
         await this.stop();
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** The last lines of a log file, for failure messages; "(no log)" when there is none yet. */
+export function logTail(file: string, lines: number): string {
+    try {
+        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+        return "(no log)";
     }
 }
 

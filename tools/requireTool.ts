@@ -8,6 +8,9 @@ const INSTALL: Record<string, string> = {
     "mkfs.ext4": "sudo apt-get install -y e2fsprogs",
     debugfs: "sudo apt-get install -y e2fsprogs",
     blkid: "sudo apt-get install -y util-linux",
+    unshare: "sudo apt-get install -y util-linux",
+    nsenter: "sudo apt-get install -y util-linux",
+    umount: "sudo apt-get install -y util-linux",
     openssl: "sudo apt-get install -y openssl",
 };
 
