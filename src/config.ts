@@ -4,325 +4,31 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { INSTANCE_MEMORY_MIB, MemoryBudget, OS_RESERVE_BYTES, REDIS_MEMORY_SIZE, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, redisMemorySpelling } from "./memory";
-import { authTokenProblem, cacheNameProblem, derivedNameProblems, maintenanceWindowProblem, multiAzSubnetsProblem, nitroProblem, snapshotWindowProblem, windowsOverlap } from "./awsRules";
-import { describeGiven, isHostNameOrAddress, isPinnedImage, redactMessage, requiresProtection, sourceProblems, splitEndpoint, truncate, UNPROTECTED_STACKS } from "./rules";
+import { INSTANCE_MEMORY_MIB, MemoryBudget, OS_RESERVE_BYTES, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity } from "./memory";
+import { authTokenProblem, derivedNameProblems } from "./awsRules";
+import { describeGiven, redactMessage, requiresProtection, sourceProblems, truncate, UNPROTECTED_STACKS } from "./rules";
+import { AUTH_TOKEN_FORBIDDEN, elasticacheSchema } from "./targets/managed/config";
+import { dockerSchema } from "./targets/docker/config";
+import { externalSchema } from "./targets/external/config";
+import { kubernetesSchema } from "./targets/kubernetes/config";
+import { vmSchema } from "./targets/vm/config";
+import { MAXMEMORY_MIN_BYTES, MEMORY_ALLOWED, memorySize, bool, strict } from "./config/zod";
+
+export { MAXMEMORY_MIN_BYTES } from "./config/zod";
+export { DEFAULT_CONTAINER_NAME, DEFAULT_REDIS_IMAGE, DOCKER_DEFAULTS, dockerSchema, type DockerConfig } from "./targets/docker/config";
+export { AUTH_TOKEN_FORBIDDEN, LOG_RETENTION_DAYS, MANAGED_DEFAULTS, MAX_REPLICAS, elasticacheSchema, type ElasticacheConfig } from "./targets/managed/config";
+export { EXTERNAL_DEFAULTS, externalSchema, type ExternalConfig } from "./targets/external/config";
+export { DEFAULT_EXPORTER_IMAGE, KUBERNETES_DEFAULTS, QUANTITY, kubernetesSchema, type KubernetesConfig } from "./targets/kubernetes/config";
+export { VM_DEFAULTS, vmSchema, type VmConfig } from "./targets/vm/config";
+
 
 export const NAMESPACE = "mspbyte-redis";
-export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
-export type TargetName = (typeof TARGETS)[number];
+import { TARGETS, type TargetName } from "./contract";
+export { TARGETS, type TargetName };
 
 /** AUTH tokens shorter than this are refused everywhere (ElastiCache's own minimum). */
 export const PASSWORD_MIN_LENGTH = 16;
 export const PASSWORD_MAX_LENGTH = 128;
-/** Below this BullMQ cannot hold a useful backlog; `0` (no limit) is refused because a queue needs a ceiling. */
-export const MAXMEMORY_MIN_BYTES = 16 * 1024 * 1024;
-/**
- * The current Redis 7.4 patch of the official image (7.4.8 onward carry security fixes the
- * earlier pin missed); the README explains 7.4 beside production's Valkey 8.
- */
-export const DEFAULT_REDIS_IMAGE = "redis:7.4.11-bookworm";
-export const DEFAULT_CONTAINER_NAME = "mspbyte-redis";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:]+$/;
-const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-
-/** A strict object: an unknown key is an error that lists the keys allowed there. */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
-    return z.strictObject(shape, {
-        error: (issue) => {
-            const keys = Object.keys(shape).sort().join(", ");
-            if (issue.code === "unrecognized_keys") return `allowed keys: ${keys}`;
-            if (issue.code === "invalid_type") return `an object with the keys ${keys}`;
-            return undefined;
-        },
-    });
-}
-
-/**
- * A memory size in redis.conf's own spelling, which redis-server takes as it is; a size written
- * another way ("512 MB", "1.5gb", "512Mi") is refused with the spelling it wants.
- */
-const memorySize = (allowed: string) =>
-    z.union([z.string(), z.number()], { error: allowed })
-        .superRefine((v, ctx) => {
-            const ok = (typeof v === "number" || REDIS_MEMORY_SIZE.test(v.trim())) && (parseMemorySize(v) ?? 0) >= MAXMEMORY_MIN_BYTES;
-            if (ok) return;
-            const spelling = typeof v === "string" && !REDIS_MEMORY_SIZE.test(v.trim()) ? redisMemorySpelling(v) : undefined;
-            const wanted = spelling !== undefined && (parseMemorySize(spelling) ?? 0) >= MAXMEMORY_MIN_BYTES ? `; write it ${spelling}` : "";
-            ctx.addIssue({ code: "custom", input: v, message: allowed + wanted });
-        });
-
-const MEMORY_ALLOWED = `a memory size of at least 16mb, as redis.conf writes it: bytes (536870912) or a number with b, kb, mb or gb (512mb, 1gb)`;
-const PORT_ALLOWED = "an integer from 1 to 65535";
-const BOOLEAN_ALLOWED = "true or false";
-
-const port = () => z.number({ error: PORT_ALLOWED }).int().min(1).max(65535);
-const bool = () => z.boolean({ error: BOOLEAN_ALLOWED });
-
-export const dockerSchema = strict({
-    /** Image, pinned by tag or digest. */
-    image: z.string({ error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}` })
-        .refine(isPinnedImage, {
-            error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you`,
-        })
-        .default(DEFAULT_REDIS_IMAGE),
-    containerName: z.string({ error: "a container name: letters, digits, _ . - (starting with a letter or digit)" })
-        .regex(DOCKER_NAME).default(DEFAULT_CONTAINER_NAME),
-    volumeName: z.string({ error: "a volume name: letters, digits, _ . - (starting with a letter or digit)" })
-        .regex(DOCKER_NAME).default(`${DEFAULT_CONTAINER_NAME}-data`),
-    hostPort: port().default(6379),
-    /**
-     * The engine is handed an address, never a name: Docker Engine parses a host name in a port
-     * binding as "every address" (0.0.0.0 and [::]). `localhost` is resolved here to 127.0.0.1
-     * and `*` to 0.0.0.0; any other name is refused.
-     */
-    hostIp: z.string({ error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address" })
-        .refine((v) => IPV4.test(v) || (v.includes(":") && IPV6.test(v)) || LOOPBACK.has(v) || WILDCARD.has(v), {
-            error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)",
-        })
-        .transform((v) => (v === "localhost" ? "127.0.0.1" : v === "*" ? "0.0.0.0" : v))
-        .default("127.0.0.1"),
-    /** Opt-in for publishing on every interface (0.0.0.0 or ::). */
-    exposeToNetwork: bool().default(false),
-    /** TLS with a generated certificate; required when hostIp is not a loopback address. */
-    tls: bool().default(false),
-    /** Danger: true removes the data volume, and every job in it, on `pulumi destroy`. */
-    deleteData: bool().default(false),
-    /** Container memory limit; when set and `maxmemory` is not, `maxmemory` is sized from it. */
-    memoryLimit: memorySize(MEMORY_ALLOWED).optional(),
-    logMaxSize: z.string({ error: "a size with k, m or g, such as 10m" }).regex(/^\d+[kmg]$/).default("10m"),
-    logMaxFiles: z.number({ error: "an integer from 1 to 100" }).int().min(1).max(100).default(3),
-}).superRefine((d, ctx) => {
-    if (WILDCARD.has(d.hostIp) && !d.exposeToNetwork) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["hostIp"],
-            input: d.hostIp,
-            message: "127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well",
-        });
-    }
-    if (!LOOPBACK.has(d.hostIp) && !d.tls) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["tls"],
-            input: d.tls,
-            message: `true when docker.hostIp (${d.hostIp}) is not a loopback address: traffic then leaves this machine, and the password and every job with it`,
-        });
-    }
-});
-
-
-/** ElastiCache AUTH tokens: letters, digits and only ! & # $ ^ < > - (awsRules.ts); anything else is forbidden. */
-export const AUTH_TOKEN_FORBIDDEN = /[^A-Za-z0-9!&#$^<>-]/;
-/** CloudWatch Logs accepts only these retention periods (days). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
-export const MAX_REPLICAS = 5;
-
-/**
- * Sources judged by what they cover (rules.ts, the policy pack's rule too): a block, or the
- * blocks together, admitting the whole internet are refused here; public blocks are refused
- * without the section's `allowPublicCidrs` opt-in, in the stack-level check below.
- */
-const cidrList = (key: string) => z.array(z.string(), { error: `a list of CIDR blocks, such as ["10.0.0.0/16"]` })
-    .superRefine((list, ctx) => {
-        for (const p of sourceProblems(list, { allowPublic: true, optIn: "allowPublicCidrs" })) {
-            const message = p.kind === "internet" ? `${p.message} (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` : p.message;
-            ctx.addIssue({ code: "custom", path: p.index === undefined ? [] : [p.index], input: p.index === undefined ? list : list[p.index], message });
-        }
-    });
-
-export const elasticacheSchema = strict({
-    /** `memorydb`: a MemoryDB cluster (multi-AZ transaction log) instead of ElastiCache. */
-    service: z.enum(["elasticache", "memorydb"], { error: "elasticache | memorydb" }).default("elasticache"),
-    engine: z.enum(["valkey", "redis"], { error: "valkey | redis" }).default("valkey"),
-    engineVersion: z.string({ error: "a major.minor version, such as 8.0 (valkey) or 7.1 (redis)" }).regex(/^\d+\.\d+$/).optional(),
-    nodeType: z.string({ error: "a node type, such as cache.t4g.small (ElastiCache) or db.t4g.small (MemoryDB)" }).regex(/^(cache|db)\.[a-z0-9]+\.[a-z0-9]+$/).optional(),
-    replicas: z.number({ error: `an integer from 0 to ${MAX_REPLICAS}` }).int().min(0).max(MAX_REPLICAS).default(1),
-    multiAz: bool().optional(),
-    vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
-    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/), { error: "a list of subnet ids, such as [\"subnet-0123\", \"subnet-4567\"]" }).min(1),
-    allowedCidrs: cidrList("allowedCidrs").default([]),
-    /** Opt-in for allowedCidrs outside the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */
-    allowPublicCidrs: bool().default(false),
-    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
-    port: port().default(6379),
-    kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
-    snapshotRetentionDays: z.number({ error: "an integer from 1 to 35 (snapshots stand in for the AOF ElastiCache cannot run)" }).int().min(1).max(35).default(7),
-    snapshotWindow: z.string({ error: "a UTC window hh:mm-hh:mm, such as 03:00-04:00" }).regex(/^\d\d:\d\d-\d\d:\d\d$/).default("03:00-04:00"),
-    maintenanceWindow: z.string({ error: "a UTC window ddd:hh:mm-ddd:hh:mm, such as sun:05:00-sun:06:00" }).regex(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/).default("sun:05:00-sun:06:00"),
-    autoMinorVersionUpgrade: bool().default(true),
-    /** Opt-in: sharded cluster mode; BullMQ's prefix then carries a hash tag. */
-    clusterMode: bool().default(false),
-    shards: z.number({ error: "an integer from 1 to 500" }).int().min(1).max(500).optional(),
-    serverless: bool().default(false),
-    alarmEmail: z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
-    maxConnectionsAlarm: z.number({ error: "an integer from 1 to 65000" }).int().min(1).max(65000).default(1000),
-    logRetentionDays: z.number({ error: `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })
-        .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d)).default(30),
-    /** Seed a new cache from this snapshot. Danger: setting or changing it on a live stack replaces the cache. */
-    restoreFromSnapshot: z.string({ error: "a snapshot name, as `aws elasticache describe-snapshots` lists it" }).regex(/^[A-Za-z][\w-]{0,254}$/).optional(),
-    /**
-     * ElastiCache's AUTH token strategy outside phase one of a rotation (phase one is always
-     * ROTATE). AWS takes SET only after a ROTATE (botocore's ModifyReplicationGroup model), so it
-     * stays ROTATE until the first rotation's phase two sets SET (README, Password rotation).
-     */
-    authTokenUpdateStrategy: z.enum(["ROTATE", "SET"], { error: "ROTATE | SET" }).default("ROTATE"),
-    /** Danger: changing it replaces the cache and its data. @default mspbyte-redis-<stack> */
-    name: z.string({ error: "1 to 40 lowercase letters, digits and hyphens, starting with a letter" }).regex(/^[a-z][a-z0-9-]{0,39}$/).optional(),
-}).superRefine((e, ctx) => {
-    const issue = (path: string, input: unknown, message: string) => ctx.addIssue({ code: "custom", path: [path], input, message });
-    if (e.serverless) {
-        issue("serverless", true, "false; ElastiCache Serverless fixes maxmemory-policy at volatile-lru, which evicts jobs, and the policy cannot be changed");
-    }
-    if (e.multiAz === true && e.replicas === 0) {
-        issue("multiAz", true, "false with replicas: 0; Multi-AZ fails over to a replica in another zone, so it needs elasticache.replicas of 1 or more");
-    }
-    if (e.shards !== undefined && !e.clusterMode) {
-        issue("shards", e.shards, "unset unless elasticache.clusterMode is true");
-    }
-    if (e.allowedCidrs.length === 0 && e.allowedSecurityGroupIds.length === 0) {
-        issue("allowedCidrs", e.allowedCidrs, "at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache");
-    }
-    if (e.authTokenUpdateStrategy === "SET" && e.service === "memorydb") {
-        issue("authTokenUpdateStrategy", e.authTokenUpdateStrategy, "ROTATE or unset for service memorydb; a MemoryDB user takes both passwords in phase one and the new one alone once previousPassword is removed");
-    }
-    if (e.nodeType && e.service === "memorydb" && !e.nodeType.startsWith("db.")) issue("nodeType", e.nodeType, "a MemoryDB node type (db.*), such as db.t4g.small");
-    if (e.nodeType && e.service === "elasticache" && !e.nodeType.startsWith("cache.")) issue("nodeType", e.nodeType, "an ElastiCache node type (cache.*), such as cache.t4g.small");
-    // AWS's own rules (awsRules.ts), refused here rather than half-way through `pulumi up`.
-    const nameProblem = e.name === undefined ? undefined : cacheNameProblem(e.name, e.service);
-    if (nameProblem) issue("name", e.name, nameProblem);
-    const snapshotProblem = snapshotWindowProblem(e.snapshotWindow);
-    if (snapshotProblem) issue("snapshotWindow", e.snapshotWindow, snapshotProblem);
-    const maintenanceProblem = maintenanceWindowProblem(e.maintenanceWindow);
-    if (maintenanceProblem) issue("maintenanceWindow", e.maintenanceWindow, maintenanceProblem);
-    if (!snapshotProblem && !maintenanceProblem && windowsOverlap(e.snapshotWindow, e.maintenanceWindow)) {
-        issue("snapshotWindow", e.snapshotWindow, `a window that does not overlap elasticache.maintenanceWindow (${e.maintenanceWindow}); AWS refuses overlapping windows`);
-    }
-    const subnetsProblem = e.service === "elasticache" ? multiAzSubnetsProblem(e.multiAz ?? e.replicas > 0, e.subnetIds) : undefined;
-    if (subnetsProblem) issue("subnetIds", e.subnetIds, subnetsProblem);
-});
-
-
-export const vmSchema = strict({
-    /** Danger: changing it replaces the instance; the data volume stays and is re-attached. */
-    instanceType: z.string({ error: "an EC2 instance type, such as t4g.small" }).regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/).default("t4g.small"),
-    vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
-    /** A private subnet; the data volume is created in its availability zone. */
-    subnetId: z.string({ error: "a subnet id, such as subnet-0123456789abcdef0" }).regex(/^subnet-[0-9a-f]+$/),
-    allowedCidrs: cidrList("allowedCidrs").default([]),
-    /** Opt-in for allowedCidrs outside the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */
-    allowPublicCidrs: bool().default(false),
-    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default([]),
-    port: port().default(6379),
-    /** Size of the encrypted data volume. Growing it is online; shrinking is refused by EBS. */
-    dataVolumeGiB: z.number({ error: "an integer from 1 to 16384 (GiB)" }).int().min(1).max(16384).default(20),
-    rootVolumeGiB: z.number({ error: "an integer from 8 to 1024 (GiB)" }).int().min(8).max(1024).default(8),
-    kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
-    snapshotRetentionDays: z.number({ error: "an integer from 1 to 1000 (daily snapshots kept)" }).int().min(1).max(1000).default(7),
-    /** TLS with a certificate generated for this server (its CA is in the `details` output). */
-    tls: bool().default(false),
-    /** Pins a Debian 12 AMI (from Debian's account) instead of the latest. Danger: changing it replaces the instance (the data volume stays). */
-    amiId: z.string({ error: "an AMI id, such as ami-0123456789abcdef0" }).regex(/^ami-[0-9a-f]{8,17}$/).optional(),
-    /** Subscribed to the topic the serving alarm notifies. */
-    alarmEmail: z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
-}).superRefine((v, ctx) => {
-    const nitro = nitroProblem(v.instanceType);
-    if (nitro) ctx.addIssue({ code: "custom", path: ["instanceType"], input: v.instanceType, message: nitro });
-    if (v.allowedCidrs.length === 0 && v.allowedSecurityGroupIds.length === 0) {
-        ctx.addIssue({ code: "custom", path: ["allowedCidrs"], input: v.allowedCidrs, message: "at least one CIDR block here or one security group in vm.allowedSecurityGroupIds; without either nothing can reach the server" });
-    }
-});
-
-
-/** Kubernetes quantities: binary (Ki, Mi, Gi) or decimal (k, M, G) suffixes. */
-export const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-/**
- * redis_exporter v1.83.0 added --disable-scrape-endpoint (REDIS_EXPORTER_DISABLE_SCRAPE_ENDPOINT;
- * oliver006/redis_exporter d58dc609, main.go and exporter/exporter.go): without it `/scrape?target=`
- * sends the configured password to any host a caller names. v1.88.0 (16db88a0) has it, and
- * --tls-server-name, which the sidecar uses.
- */
-export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.88.0";
-
-export const kubernetesSchema = strict({
-    namespace: z.string({ error: "a namespace name: lowercase letters, digits and -" }).regex(K8S_NAME).default("mspbyte-redis"),
-    /** false: the namespace exists already and is not managed here. */
-    createNamespace: bool().default(true),
-    image: z.string({ error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}` })
-        .refine(isPinnedImage, { error: `an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` })
-        .default(DEFAULT_REDIS_IMAGE),
-    /** @default the cluster's default storage class */
-    storageClass: z.string({ error: "a storage class name" }).regex(K8S_NAME).optional(),
-    /**
-     * The data PVC's size. Growing it patches the existing PVC in place (its storage class must
-     * allow expansion); the StatefulSet and the pod stay. Danger: a PVC cannot shrink.
-     */
-    storageSize: z.string({ error: "a Kubernetes quantity, such as 10Gi" }).regex(QUANTITY).default("10Gi"),
-    /** The container's memory limit (and request); maxmemory is sized from it. */
-    memoryLimit: z.string({ error: "a Kubernetes quantity of at least 64Mi, such as 1Gi" }).regex(QUANTITY).default("1Gi"),
-    cpuRequest: z.string({ error: "a Kubernetes CPU quantity, such as 250m" }).regex(/^\d+(\.\d+)?m?$/).default("250m"),
-    /** Pods that may connect, by label, in the Redis namespace or the allowed ones. */
-    allowedPodLabels: z.record(z.string(), z.string().regex(LABEL_VALUE), { error: "a map of label to value, such as { app: pipeline-worker }" }).default({}),
-    /** Namespaces whose pods (matching allowedPodLabels, or any when it is empty) may connect. */
-    allowedNamespaces: z.array(z.string().regex(K8S_NAME), { error: "a list of namespace names" }).default([]),
-    /** A redis_exporter sidecar on port 9121. */
-    metrics: bool().default(false),
-    metricsNamespaces: z.array(z.string().regex(K8S_NAME), { error: "a list of namespace names" }).default(["monitoring"]),
-    exporterImage: z.string({ error: "an image pinned by tag or digest" }).refine((v) => /[:@]/.test(v) && !/:latest$/.test(v)).default(DEFAULT_EXPORTER_IMAGE),
-    /** A prometheus-operator ServiceMonitor; the cluster must have its CRD. */
-    serviceMonitor: bool().default(false),
-    /** TLS between the pipeline's pods and Redis, with a certificate generated for the Services' names. */
-    tls: bool().default(false),
-    /** true: voluntary evictions (node drains) wait for an operator; false: the pod moves, its data with it. */
-    blockVoluntaryEviction: bool().default(false),
-    port: port().default(6379),
-}).superRefine((k, ctx) => {
-    const issue = (path: string, input: unknown, message: string) => ctx.addIssue({ code: "custom", path: [path], input, message });
-    if (Object.keys(k.allowedPodLabels).length === 0 && k.allowedNamespaces.length === 0) {
-        issue("allowedPodLabels", k.allowedPodLabels, "at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client");
-    }
-    if ((parseQuantity(k.memoryLimit) ?? 0) < 64 * 1024 * 1024) issue("memoryLimit", k.memoryLimit, "a Kubernetes quantity of at least 64Mi, such as 1Gi");
-    if (k.serviceMonitor && !k.metrics) issue("serviceMonitor", true, "false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)");
-    if (k.metrics && k.metricsNamespaces.length === 0) issue("metricsNamespaces", [], "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port");
-    // The sidecar runs with --disable-scrape-endpoint: an older exporter refuses the flag and the
-    // pod never becomes ready. A tag that is not a version (or a digest alone) cannot be judged.
-    const exporterVersion = /:v?(\d+)\.(\d+)\.(\d+)(?:@|$)/.exec(k.exporterImage);
-    if (k.metrics && exporterVersion && Number(exporterVersion[1]) * 1000 + Number(exporterVersion[2]) < 1083) {
-        issue("exporterImage", k.exporterImage, "redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)");
-    }
-});
-
-const HOST_ALLOWED = "the server's host name or IP address alone, without a port or scheme (the port goes in external.port)";
-
-export const externalSchema = strict({
-    /** The host alone; a console's `host:port` or `redis://` URL is refused with the host and port to set. */
-    host: z.string({ error: HOST_ALLOWED }).superRefine((v, ctx) => {
-        if (isHostNameOrAddress(v)) return;
-        const split = splitEndpoint(v);
-        const meant = split && isHostNameOrAddress(split.host)
-            ? `; here host ${split.host}${split.port !== undefined ? ` and external.port ${split.port}` : ""}`
-            : "";
-        ctx.addIssue({ code: "custom", input: v, message: HOST_ALLOWED + meant });
-    }),
-    port: port().default(6379),
-    tls: bool().default(true),
-    /** Opt-in for a server reached in plain text. */
-    allowPlaintext: bool().default(false),
-    username: z.string({ error: "an ACL user name" }).regex(/^[^\s]{1,128}$/).default("default"),
-    /** Whether the provider runs an append-only file; `true` makes smoke check it. */
-    aof: bool().default(false),
-}).superRefine((x, ctx) => {
-    if (!x.tls && !x.allowPlaintext && !LOOPBACK.has(x.host)) {
-        ctx.addIssue({ code: "custom", path: ["tls"], input: false, message: "true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)" });
-    }
-});
-
 const PASSWORD_ALLOWED = `a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret password\`; leave it unset to have one generated`;
 const PREVIOUS_PASSWORD_ALLOWED = `the password being replaced, a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret previousPassword\` for phase one of a rotation (README, Password rotation) and removed for phase two`;
 
@@ -469,11 +175,11 @@ function checkMemoryFits(c: z.output<typeof stackSchema>, issue: (path: (string 
     }
 }
 
-export type DockerConfig = z.output<typeof dockerSchema>;
-export type ElasticacheConfig = z.output<typeof elasticacheSchema>;
-export type ExternalConfig = z.output<typeof externalSchema>;
-export type VmConfig = z.output<typeof vmSchema>;
-export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+type DockerConfig = z.output<typeof dockerSchema>;
+type ElasticacheConfig = z.output<typeof elasticacheSchema>;
+type ExternalConfig = z.output<typeof externalSchema>;
+type VmConfig = z.output<typeof vmSchema>;
+type KubernetesConfig = z.output<typeof kubernetesSchema>;
 
 /** The validated configuration of one stack. */
 export interface StackConfig {

@@ -270,6 +270,11 @@ export function isHostNameOrAddress(host: string): boolean {
     return name.length >= 1 && name.length <= 253 && name.split(".").every((l) => LABEL.test(l)) && !/^\d+$/.test(name.split(".").pop()!);
 }
 
+/** Names and addresses that stay on this machine. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+/** Addresses that mean every interface of this machine. */
+export const WILDCARD_HOSTS: ReadonlySet<string> = new Set(["0.0.0.0", "::", "*"]);
+
 /**
  * What was meant when a host is written as an endpoint (`host:port`, `[v6]:port`, a `redis://`
  * URL, as providers' consoles show it): the host and the port to set instead.
