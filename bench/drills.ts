@@ -11,6 +11,7 @@ import { Queue, Worker } from "bullmq";
 import { RedisServer, requireRedisServer, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
 import { absentOnServer } from "../tools/keys";
+import { countCompleted, waitForDrain } from "../tools/queue";
 import { installExitHandlers, onAbort, runCleanups } from "./exit";
 import { redisVersion, requireLazyfs } from "../tools/lazyfs";
 import { POWER_WINDOW_MS, PowerLossResult, TornWriteResult, powerLoss, tornWrite } from "./powerloss";
@@ -101,22 +102,10 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         worker.on("error", () => undefined);
         const untrackDrain = onAbort("the crash drill's drain", async () => { await Promise.allSettled([worker.close(true), queue.close()]); });
         // Until nothing is left, or nothing moved for 30 s (what is left is then counted as not completed).
-        let left = Infinity;
-        let lastProgress = Date.now();
-        for (;;) {
-            const counts = await queue.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
-            const now = Object.values(counts).reduce((a, b) => a + b, 0);
-            if (now === 0 || Date.now() - lastProgress > 30_000) break;
-            if (now < left) [left, lastProgress] = [now, Date.now()];
-            await sleep(250);
-        }
+        await waitForDrain(queue, ["wait", "active", "delayed", "prioritized", "failed"]);
         const c = server.client({ password: TEST_PASSWORD });
         await c.connect();
-        const ids = [...acked.keys()];
-        for (let i = 0; i < ids.length; i += 5000) {
-            const scores = (await c.call("ZMSCORE", `bull:${QUEUE}:completed`, ...ids.slice(i, i + 5000))) as (string | null)[];
-            result.notCompleted += scores.filter((x) => x === null).length;
-        }
+        result.notCompleted += acked.size - (await countCompleted(c, QUEUE, [...acked.keys()]));
         c.disconnect();
         await worker.close();
         await queue.close();

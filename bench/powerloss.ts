@@ -18,6 +18,7 @@ import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisCon
 import { freePort, logTail, requireRedisServer, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
 import { absentOnServer } from "../tools/keys";
+import { countCompleted, waitForDrain } from "../tools/queue";
 import { onAbort } from "./exit";
 import { LazyFs, requireLazyfs } from "../tools/lazyfs";
 
@@ -401,23 +402,11 @@ async function drain(server: MountedServer, ledger: Ledger): Promise<{ surviving
     };
     const untrack = onAbort("the drain's worker", closeAll);
     try {
-        let left = Infinity;
-        let lastProgress = Date.now();
-        for (;;) {
-            const counts = await queue.getJobCounts("wait", "active", "delayed", "prioritized");
-            const now = Object.values(counts).reduce((a, b) => a + b, 0);
-            if (now === 0 || Date.now() - lastProgress > 30_000) break;
-            if (now < left) [left, lastProgress] = [now, Date.now()];
-            await sleep(250);
-        }
+        await waitForDrain(queue, ["wait", "active", "delayed", "prioritized"]);
         const c = server.client();
         await c.connect();
-        let completed = 0;
         const ids = [...ledger.jobs.keys()];
-        for (let i = 0; i < ids.length; i += 5000) {
-            const scores = (await c.call("ZMSCORE", `bull:${QUEUE}:completed`, ...ids.slice(i, i + 5000))) as (string | null)[];
-            completed += scores.filter((x) => x !== null).length;
-        }
+        const completed = await countCompleted(c, QUEUE, ids);
         c.disconnect();
         const runTwice = [...ledger.processed.values()].filter((n) => n > 1).length;
         return { surviving: ids.length, completed, runTwice };
