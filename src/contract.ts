@@ -1,9 +1,14 @@
 /**
- * The output contract: what every stack exports, whatever its target, and the builders for
- * the connection URL and the pipeline's `.env`. Shared by the program and the ops tools.
+ * The output contract: what every stack exports, whatever its target, its schema, and the
+ * builders for the connection URL and the pipeline's `.env`. Shared by the program, the stack
+ * config and the ops tools. A leaf: it imports zod and nothing else (the ops tools load it
+ * without the Pulumi SDK or the config schema; the Pulumi side is `endpoint.ts`).
  */
-import * as pulumi from "@pulumi/pulumi";
-import type { TargetName } from "./config";
+import { z } from "zod";
+
+/** Where a stack runs; every stack names one. */
+export const TARGETS = ["docker", "vm", "elasticache", "kubernetes", "external"] as const;
+export type TargetName = (typeof TARGETS)[number];
 
 /** Seconds BullMQ keeps finished jobs: completed ones for a day, failed ones for a week. */
 export const COMPLETED_RETENTION_SECONDS = 24 * 60 * 60;
@@ -27,10 +32,13 @@ export interface Unsupported {
     insteadUse: string;
 }
 
+/** How a target keeps acknowledged writes: `aof+rdb` is the server's own AOF and snapshots; the others name the stand-in. */
+export const PERSISTENCE_MODES = ["aof+rdb", "snapshots+replicas", "transaction-log", "provider-managed"] as const;
+
 /** What a target guarantees about keeping acknowledged writes. */
 export interface Persistence {
     /** `aof+rdb`: the server's own append-only file and snapshots; other modes name the stand-in. */
-    mode: "aof+rdb" | "snapshots+replicas" | "transaction-log" | "provider-managed";
+    mode: (typeof PERSISTENCE_MODES)[number];
     aof: boolean;
     appendfsync?: string;
     /** RDB save points as redis.conf writes them (`900 1`). */
@@ -56,6 +64,41 @@ export interface ConnectionOutputs {
 }
 
 export const CONTRACT_OUTPUTS = ["target", "host", "port", "tls", "username", "password", "url", "bullmq", "persistence"] as const;
+
+/**
+ * The outputs as the ops tools accept them: what a stack exports, as `pulumi stack output --json
+ * --show-secrets` prints it (or a file written by hand). Parsing keeps the contract's outputs
+ * only (`details` and other extras are dropped). Zod's own messages say what is wrong with a
+ * value; the ops tools word the problems of secret outputs themselves.
+ */
+export const connectionOutputsSchema = z.object({
+    target: z.enum(TARGETS),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    tls: z.boolean(),
+    username: z.string().min(1),
+    password: z.string(),
+    url: z.string(),
+    bullmq: z.object({
+        prefix: z.string().min(1),
+        queue: z.string().min(1),
+        defaultJobOptions: z.object({
+            removeOnComplete: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+            removeOnFail: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+        }).passthrough(),
+    }),
+    persistence: z.object({
+        mode: z.enum(PERSISTENCE_MODES),
+        aof: z.boolean(),
+        appendfsync: z.string().optional(),
+        rdbSavePoints: z.array(z.string()),
+        maxmemory: z.string(),
+        maxmemoryPolicy: z.literal("noeviction"),
+        snapshotRetentionDays: z.number().optional(),
+        replicas: z.number().optional(),
+        unsupported: z.array(z.object({ directive: z.string(), reason: z.string(), insteadUse: z.string() })),
+    }),
+}) satisfies z.ZodType<ConnectionOutputs>;
 
 export function bullmqSettings(prefix: string, queue: string): BullmqSettings {
     return {
@@ -103,49 +146,4 @@ export function envFile(c: Pick<ConnectionOutputs, "host" | "port" | "tls" | "us
         ["REDIS_URL", redisUrl(c)],
     ];
     return values.map(([k, v]) => `${k}=${envValue(v)}`).join("\n") + "\n";
-}
-
-/** The contract as Pulumi outputs, with the password and the URL secret. */
-export interface ContractOutputs {
-    target: pulumi.Output<TargetName>;
-    host: pulumi.Output<string>;
-    port: pulumi.Output<number>;
-    tls: pulumi.Output<boolean>;
-    username: pulumi.Output<string>;
-    password: pulumi.Output<string>;
-    url: pulumi.Output<string>;
-    bullmq: pulumi.Output<BullmqSettings>;
-    persistence: pulumi.Output<Persistence>;
-}
-
-/** What every target component hands the program; the program never branches on the target. */
-export interface RedisEndpoint {
-    host: pulumi.Input<string>;
-    port: pulumi.Input<number>;
-    tls: boolean;
-    username: pulumi.Input<string>;
-    password: pulumi.Input<string>;
-    persistence: pulumi.Input<Persistence>;
-    /** BullMQ needs a hash-tagged prefix on a cluster; targets that shard set it. */
-    bullmqPrefix?: string;
-}
-
-export function contractOutputs(target: TargetName, endpoint: RedisEndpoint, bullmq: { prefix: string; queue: string }): ContractOutputs {
-    const password = pulumi.secret(endpoint.password);
-    const url = pulumi.secret(
-        pulumi.all([endpoint.host, endpoint.port, endpoint.username, password]).apply(([host, port, username, pw]) =>
-            redisUrl({ tls: endpoint.tls, username, password: pw, host, port }),
-        ),
-    );
-    return {
-        target: pulumi.output(target),
-        host: pulumi.output(endpoint.host),
-        port: pulumi.output(endpoint.port),
-        tls: pulumi.output(endpoint.tls),
-        username: pulumi.output(endpoint.username),
-        password,
-        url,
-        bullmq: pulumi.output(bullmqSettings(endpoint.bullmqPrefix ?? bullmq.prefix, bullmq.queue)),
-        persistence: pulumi.output(endpoint.persistence),
-    };
 }

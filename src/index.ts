@@ -4,7 +4,7 @@
  * target, and exports the same connection outputs for every target.
  */
 import { loadConfig } from "./config";
-import { contractOutputs } from "./contract";
+import { contractOutputs } from "./endpoint";
 import { buildTarget } from "./targets";
 
 const config = loadConfig();

@@ -5,39 +5,8 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
-import { z } from "zod";
-import { CONTRACT_OUTPUTS, ConnectionOutputs } from "../contract";
-import { TARGETS } from "../config";
-import { UsageError, registerSecret } from "./cli";
-
-const outputsSchema = z.object({
-    target: z.enum(TARGETS),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
-    tls: z.boolean(),
-    username: z.string().min(1),
-    password: z.string(),
-    url: z.string(),
-    bullmq: z.object({
-        prefix: z.string().min(1),
-        queue: z.string().min(1),
-        defaultJobOptions: z.object({
-            removeOnComplete: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
-            removeOnFail: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
-        }).passthrough(),
-    }),
-    persistence: z.object({
-        mode: z.enum(["aof+rdb", "snapshots+replicas", "transaction-log", "provider-managed"]),
-        aof: z.boolean(),
-        appendfsync: z.string().optional(),
-        rdbSavePoints: z.array(z.string()),
-        maxmemory: z.string(),
-        maxmemoryPolicy: z.literal("noeviction"),
-        snapshotRetentionDays: z.number().optional(),
-        replicas: z.number().optional(),
-        unsupported: z.array(z.object({ directive: z.string(), reason: z.string(), insteadUse: z.string() })),
-    }),
-});
+import { CONTRACT_OUTPUTS, type ConnectionOutputs, connectionOutputsSchema } from "../contract.ts";
+import { UsageError, registerSecret } from "./cli.ts";
 
 /** Outputs whose values are secret: a problem with them is named, its value never shown. */
 const SECRET_OUTPUTS = new Set(["password", "url"]);
@@ -84,7 +53,7 @@ export function outputsProblems(json: unknown): string[] {
     const missing = CONTRACT_OUTPUTS.filter((k) => !(k in record));
     if (missing.length > 0) problems.push(`missing output${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (is it an mspbyte-redis stack?)`);
     if (record.password === "[secret]" || record.url === "[secret]") problems.push("the password is masked as [secret]; export the outputs with --show-secrets");
-    const result = outputsSchema.safeParse(json);
+    const result = connectionOutputsSchema.safeParse(json);
     if (!result.success) {
         for (const issue of result.error.issues) {
             const key = String(issue.path[0] ?? "");
@@ -111,7 +80,7 @@ export function parseOutputs(json: unknown, source: string): ConnectionOutputs {
     if (problems.length === 1) throw new UsageError(`${source}: ${problems[0]}`);
     if (problems.length > 1) throw new UsageError(`${source}: ${problems.length} problems:\n  ${problems.join("\n  ")}`);
     // The contract's outputs only (details and other extras dropped), as the schema reads them.
-    return outputsSchema.parse(json) as ConnectionOutputs;
+    return connectionOutputsSchema.parse(json) as ConnectionOutputs;
 }
 
 /**

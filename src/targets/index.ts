@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config";
-import { RedisEndpoint } from "../contract";
+import { RedisEndpoint } from "../endpoint";
 import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
 import { serverPassword } from "../password";
 import { previousPasswordInput } from "../rotation";

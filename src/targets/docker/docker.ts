@@ -1,7 +1,8 @@
 import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence, RedisEndpoint } from "../../contract";
+import { Persistence } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { DataProtection, dataResourceOptions } from "../../protection";
 import { renderForTarget, persistenceForTarget, ConfOverrides } from "../../redisConf";

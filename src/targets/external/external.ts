@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ExternalConfig } from "../../config";
-import { Persistence, RedisEndpoint } from "../../contract";
+import { Persistence } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { loadRedisConf, persistenceOf } from "../../redisConf";
 
 /**

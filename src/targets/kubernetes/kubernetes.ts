@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { KubernetesConfig } from "../../config";
-import { RedisEndpoint } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
 import { renderForTarget, persistenceForTarget } from "../../redisConf";
 import * as m from "./manifests";

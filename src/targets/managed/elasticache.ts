@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ElasticacheConfig } from "../../config";
-import { Persistence, RedisEndpoint } from "../../contract";
+import { Persistence } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
 import { authTokenUpdateStrategy } from "../../rotation";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "../awsShared";

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence, RedisEndpoint } from "../../contract";
+import { Persistence } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
 import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "../awsShared";
 import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, finalSnapshotSuffix, memberClusterIds } from "./managed";

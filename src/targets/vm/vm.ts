@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ProvidedCertificates, serverCertificates } from "../../certificates";
 import { VmConfig } from "../../config";
-import { RedisEndpoint } from "../../contract";
+import { RedisEndpoint } from "../../endpoint";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
 import { renderForTarget, persistenceForTarget } from "../../redisConf";
