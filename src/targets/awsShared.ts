@@ -11,6 +11,29 @@ export const ALARMS = {
     periods: 5,
 } as const;
 
+/** The last word on one child's arguments: given what the component would send, returns what to send. */
+export type Transform<T> = (args: T) => T;
+
+/** Applies an optional transform to a child's arguments (the arguments themselves without one). */
+export function transformed<T>(args: T, transform?: Transform<T>): T {
+    return transform ? transform(args) : args;
+}
+
+/** Transforms of the children these functions create, one entry per kind of child. */
+export interface SharedTransforms {
+    securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
+    /** Each ingress rule (one per allowed CIDR block or security group). */
+    ingressRule?: Transform<aws.vpc.SecurityGroupIngressRuleArgs>;
+    /** Each egress rule (a VM's updates only). */
+    egressRule?: Transform<aws.vpc.SecurityGroupEgressRuleArgs>;
+    alarmTopic?: Transform<aws.sns.TopicArgs>;
+    alarmEmail?: Transform<aws.sns.TopicSubscriptionArgs>;
+    /** Each metric alarm. */
+    alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
+    secret?: Transform<aws.secretsmanager.SecretArgs>;
+    secretVersion?: Transform<aws.secretsmanager.SecretVersionArgs>;
+}
+
 export interface IngressArgs {
     vpcId: string;
     port: number;
@@ -29,46 +52,46 @@ export const VM_EGRESS_PORTS = [443, 80] as const;
  * resources gives perpetual diffs and overwritten rules, and a group created without inline
  * egress has AWS's default allow-all egress removed, so a managed cache has none at all.
  */
-export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.Resource): aws.ec2.SecurityGroup {
-    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+export function cacheSecurityGroup(name: string, a: IngressArgs, parent: pulumi.Resource, t: SharedTransforms = {}): aws.ec2.SecurityGroup {
+    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, transformed({
         vpcId: a.vpcId,
         description: "mspbyte-redis: the Redis port, from the pipeline only",
         tags: { "mspbyte:role": "redis" },
-    }, { parent });
+    }, t.securityGroup), { parent });
     const sources = [
         ...a.allowedCidrs.map((cidr, i) => ({ key: `cidr-${i}`, source: cidr, args: cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr } })),
         ...a.allowedSecurityGroupIds.map((id, i) => ({ key: `sg-${i}`, source: id, args: { referencedSecurityGroupId: id } })),
     ];
     for (const s of sources) {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-${s.key}`, {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-ingress-${s.key}`, transformed<aws.vpc.SecurityGroupIngressRuleArgs>({
             securityGroupId: sg.id,
             ipProtocol: "tcp",
             fromPort: a.port,
             toPort: a.port,
             ...s.args,
             description: `Redis from ${s.source}`,
-        }, { parent });
+        }, t.ingressRule), { parent });
     }
     if (a.egressForUpdates) {
         for (const port of VM_EGRESS_PORTS) {
-            new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, {
+            new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${port}`, transformed({
                 securityGroupId: sg.id,
                 ipProtocol: "tcp",
                 fromPort: port,
                 toPort: port,
                 cidrIpv4: "0.0.0.0/0",
                 description: "packages and Session Manager",
-            }, { parent });
+            }, t.egressRule), { parent });
         }
     }
     return sg;
 }
 
 /** The topic alarms and service events go to, with an optional email subscription. */
-export function alarmTopic(name: string, email: string | undefined, parent: pulumi.Resource): aws.sns.Topic {
-    const topic = new aws.sns.Topic(`${name}-alarms`, { tags: { "mspbyte:role": "redis-alarms" } }, { parent });
+export function alarmTopic(name: string, email: string | undefined, parent: pulumi.Resource, t: SharedTransforms = {}): aws.sns.Topic {
+    const topic = new aws.sns.Topic(`${name}-alarms`, transformed({ tags: { "mspbyte:role": "redis-alarms" } }, t.alarmTopic), { parent });
     if (email) {
-        new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
+        new aws.sns.TopicSubscription(`${name}-alarms-email`, transformed({ topic: topic.arn, protocol: "email", endpoint: email }, t.alarmEmail), { parent });
     }
     return topic;
 }
@@ -94,10 +117,10 @@ export interface NodeAlarmArgs {
  * publishes no ReplicationLag, so that alarm treats missing data as fine; it uses the same
  * dimensions as the node's memory alarm, which would report them wrong.
  */
-export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm[] {
+export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resource, t: SharedTransforms = {}): aws.cloudwatch.MetricAlarm[] {
     const alarms: aws.cloudwatch.MetricAlarm[] = [];
     const alarm = (label: string, suffix: string, args: Partial<aws.cloudwatch.MetricAlarmArgs> & { metricName: string; threshold: number; description: string; missingIsFine?: boolean }, dimensions: Record<string, string>) =>
-        alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${label}-${suffix}`, {
+        alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${label}-${suffix}`, transformed<aws.cloudwatch.MetricAlarmArgs>({
             name: `${a.alarmPrefix}-${label}-${suffix}`,
             namespace: a.namespace,
             metricName: args.metricName,
@@ -112,7 +135,7 @@ export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resour
             alarmActions: [a.topicArn],
             okActions: [a.topicArn],
             ...(args.missingIsFine ? {} : { insufficientDataActions: [a.topicArn] }),
-        }, { parent }));
+        }, t.alarm), { parent }));
     for (const node of a.nodes) {
         const d = node.dimensions;
         alarm(node.label, "memory", { metricName: "DatabaseMemoryUsagePercentage", threshold: ALARMS.memoryPercent,
@@ -135,16 +158,16 @@ export function nodeAlarms(name: string, a: NodeAlarmArgs, parent: pulumi.Resour
  * 30-day recovery window, so a fixed name would make re-creating a stack of the same name fail.
  * The ARN is in the `details` output.
  */
-export function authSecret(name: string, secretNamePrefix: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
-    const secret = new aws.secretsmanager.Secret(`${name}-auth`, {
+export function authSecret(name: string, secretNamePrefix: string, value: pulumi.Input<Record<string, unknown>>, parent: pulumi.Resource, t: SharedTransforms = {}): { arn: pulumi.Output<string>; versionId: pulumi.Output<string> } {
+    const secret = new aws.secretsmanager.Secret(`${name}-auth`, transformed({
         namePrefix: `${secretNamePrefix}-`,
         description: "mspbyte-redis: credentials of the job queue's Redis",
         recoveryWindowInDays: 30,
-    }, { parent });
-    const version = new aws.secretsmanager.SecretVersion(`${name}-auth-value`, {
+    }, t.secret), { parent });
+    const version = new aws.secretsmanager.SecretVersion(`${name}-auth-value`, transformed({
         secretId: secret.id,
         secretString: pulumi.secret(pulumi.jsonStringify(value)),
-    }, { parent });
+    }, t.secretVersion), { parent });
     // A new value is a new version (secret_string forces a new SecretVersion): its id says which credentials are current.
     return { arn: secret.arn, versionId: version.versionId };
 }

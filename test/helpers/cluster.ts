@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { bullmqSettings } from "../../src/contract";
-import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
+import { applyOverrides, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { memorydbPersistence } from "../../src/targets/managed/memorydb";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer } from "../../tools/redisServer";
@@ -31,5 +31,5 @@ export async function startCluster(nodes: RedisServer[], size = 3): Promise<void
 
 /** A cluster-mode stack's outputs: the hash-tagged prefix a cluster needs, MemoryDB's persistence. */
 export function clusterOutputs(nodes: RedisServer[]) {
-    return outputsFor(nodes[0]!, { bullmq: bullmqSettings("{pipeline}", "pipeline-jobs"), persistence: memorydbPersistence(7, "03:00-04:00", 0) });
+    return outputsFor(nodes[0]!, { bullmq: bullmqSettings("{pipeline}", "pipeline-jobs"), persistence: memorydbPersistence(7, "03:00-04:00", 0, loadRedisConf()) });
 }

@@ -8,7 +8,7 @@ import * as path from "path";
 import { execFile } from "child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKS, CheckResult, runSmoke } from "../../src/ops/smoke";
-import { applyOverrides, parseRedisConf, renderRedisConf } from "../../src/redisConf";
+import { applyOverrides, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer, freePort } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
@@ -121,7 +121,7 @@ describe("a managed-like server where CONFIG is blocked", () => {
         const { elasticacheSchema } = await import("../../src/config");
         const config = elasticacheSchema.parse({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"], allowedCidrs: ["10.0.0.0/8"], replicas: 0 });
         const server = await start(renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { extra: { "rename-command": ['CONFIG ""'] } })));
-        const results = await runSmoke(outputsFor(server, { persistence: elasticachePersistence(config) }));
+        const results = await runSmoke(outputsFor(server, { persistence: elasticachePersistence(config, loadRedisConf()) }));
         expect(failed(results)).toEqual([]);
         expect(line(results, "eviction-policy").detail).toMatch(/^maxmemory-policy is noeviction/);
         expect(line(results, "persistence").detail).toBe("0 replica(s) connected");

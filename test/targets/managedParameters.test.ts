@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { loadRedisConf } from "../../src/redisConf";
 import { managedParameters, parameterFamily, unsupportedDirectives } from "../../src/targets/managed/parameters";
 import { memberClusterIds } from "../../src/targets/managed/managed";
+
+/** The repository's redis.conf, parsed once as the program does. */
+const CONF = loadRedisConf();
 
 describe("parameterFamily", () => {
     it.each([
@@ -17,11 +21,11 @@ describe("parameterFamily", () => {
 
 describe("what of redis.conf a managed service takes", () => {
     it("MemoryDB gets the same parameters, without ElastiCache's reserved-memory-percent", () => {
-        expect(managedParameters("memorydb").map((p) => p.name)).toEqual(["maxmemory-policy", "timeout", "tcp-keepalive", "slowlog-log-slower-than", "slowlog-max-len"]);
+        expect(managedParameters("memorydb", CONF).map((p) => p.name)).toEqual(["maxmemory-policy", "timeout", "tcp-keepalive", "slowlog-log-slower-than", "slowlog-max-len"]);
     });
 
     it("every other directive of redis.conf is reported with a reason and a stand-in", () => {
-        const list = unsupportedDirectives("elasticache", { snapshotRetentionDays: 7, snapshotWindow: "03:00-04:00", replicas: 1 });
+        const list = unsupportedDirectives("elasticache", { snapshotRetentionDays: 7, snapshotWindow: "03:00-04:00", replicas: 1 }, CONF);
         expect(list.map((u) => u.directive)).toEqual([
             "appendonly", "appendfilename", "appenddirname", "appendfsync", "no-appendfsync-on-rewrite", "auto-aof-rewrite-percentage",
             "auto-aof-rewrite-min-size", "aof-load-truncated", "aof-use-rdb-preamble", "save", "stop-writes-on-bgsave-error", "rdbcompression",
@@ -31,7 +35,7 @@ describe("what of redis.conf a managed service takes", () => {
             expect(u.reason.length).toBeGreaterThan(10);
             expect(u.insteadUse.length).toBeGreaterThan(10);
         }
-        const memorydb = unsupportedDirectives("memorydb", { snapshotRetentionDays: 7, snapshotWindow: "03:00-04:00", replicas: 1 });
+        const memorydb = unsupportedDirectives("memorydb", { snapshotRetentionDays: 7, snapshotWindow: "03:00-04:00", replicas: 1 }, CONF);
         expect(memorydb.find((u) => u.directive === "appendfsync")!.insteadUse).toMatch(/multi-AZ transaction log/);
     });
 });

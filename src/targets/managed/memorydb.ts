@@ -3,9 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
-import { alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms } from "../awsShared";
-import { CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedRedisArgs, finalSnapshotSuffix, memberClusterIds } from "./managed";
-import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, managedParameters, parameterFamily, parameterGroupName, unsupportedDirectives } from "./parameters";
+import { RedisConf } from "../../redisConf";
+import { Transform, alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms, transformed } from "../awsShared";
+import { MANAGED_DEFAULTS } from "./config";
+import {
+    CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedDetails, ManagedRedisArgs, ManagedSettings, ManagedTransforms,
+    authSecretPrefix, finalSnapshotName, finalSnapshotSuffix, managedSettings, memberClusterIds, parameterGroupContents,
+} from "./managed";
+import { unsupportedDirectives } from "./parameters";
 
 /**
  * The ACL user the pipeline connects as: named after the cluster, because MemoryDB user names
@@ -15,6 +20,46 @@ export function memorydbUserName(cacheName: string): string {
     return cacheName;
 }
 
+export interface MemorydbRedisArgs extends ManagedRedisArgs {
+    /**
+     * MemoryDB is always sharded; this only sets the default shard count (the stack config's
+     * `clusterMode`). @default false
+     */
+    readonly clusterMode?: boolean;
+    /** Shards. @default 2 with clusterMode, 1 without */
+    readonly shards?: number;
+    /** Last word on each child's arguments. */
+    readonly transform?: MemorydbTransforms;
+}
+
+export interface MemorydbTransforms extends ManagedTransforms {
+    subnetGroup?: Transform<aws.memorydb.SubnetGroupArgs>;
+    parameterGroup?: Transform<aws.memorydb.ParameterGroupArgs>;
+    user?: Transform<aws.memorydb.UserArgs>;
+    acl?: Transform<aws.memorydb.AclArgs>;
+    cluster?: Transform<aws.memorydb.ClusterArgs>;
+}
+
+/** MemoryDB's `details` output. */
+export interface MemorydbDetails extends ManagedDetails {
+    service: "memorydb";
+    clusterName: string;
+    shards: number;
+}
+
+/** MemorydbRedisArgs with every default applied. */
+interface MemorydbSettings extends ManagedSettings {
+    readonly shards: number;
+    /** The ACL user the pipeline connects as. */
+    readonly userName: string;
+}
+
+function memorydbSettings(a: MemorydbRedisArgs): MemorydbSettings {
+    const s = managedSettings("memorydb", a);
+    const clusterMode = a.clusterMode ?? MANAGED_DEFAULTS.clusterMode;
+    return { ...s, shards: a.shards ?? (clusterMode ? DEFAULT_SHARDS : 1), userName: memorydbUserName(s.cacheName) };
+}
+
 /**
  * MemoryDB: a write is acknowledged only once it is in a multi-AZ transaction log, the
  * durability the AOF gives a single server and more. Always sharded (cluster mode), so
@@ -22,28 +67,70 @@ export function memorydbUserName(cacheName: string): string {
  */
 export class MemorydbRedis extends pulumi.ComponentResource {
     readonly endpoint: RedisEndpoint;
-    readonly details: pulumi.Output<object>;
+    readonly details: pulumi.Output<MemorydbDetails>;
 
-    constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: MemorydbRedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mspbyte:redis:Memorydb", name, {}, opts);
-        const c = args.config;
-        const engineVersion = c.engineVersion ?? DEFAULT_VERSIONS.memorydb[c.engine];
-        const shards = c.shards ?? (c.clusterMode ? DEFAULT_SHARDS : 1);
+        const s = memorydbSettings(args);
+        const t = args.transform ?? {};
 
-        const subnetGroup = new aws.memorydb.SubnetGroup(`${name}-subnets`, {
-            name: `${args.cacheName}-subnets`,
-            subnetIds: c.subnetIds,
-        }, { parent: this });
-        const family = parameterFamily("memorydb", c.engine, engineVersion);
+        const subnetGroup = this.createSubnetGroup(name, s, t);
+        const parameterGroup = this.createParameterGroup(name, s, args.redisConf, t);
+        const user = this.createUser(name, s, args, t);
+        const acl = this.createAcl(name, s, user, t);
+        const securityGroup = cacheSecurityGroup(name, s, this, t);
+        const topic = alarmTopic(name, s.alarmEmail, this, t);
+        const cluster = this.createCluster(name, s, { acl, parameterGroup, subnetGroup, securityGroup, topic }, t);
+        this.createAlarms(name, s, topic, t);
+        const host = cluster.clusterEndpoints.apply((e) => e[0]?.address ?? "");
+        const secret = authSecret(name, authSecretPrefix(s.cacheName), {
+            username: s.userName, password: args.password, host, port: s.port, tls: true,
+        }, this, t);
+
+        this.endpoint = {
+            host,
+            port: s.port,
+            tls: true,
+            username: s.userName,
+            password: pulumi.secret(args.password),
+            persistence: memorydbPersistence(s.snapshotRetentionDays, s.snapshotWindow, s.replicas, args.redisConf),
+            bullmqPrefix: CLUSTER_PREFIX,
+        };
+        this.details = pulumi.output({
+            service: "memorydb" as const,
+            clusterName: cluster.name,
+            engine: s.engine,
+            engineVersion: s.engineVersion,
+            nodeType: s.nodeType,
+            shards: s.shards,
+            authSecretArn: secret.arn,
+            alarmTopicArn: topic.arn,
+            securityGroupId: securityGroup.id,
+        });
+        this.registerOutputs({ endpoint: this.endpoint, details: this.details });
+    }
+
+    private createSubnetGroup(name: string, s: MemorydbSettings, t: MemorydbTransforms): aws.memorydb.SubnetGroup {
+        return new aws.memorydb.SubnetGroup(`${name}-subnets`, transformed({
+            name: `${s.cacheName}-subnets`,
+            subnetIds: s.subnetIds,
+        }, t.subnetGroup), { parent: this });
+    }
+
+    private createParameterGroup(name: string, s: MemorydbSettings, conf: RedisConf, t: MemorydbTransforms): aws.memorydb.ParameterGroup {
         // The family is in the name: an engine switch or major upgrade creates the new group first.
-        const parameterGroup = new aws.memorydb.ParameterGroup(`${name}-params`, {
-            name: parameterGroupName(args.cacheName, family),
+        const { name: groupName, family, parameters } = parameterGroupContents("memorydb", s, conf);
+        return new aws.memorydb.ParameterGroup(`${name}-params`, transformed({
+            name: groupName,
             family,
             description: "mspbyte-redis: redis.conf as MemoryDB takes it (noeviction)",
-            parameters: managedParameters("memorydb"),
-        }, { parent: this });
-        const user = new aws.memorydb.User(`${name}-user`, {
-            userName: memorydbUserName(args.cacheName),
+            parameters,
+        }, t.parameterGroup), { parent: this });
+    }
+
+    private createUser(name: string, s: MemorydbSettings, args: MemorydbRedisArgs, t: MemorydbTransforms): aws.memorydb.User {
+        return new aws.memorydb.User(`${name}-user`, transformed({
+            userName: s.userName,
             accessString: "on ~* &* +@all",
             // Up to two passwords (terraform-provider-aws 07e0d0b9, internal/service/memorydb/user.go:
             // passwords MaxItems 2; UpdateUser sends the whole set, in place): phase one of a
@@ -54,80 +141,63 @@ export class MemorydbRedis extends pulumi.ComponentResource {
                     ? [pulumi.secret(args.password)]
                     : [pulumi.secret(args.password), pulumi.secret(args.previousPassword)],
             },
-        }, { parent: this });
-        const acl = new aws.memorydb.Acl(`${name}-acl`, {
-            name: `${args.cacheName}-acl`,
-            userNames: [user.userName],
-        }, { parent: this });
-        const securityGroup = cacheSecurityGroup(name, c, this);
-        const topic = alarmTopic(name, c.alarmEmail, this);
-        const incarnation = finalSnapshotSuffix(name, { cacheName: args.cacheName, port: String(c.port), kmsKeyArn: c.kmsKeyArn ?? "", restoreFromSnapshot: c.restoreFromSnapshot ?? "" }, this);
+        }, t.user), { parent: this });
+    }
 
-        const cluster = new aws.memorydb.Cluster(`${name}-cluster`, {
-            name: args.cacheName,
+    private createAcl(name: string, s: MemorydbSettings, user: aws.memorydb.User, t: MemorydbTransforms): aws.memorydb.Acl {
+        return new aws.memorydb.Acl(`${name}-acl`, transformed({
+            name: `${s.cacheName}-acl`,
+            userNames: [user.userName],
+        }, t.acl), { parent: this });
+    }
+
+    private createCluster(
+        name: string, s: MemorydbSettings,
+        deps: { acl: aws.memorydb.Acl; parameterGroup: aws.memorydb.ParameterGroup; subnetGroup: aws.memorydb.SubnetGroup; securityGroup: aws.ec2.SecurityGroup; topic: aws.sns.Topic },
+        t: MemorydbTransforms,
+    ): aws.memorydb.Cluster {
+        const incarnation = finalSnapshotSuffix(name, { cacheName: s.cacheName, port: String(s.port), kmsKeyArn: s.kmsKeyArn ?? "", restoreFromSnapshot: s.restoreFromSnapshot ?? "" }, this, t.finalSnapshotSuffix);
+        return new aws.memorydb.Cluster(`${name}-cluster`, transformed({
+            name: s.cacheName,
             description: "mspbyte-redis: the job pipeline's queue",
-            engine: c.engine,
-            engineVersion,
-            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.memorydb,
-            numShards: shards,
-            numReplicasPerShard: c.replicas,
-            port: c.port,
-            aclName: acl.name,
-            parameterGroupName: parameterGroup.name,
-            subnetGroupName: subnetGroup.name,
-            securityGroupIds: [securityGroup.id],
+            engine: s.engine,
+            engineVersion: s.engineVersion,
+            nodeType: s.nodeType,
+            numShards: s.shards,
+            numReplicasPerShard: s.replicas,
+            port: s.port,
+            aclName: deps.acl.name,
+            parameterGroupName: deps.parameterGroup.name,
+            subnetGroupName: deps.subnetGroup.name,
+            securityGroupIds: [deps.securityGroup.id],
             tlsEnabled: true,
-            ...(c.kmsKeyArn ? { kmsKeyArn: c.kmsKeyArn } : {}),
-            snapshotRetentionLimit: c.snapshotRetentionDays,
-            snapshotWindow: c.snapshotWindow,
-            maintenanceWindow: c.maintenanceWindow,
-            finalSnapshotName: pulumi.interpolate`${args.cacheName}-final-${incarnation}`,
-            ...(c.restoreFromSnapshot ? { snapshotName: c.restoreFromSnapshot } : {}),
-            autoMinorVersionUpgrade: c.autoMinorVersionUpgrade,
-            snsTopicArn: topic.arn,
-            tags: { "mspbyte:role": "redis", "mspbyte:stack": pulumi.getStack() },
-        }, serverResourceOptions(args.protect, {
+            ...(s.kmsKeyArn ? { kmsKeyArn: s.kmsKeyArn } : {}),
+            snapshotRetentionLimit: s.snapshotRetentionDays,
+            snapshotWindow: s.snapshotWindow,
+            maintenanceWindow: s.maintenanceWindow,
+            finalSnapshotName: finalSnapshotName(s, incarnation),
+            ...(s.restoreFromSnapshot ? { snapshotName: s.restoreFromSnapshot } : {}),
+            autoMinorVersionUpgrade: s.autoMinorVersionUpgrade,
+            snsTopicArn: deps.topic.arn,
+            tags: s.tags,
+        }, t.cluster), serverResourceOptions(s.protect, {
             parent: this,
             // A replacement (a restore in place, a new KMS key) keeps the name: the old cluster goes first.
             deleteBeforeReplace: true,
         }));
+    }
 
+    private createAlarms(name: string, s: MemorydbSettings, topic: aws.sns.Topic, t: MemorydbTransforms): void {
         // MemoryDB names its nodes as ElastiCache names cluster-mode members: <name>-0001-001 ...
-        const nodes = memberClusterIds(args.cacheName, shards, c.replicas, true).map((id) => ({
-            label: id.slice(args.cacheName.length + 1), dimensions: { ClusterName: args.cacheName, NodeName: id },
+        const nodes = memberClusterIds(s.cacheName, s.shards, s.replicas, true).map((id) => ({
+            label: id.slice(s.cacheName.length + 1), dimensions: { ClusterName: s.cacheName, NodeName: id },
         }));
-        nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, replicated: c.replicas > 0, topicArn: topic.arn, maxConnections: c.maxConnectionsAlarm, alarmPrefix: args.cacheName }, this);
-
-        const host = cluster.clusterEndpoints.apply((e) => e[0]?.address ?? "");
-        const secret = authSecret(name, `mspbyte-redis/${args.cacheName}/auth`, {
-            username: memorydbUserName(args.cacheName), password: args.password, host, port: c.port, tls: true,
-        }, this);
-
-        this.endpoint = {
-            host,
-            port: c.port,
-            tls: true,
-            username: memorydbUserName(args.cacheName),
-            password: args.password,
-            persistence: memorydbPersistence(c.snapshotRetentionDays, c.snapshotWindow, c.replicas),
-            bullmqPrefix: CLUSTER_PREFIX,
-        };
-        this.details = pulumi.output({
-            service: "memorydb",
-            clusterName: cluster.name,
-            engine: c.engine,
-            engineVersion,
-            nodeType: c.nodeType ?? DEFAULT_NODE_TYPES.memorydb,
-            shards,
-            authSecretArn: secret.arn,
-            alarmTopicArn: topic.arn,
-            securityGroupId: securityGroup.id,
-        });
-        this.registerOutputs({ details: this.details });
+        nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, replicated: s.replicas > 0, topicArn: topic.arn, maxConnections: s.maxConnectionsAlarm, alarmPrefix: s.cacheName }, this, t);
     }
 }
 
-export function memorydbPersistence(snapshotRetentionDays: number, snapshotWindow: string, replicas: number): Persistence {
+/** What MemoryDB guarantees, for the `persistence` output: its multi-AZ transaction log. */
+export function memorydbPersistence(snapshotRetentionDays: number, snapshotWindow: string, replicas: number, conf: RedisConf): Persistence {
     return {
         mode: "transaction-log",
         aof: false,
@@ -136,6 +206,6 @@ export function memorydbPersistence(snapshotRetentionDays: number, snapshotWindo
         maxmemoryPolicy: "noeviction",
         snapshotRetentionDays,
         replicas,
-        unsupported: unsupportedDirectives("memorydb", { snapshotRetentionDays, snapshotWindow, replicas }),
+        unsupported: unsupportedDirectives("memorydb", { snapshotRetentionDays, snapshotWindow, replicas }, conf),
     };
 }

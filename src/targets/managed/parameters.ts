@@ -3,7 +3,7 @@
  * group, and what it cannot take, with what stands in for it. Pure: tested directly.
  */
 import { Unsupported } from "../../contract";
-import { RedisConf, getDirective, loadRedisConf } from "../../redisConf";
+import { RedisConf, getDirective } from "../../redisConf";
 
 export type ManagedService = "elasticache" | "memorydb";
 
@@ -47,8 +47,8 @@ export interface Parameter {
     value: string;
 }
 
-/** The parameters for the group: redis.conf's values of what the service takes, and the reserve. */
-export function managedParameters(service: ManagedService, conf: RedisConf = loadRedisConf()): Parameter[] {
+/** The parameters for the group: redis.conf's values (the program parses the file once) of what the service takes, and the reserve. */
+export function managedParameters(service: ManagedService, conf: RedisConf): Parameter[] {
     const params: Parameter[] = [];
     for (const name of PARAMETERS_TAKEN) {
         const value = getDirective(conf, name);
@@ -69,7 +69,7 @@ export interface StandIns {
 }
 
 /** Every directive of redis.conf the service does not take, why, and what stands in for it. */
-export function unsupportedDirectives(service: ManagedService, s: StandIns, conf: RedisConf = loadRedisConf()): Unsupported[] {
+export function unsupportedDirectives(service: ManagedService, s: StandIns, conf: RedisConf): Unsupported[] {
     const seen = new Set<string>();
     const out: Unsupported[] = [];
     const snapshots = `automatic snapshot daily in ${s.snapshotWindow} UTC, kept ${s.snapshotRetentionDays} days, and a final snapshot on delete`;
