@@ -62,6 +62,12 @@ export interface CloudInitArgs {
     region: string;
     /** `amd64` or `arm64`, for the SSM agent's package. */
     debArch: "amd64" | "arm64";
+    /**
+     * The boot secret's current version, in a closing comment: new credentials (a password or
+     * certificate change) make a new document, and a new document restarts the instance, so
+     * the boot reads them.
+     */
+    secretVersion?: string;
 }
 
 const SYSCTL = [
@@ -125,7 +131,8 @@ export function cloudInit(a: CloudInitArgs): string {
         ],
         runcmd: [["/usr/local/sbin/mspbyte-first-boot"]],
     };
-    return "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+    const text = "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+    return a.secretVersion === undefined ? text : `${text.replace(/\n*$/, "\n")}# credentials: secret version ${a.secretVersion}\n`;
 }
 
 /**
