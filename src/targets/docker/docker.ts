@@ -1,12 +1,14 @@
 import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
-import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
+import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
-import { renderForTarget, persistenceForTarget, ConfOverrides } from "../../redisConf";
+import { ConfOverrides, RedisConf, applyOverrides, persistenceOf, renderRedisConf } from "../../redisConf";
 import { aclUserRule } from "../../rotation";
+import { DOCKER_DEFAULTS } from "./config";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
 export const DATA_DIR = "/data";
@@ -88,48 +90,120 @@ export function checkHostIp(hostIp: string): void {
 }
 
 export interface DockerRedisArgs {
-    /**
-     * Image, pinned by tag or digest.
-     * @default DEFAULT_REDIS_IMAGE (config.ts)
-     * Danger: changing it recreates the container; the data volume and its jobs stay.
-     */
-    image: string;
-    /** @default "mspbyte-redis" (as the docker-compose setup named it) */
-    containerName: string;
-    /** Named volume mounted at /data. Danger: renaming it starts Redis on an empty volume. @default "mspbyte-redis-data" */
-    volumeName: string;
-    /**
-     * Host address the port is published on: an address, never a name (config.ts resolves
-     * `localhost`; the engine takes a name as every address). @default "127.0.0.1" (this machine only)
-     */
-    hostIp: string;
-    /** @default 6379 */
-    hostPort: number;
-    /** TLS only, with a generated certificate for localhost and hostIp. @default false */
-    tls: boolean;
-    /** The stack's own certificate instead of a generated one. */
-    certificates?: ProvidedCertificates;
-    password: pulumi.Input<string>;
+    /** The Pulumi stack's name, as the `com.mspbyte.stack` label on the volume and the container. */
+    readonly stack: string;
+    /** The repository's redis.conf, parsed once by the program; rendered with the container's overrides. */
+    readonly redisConf: RedisConf;
+    readonly password: pulumi.Input<string>;
     /**
      * Phase one of a password rotation: the old password, accepted beside `password`.
      * Restart: setting or removing it replaces the container (its uploaded redis.conf changes);
      * the data volume stays, connections drop once and reconnect.
      */
-    previousPassword?: pulumi.Input<string>;
-    /** Overrides redis.conf's maxmemory. */
-    maxmemory?: string;
-    /** Container memory limit in bytes. @default no limit */
+    readonly previousPassword?: pulumi.Input<string>;
+    /**
+     * Whether `pulumi up` and `pulumi destroy` may delete the data volume (the container holds
+     * no data and is replaced freely).
+     * Danger: `deleteData: true` removes the volume, and every job in it, on destroy.
+     */
+    readonly protection: DataProtection;
+    /**
+     * Image, pinned by tag or digest.
+     * @default "redis:7.4.11-bookworm" (DOCKER_DEFAULTS.image)
+     * Restart: changing it recreates the container; the data volume and its jobs stay.
+     */
+    readonly image?: string;
+    /**
+     * The container's name; a new one replaces the container (the volume stays).
+     * @default "mspbyte-redis" (as the docker-compose setup named it)
+     */
+    readonly containerName?: string;
+    /**
+     * Named volume mounted at /data.
+     * @default "mspbyte-redis-data"
+     * Danger: renaming it starts Redis on a new, empty volume (the old one is left behind).
+     */
+    readonly volumeName?: string;
+    /**
+     * Host address the port is published on: an address, never a name (the engine takes a name
+     * as every address; the config resolves `localhost`).
+     * @default "127.0.0.1" (this machine only)
+     */
+    readonly hostIp?: string;
+    /** @default 6379 */
+    readonly hostPort?: number;
+    /** TLS only, with a generated certificate for localhost and hostIp (unless `certificates`). @default false */
+    readonly tls?: boolean;
+    /** The stack's own certificate instead of a generated one (with `tls`). */
+    readonly certificates?: ProvidedCertificates;
+    /**
+     * Container memory limit, as redis.conf writes a size (`1gb`, bytes).
+     * @default no limit
+     */
+    readonly memoryLimit?: string | number;
+    /**
+     * Overrides redis.conf's maxmemory.
+     * @default 60% of `memoryLimit` when that is set, otherwise redis.conf's own (512mb)
+     */
+    readonly maxmemory?: string;
+    /** The json-file log driver's size per file. @default "10m" */
+    readonly logMaxSize?: string;
+    /** The json-file log driver's number of files kept. @default 3 */
+    readonly logMaxFiles?: number;
+    /**
+     * Last word on each child's arguments: a function given the arguments the component built,
+     * returning the ones to use. The TLS certificates, when generated, come from the shared
+     * helper (src/certificates.ts) and have no entry.
+     */
+    readonly transform?: {
+        readonly image?: (args: docker.RemoteImageArgs) => docker.RemoteImageArgs;
+        readonly volume?: (args: docker.VolumeArgs) => docker.VolumeArgs;
+        readonly container?: (args: docker.ContainerArgs) => docker.ContainerArgs;
+    };
+}
+
+/** The args with every default applied: what the component builds from. */
+export interface DockerSettings {
+    stack: string;
+    image: string;
+    containerName: string;
+    volumeName: string;
+    hostIp: string;
+    hostPort: number;
+    tls: boolean;
     memoryLimitBytes?: number;
+    maxmemory?: string;
     logMaxSize: string;
     logMaxFiles: number;
-    /** @default retained on destroy, not protected in dev */
-    protection: DataProtection;
-    /** Last word on each child's arguments. */
-    transform?: {
-        image?: (args: docker.RemoteImageArgs) => docker.RemoteImageArgs;
-        volume?: (args: docker.VolumeArgs) => docker.VolumeArgs;
-        container?: (args: docker.ContainerArgs) => docker.ContainerArgs;
+}
+
+export function dockerSettings(args: DockerRedisArgs): DockerSettings {
+    const memoryLimitBytes = args.memoryLimit === undefined ? undefined : parseMemorySize(args.memoryLimit);
+    if (args.memoryLimit !== undefined && memoryLimitBytes === undefined) {
+        throw new Error(`docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got ${JSON.stringify(args.memoryLimit)}`);
+    }
+    return {
+        stack: args.stack,
+        image: args.image ?? DOCKER_DEFAULTS.image,
+        containerName: args.containerName ?? DOCKER_DEFAULTS.containerName,
+        volumeName: args.volumeName ?? DOCKER_DEFAULTS.volumeName,
+        hostIp: args.hostIp ?? DOCKER_DEFAULTS.hostIp,
+        hostPort: args.hostPort ?? DOCKER_DEFAULTS.hostPort,
+        tls: args.tls ?? DOCKER_DEFAULTS.tls,
+        memoryLimitBytes,
+        maxmemory: args.maxmemory ?? (memoryLimitBytes ? formatMemorySize(maxmemoryFor(memoryLimitBytes)) : undefined),
+        logMaxSize: args.logMaxSize ?? DOCKER_DEFAULTS.logMaxSize,
+        logMaxFiles: args.logMaxFiles ?? DOCKER_DEFAULTS.logMaxFiles,
     };
+}
+
+/** The docker target's `details` output. */
+export interface DockerDetails {
+    containerName: string;
+    volumeName: string;
+    image: string;
+    /** The generated (or the stack's own) CA, with TLS on. */
+    caCertPem?: string;
 }
 
 /** Redis in a local Docker container, configured from the repository's redis.conf. */
@@ -137,60 +211,83 @@ export class DockerRedis extends pulumi.ComponentResource {
     readonly endpoint: RedisEndpoint;
     readonly containerName: pulumi.Output<string>;
     readonly volumeName: pulumi.Output<string>;
+    /** The redis.conf uploaded into the container (secret: it holds the password). */
     readonly redisConf: pulumi.Output<string>;
-    readonly details: pulumi.Output<object>;
+    readonly details: pulumi.Output<DockerDetails>;
 
     constructor(name: string, args: DockerRedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mspbyte:redis:Docker", name, {}, opts);
-        checkHostIp(args.hostIp);
-        const image = this.createImage(name, args);
-        const volume = this.createVolume(name, args);
-        this.redisConf = pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([password, previousPassword]) =>
-            renderForTarget(dockerConfOverrides({ password, previousPassword, maxmemory: args.maxmemory, tls: args.tls })),
-        ));
-        const specific = args.hostIp !== "0.0.0.0" && args.hostIp !== "::";
-        const certs = args.tls ? serverCertificates(name, [], this, specific ? [args.hostIp] : [], args.certificates) : undefined;
-        const container = this.createContainer(name, args, image, volume, certs);
+        const s = dockerSettings(args);
+        checkHostIp(s.hostIp);
+        const image = this.createImage(name, s, args);
+        const volume = this.createVolume(name, s, args);
+        this.redisConf = this.renderConf(s, args);
+        const certs = this.createCertificates(name, s, args);
+        const container = this.createContainer(name, s, args, image, volume, certs);
 
         this.containerName = container.name;
         this.volumeName = volume.name;
-        this.endpoint = {
-            host: args.hostIp === "0.0.0.0" || args.hostIp === "::" ? "localhost" : args.hostIp,
-            port: args.hostPort,
-            tls: args.tls,
-            username: "default",
-            password: args.password,
-            persistence: this.persistence(args),
-        };
+        this.endpoint = this.endpointOf(s, args);
         this.details = pulumi.output({
-            containerName: this.containerName, volumeName: this.volumeName, image: args.image,
+            containerName: this.containerName, volumeName: this.volumeName, image: s.image,
             ...(certs ? { caCertPem: certs.caPem } : {}),
         });
-        this.registerOutputs({ details: this.details });
+        this.registerOutputs({
+            endpoint: { ...this.endpoint, password: pulumi.secret(args.password) },
+            containerName: this.containerName,
+            volumeName: this.volumeName,
+            redisConf: this.redisConf,
+            details: this.details,
+        });
     }
 
-    private persistence(args: DockerRedisArgs): Persistence {
-        return persistenceForTarget(dockerConfOverrides({ password: "", maxmemory: args.maxmemory }));
+    /** The rendered redis.conf, with the password in it: rendered once, kept secret. */
+    private renderConf(s: DockerSettings, args: DockerRedisArgs): pulumi.Output<string> {
+        return pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([password, previousPassword]) =>
+            renderRedisConf(applyOverrides(args.redisConf, dockerConfOverrides({ password, previousPassword, maxmemory: s.maxmemory, tls: s.tls }))),
+        ));
     }
 
-    private createImage(name: string, args: DockerRedisArgs): docker.RemoteImage {
-        const imageArgs: docker.RemoteImageArgs = { name: args.image, keepLocally: true };
+    /** What the server guarantees: the parsed file with the container's overrides (the password changes none of it). */
+    private persistence(s: DockerSettings, args: DockerRedisArgs): Persistence {
+        return persistenceOf(applyOverrides(args.redisConf, dockerConfOverrides({ password: "", maxmemory: s.maxmemory })));
+    }
+
+    private endpointOf(s: DockerSettings, args: DockerRedisArgs): RedisEndpoint {
+        return {
+            host: publishesEverywhere(s.hostIp) ? "localhost" : s.hostIp,
+            port: s.hostPort,
+            tls: s.tls,
+            username: "default",
+            password: args.password,
+            persistence: this.persistence(s, args),
+        };
+    }
+
+    private createImage(name: string, s: DockerSettings, args: DockerRedisArgs): docker.RemoteImage {
+        const imageArgs: docker.RemoteImageArgs = { name: s.image, keepLocally: true };
         return new docker.RemoteImage(`${name}-image`, args.transform?.image?.(imageArgs) ?? imageArgs, { parent: this });
     }
 
-    private createVolume(name: string, args: DockerRedisArgs): docker.Volume {
+    private createVolume(name: string, s: DockerSettings, args: DockerRedisArgs): docker.Volume {
         const volumeArgs: docker.VolumeArgs = {
-            name: args.volumeName,
-            labels: [{ label: "com.mspbyte.role", value: "redis-data" }, { label: "com.mspbyte.stack", value: pulumi.getStack() }],
+            name: s.volumeName,
+            labels: [{ label: "com.mspbyte.role", value: "redis-data" }, { label: "com.mspbyte.stack", value: s.stack }],
         };
         return new docker.Volume(`${name}-data`, args.transform?.volume?.(volumeArgs) ?? volumeArgs,
             dataResourceOptions(args.protection, { parent: this }));
     }
 
-    private createContainer(name: string, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume, certs?: ServerCertificates): docker.Container {
+    /** With TLS: the stack's own certificate, or one generated for localhost and a specific hostIp. */
+    private createCertificates(name: string, s: DockerSettings, args: DockerRedisArgs): ServerCertificates | undefined {
+        if (!s.tls) return undefined;
+        return serverCertificates(name, [], this, publishesEverywhere(s.hostIp) ? [] : [s.hostIp], args.certificates);
+    }
+
+    private createContainer(name: string, s: DockerSettings, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume, certs?: ServerCertificates): docker.Container {
         const file = (path: string, content: pulumi.Input<string>, permissions: string) => ({ file: path, content, owner: REDIS_UID, group: REDIS_UID, permissions });
         const containerArgs: docker.ContainerArgs = {
-            name: args.containerName,
+            name: s.containerName,
             image: image.imageId,
             command: ["redis-server", CONF_PATH],
             uploads: [
@@ -203,10 +300,10 @@ export class DockerRedis extends pulumi.ComponentResource {
             ],
             envs: [pulumi.secret(pulumi.interpolate`REDISCLI_AUTH=${args.password}`)],
             volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
-            ports: [{ internal: CONTAINER_PORT, external: args.hostPort, ip: args.hostIp }],
+            ports: [{ internal: CONTAINER_PORT, external: s.hostPort, ip: s.hostIp }],
             restart: "unless-stopped",
             healthcheck: {
-                tests: ["CMD-SHELL", healthcheckCommand(CONTAINER_PORT, args.tls)],
+                tests: ["CMD-SHELL", healthcheckCommand(CONTAINER_PORT, s.tls)],
                 interval: goDuration(HEALTH_INTERVAL_SECONDS),
                 timeout: goDuration(HEALTH_TIMEOUT_SECONDS),
                 retries: HEALTH_RETRIES,
@@ -223,9 +320,9 @@ export class DockerRedis extends pulumi.ComponentResource {
             destroyGraceSeconds: 30,
             removeVolumes: false,
             logDriver: "json-file",
-            logOpts: { "max-size": args.logMaxSize, "max-file": String(args.logMaxFiles) },
-            ...(args.memoryLimitBytes ? { memory: Math.floor(args.memoryLimitBytes / (1024 * 1024)) } : {}),
-            labels: [{ label: "com.mspbyte.stack", value: pulumi.getStack() }],
+            logOpts: { "max-size": s.logMaxSize, "max-file": String(s.logMaxFiles) },
+            ...(s.memoryLimitBytes ? { memory: Math.floor(s.memoryLimitBytes / (1024 * 1024)) } : {}),
+            labels: [{ label: "com.mspbyte.stack", value: s.stack }],
         };
         return new docker.Container(`${name}-container`, args.transform?.container?.(containerArgs) ?? containerArgs, {
             parent: this,
@@ -234,4 +331,9 @@ export class DockerRedis extends pulumi.ComponentResource {
             deleteBeforeReplace: true,
         });
     }
+}
+
+/** 0.0.0.0 and :: publish on every address: clients on this machine use localhost. */
+function publishesEverywhere(hostIp: string): boolean {
+    return hostIp === "0.0.0.0" || hostIp === "::";
 }

@@ -1,10 +1,9 @@
 /**
  * The Kubernetes objects of the kubernetes target, as plain manifests: the component creates
  * them as they are, and the tests validate these same objects against Kubernetes' OpenAPI
- * schemas. Pure functions of the stack's config.
+ * schemas. Pure functions of the settings (the args with their defaults applied).
  */
 import { createHash } from "crypto";
-import { KubernetesConfig } from "../../config";
 import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../memory";
 import { ConfOverrides } from "../../redisConf";
 import { aclUserLine } from "../../rotation";
@@ -43,6 +42,29 @@ export const LABELS = {
 };
 export const SELECTOR = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": NAME };
 
+/**
+ * What the manifests are built from: the component's args with every default applied
+ * (kubernetes.ts, `kubernetesSettings`). A parsed `kubernetes` config block has this shape too.
+ */
+export interface KubernetesSettings {
+    readonly namespace: string;
+    readonly createNamespace: boolean;
+    readonly image: string;
+    readonly storageClass?: string;
+    readonly storageSize: string;
+    readonly memoryLimit: string;
+    readonly cpuRequest: string;
+    readonly allowedPodLabels: Readonly<Record<string, string>>;
+    readonly allowedNamespaces: readonly string[];
+    readonly metrics: boolean;
+    readonly metricsNamespaces: readonly string[];
+    readonly exporterImage: string;
+    readonly serviceMonitor: boolean;
+    readonly tls: boolean;
+    readonly blockVoluntaryEviction: boolean;
+    readonly port: number;
+}
+
 /** redis-cli's connection arguments inside the pod: TLS verified against the generated CA when on. */
 function cli(port: number, tls: boolean, tlsDir: string): string {
     return `redis-cli -p ${port}${tls ? ` --tls --cacert ${tlsDir}/ca.crt` : ""}`;
@@ -62,12 +84,12 @@ export function livenessCommand(port: number, tls = false, tlsDir: string = TLS_
 }
 
 /** maxmemory for the container's memory limit (60%: see memory.ts for why). */
-export function kubernetesMaxmemory(k: KubernetesConfig): string {
+export function kubernetesMaxmemory(k: KubernetesSettings): string {
     return formatMemorySize(maxmemoryFor(parseQuantity(k.memoryLimit)!));
 }
 
 /** redis.conf overrides: the password arrives in a file from the Secret, included last. */
-export function kubernetesConfOverrides(k: KubernetesConfig, maxmemory: string, secretDir: string = SECRET_DIR, tlsDir: string = TLS_DIR): ConfOverrides {
+export function kubernetesConfOverrides(k: KubernetesSettings, maxmemory: string, secretDir: string = SECRET_DIR, tlsDir: string = TLS_DIR): ConfOverrides {
     return {
         port: k.port,
         ...(k.tls ? { tls: { certFile: `${tlsDir}/tls.crt`, keyFile: `${tlsDir}/tls.key`, caFile: `${tlsDir}/ca.crt` } } : {}),
@@ -97,14 +119,14 @@ export function authConf(password: string, previousPassword?: string): string {
     return `requirepass "${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`;
 }
 
-const meta = (k: KubernetesConfig, name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: k.namespace, labels: LABELS, ...extra });
+const meta = (k: KubernetesSettings, name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: k.namespace, labels: LABELS, ...extra });
 
-export function namespaceManifest(k: KubernetesConfig) {
+export function namespaceManifest(k: KubernetesSettings) {
     return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: { name: k.namespace, labels: { "app.kubernetes.io/part-of": "mspbyte-pipeline" } } };
 }
 
 /** `password` (the new one in a rotation) is what the probes and the exporter use. */
-export function secretManifest(k: KubernetesConfig, password: string, previousPassword?: string) {
+export function secretManifest(k: KubernetesSettings, password: string, previousPassword?: string) {
     return {
         apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-auth`), type: "Opaque",
         stringData: { password, "auth.conf": authConf(password, previousPassword) },
@@ -112,7 +134,7 @@ export function secretManifest(k: KubernetesConfig, password: string, previousPa
 }
 
 /** The server's certificate, key and CA, as a kubernetes.io/tls Secret. */
-export function tlsSecretManifest(k: KubernetesConfig, pem: { cert: string; key: string; ca: string }) {
+export function tlsSecretManifest(k: KubernetesSettings, pem: { cert: string; key: string; ca: string }) {
     return {
         apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-tls`), type: "kubernetes.io/tls",
         stringData: { "tls.crt": pem.cert, "tls.key": pem.key, "ca.crt": pem.ca },
@@ -120,23 +142,23 @@ export function tlsSecretManifest(k: KubernetesConfig, pem: { cert: string; key:
 }
 
 /** The names the server's certificate must carry: every way a pod in the cluster reaches it. */
-export function serviceDnsNames(k: KubernetesConfig): string[] {
+export function serviceDnsNames(k: KubernetesSettings): string[] {
     const svc = `${NAME}.${k.namespace}`;
     return [NAME, svc, `${svc}.svc`, `${svc}.svc.cluster.local`, `*.${NAME}-headless.${k.namespace}.svc.cluster.local`];
 }
 
-export function configMapManifest(k: KubernetesConfig, redisConf: string) {
+export function configMapManifest(k: KubernetesSettings, redisConf: string) {
     return { apiVersion: "v1" as const, kind: "ConfigMap" as const, metadata: meta(k, `${NAME}-config`), data: { "redis.conf": redisConf } };
 }
 
-export function headlessServiceManifest(k: KubernetesConfig) {
+export function headlessServiceManifest(k: KubernetesSettings) {
     return {
         apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, `${NAME}-headless`),
         spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: SELECTOR, ports: [{ name: "redis", port: k.port, targetPort: "redis" }] },
     };
 }
 
-export function clientServiceManifest(k: KubernetesConfig) {
+export function clientServiceManifest(k: KubernetesSettings) {
     return {
         apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, NAME),
         spec: {
@@ -174,7 +196,7 @@ export const EXPORTER_ARGS = ["--disable-scrape-endpoint"];
  * replace the set), so the size lives here and the template keeps its first value. Server-side
  * apply, forced over the StatefulSet controller's ownership of the field.
  */
-export function dataPvcPatchManifest(k: KubernetesConfig) {
+export function dataPvcPatchManifest(k: KubernetesSettings) {
     return {
         apiVersion: "v1" as const, kind: "PersistentVolumeClaim" as const,
         metadata: { name: DATA_PVC, namespace: k.namespace, annotations: { "pulumi.com/patchForce": "true" } },
@@ -186,7 +208,7 @@ export function dataPvcPatchManifest(k: KubernetesConfig) {
  * @param checksum changes whenever the pod must restart to pick up a change: redis.conf, the
  * password, the TLS material (a digest, never the values).
  */
-export function statefulSetManifest<C = string>(k: KubernetesConfig, checksum: C) {
+export function statefulSetManifest<C = string>(k: KubernetesSettings, checksum: C) {
     const memory = k.memoryLimit;
     const authEnv = { name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } };
     const tlsMount = k.tls ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : [];
@@ -271,14 +293,14 @@ export function statefulSetManifest<C = string>(k: KubernetesConfig, checksum: C
     };
 }
 
-export function podDisruptionBudgetManifest(k: KubernetesConfig) {
+export function podDisruptionBudgetManifest(k: KubernetesSettings) {
     return {
         apiVersion: "policy/v1" as const, kind: "PodDisruptionBudget" as const, metadata: meta(k, NAME),
         spec: { selector: { matchLabels: SELECTOR }, ...(k.blockVoluntaryEviction ? { minAvailable: 1 } : { maxUnavailable: 1 }) },
     };
 }
 
-export function networkPolicyManifest(k: KubernetesConfig) {
+export function networkPolicyManifest(k: KubernetesSettings) {
     const pods = Object.keys(k.allowedPodLabels).length > 0 ? { podSelector: { matchLabels: k.allowedPodLabels } } : {};
     const from = [
         ...(Object.keys(k.allowedPodLabels).length > 0 ? [{ podSelector: { matchLabels: k.allowedPodLabels } }] : []),
@@ -300,7 +322,7 @@ export function networkPolicyManifest(k: KubernetesConfig) {
     };
 }
 
-export function serviceMonitorManifest(k: KubernetesConfig) {
+export function serviceMonitorManifest(k: KubernetesSettings) {
     return {
         apiVersion: "monitoring.coreos.com/v1" as const, kind: "ServiceMonitor" as const, metadata: meta(k, NAME),
         spec: { selector: { matchLabels: SELECTOR }, endpoints: [{ port: "metrics", interval: "30s" }] },
