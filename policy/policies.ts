@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { getAll, getDirective, parseRedisConf } from "../src/redisConf";
 import { decodeUserData } from "../src/targets/vm/cloudInit";
 import { isPinnedImage, requiresProtection, sourceProblems } from "../src/rules";
-import { INSTANCE_MEMORY_MIB, OS_RESERVE_BYTES, formatMemorySize, largestSafeMaxmemory, parseMemorySize, parseQuantity, type MemoryBudget } from "../src/memory";
+import { formatMemorySize, instanceTypeBudget, largestSafeMaxmemory, parseMemorySize, parseQuantity, type MemoryBudget } from "../src/memory";
 
 type Check = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name"> & { opts: { protect: boolean } } & Partial<Pick<ResourceValidationArgs, "getConfig">>;
 
@@ -209,8 +209,8 @@ export function validateMemoryFits(args: Check, report: ReportViolation): void {
     if (args.type === "docker:index/container:Container" && typeof p.memory === "number" && p.memory > 0) {
         budget = { totalBytes: p.memory * 1024 * 1024, osReserveBytes: 0, source: `the container's memory ${p.memory}MB` };
     }
-    if (args.type === "aws:ec2/instance:Instance" && typeof p.instanceType === "string" && INSTANCE_MEMORY_MIB[p.instanceType] !== undefined) {
-        budget = { totalBytes: INSTANCE_MEMORY_MIB[p.instanceType]! * 1024 * 1024, osReserveBytes: OS_RESERVE_BYTES, source: `instance type ${p.instanceType}` };
+    if (args.type === "aws:ec2/instance:Instance" && typeof p.instanceType === "string") {
+        budget = instanceTypeBudget(p.instanceType, `instance type ${p.instanceType}`);
     }
     if (!budget) return;
     for (const conf of redisConfsOf(args)) reportOverBudget(conf.where, getDirective(parseRedisConf(conf.text), "maxmemory"), budget, report);

@@ -128,3 +128,12 @@ export interface MemoryBudget {
 export function largestSafeMaxmemory(b: MemoryBudget): number {
     return maxmemoryFor(b.totalBytes, b.osReserveBytes);
 }
+
+/**
+ * An EC2 instance type's budget, when its memory is known (INSTANCE_MEMORY_MIB): config and
+ * the policy pack judge maxmemory against the same figure, the system's share set aside.
+ */
+export function instanceTypeBudget(instanceType: string, source: string): MemoryBudget | undefined {
+    const mib = INSTANCE_MEMORY_MIB[instanceType];
+    return mib === undefined ? undefined : { totalBytes: mib * 1024 * 1024, osReserveBytes: OS_RESERVE_BYTES, source };
+}

@@ -130,15 +130,23 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
         expect(parseStackConfig({ target: "docker", maxmemory: size }, "dev").maxmemory).toBe(size.toLowerCase());
     });
 
+    it("a stack holds its own target's block and no other (no docker block parsed for another target)", () => {
+        const k = parseStackConfig({ target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" } }) }, "dev");
+        expect(Object.keys(k).filter((key) => ["docker", "vm", "elasticache", "kubernetes", "external"].includes(key))).toEqual(["kubernetes"]);
+        const x = parseStackConfig({ target: "external", password: "p".repeat(20), external: JSON.stringify({ host: "redis.example.com" }) }, "dev", new Set(["password"]));
+        expect(Object.keys(x).filter((key) => ["docker", "vm", "elasticache", "kubernetes", "external"].includes(key))).toEqual(["external"]);
+        expect(x.target === "external" && x.password).toBe("p".repeat(20));
+    });
+
     it("0.0.0.0 with the explicit opt-in", () => {
         const c = parseStackConfig({ target: "docker", docker: docker({ hostIp: "0.0.0.0", exposeToNetwork: true, tls: true }) }, "dev");
-        expect(c.docker.hostIp).toBe("0.0.0.0");
+        expect(c.target === "docker" && c.docker.hostIp).toBe("0.0.0.0");
     });
 
     it("a password of digits stays a string, and a digest-pinned image is accepted", () => {
         const c = parseStackConfig({ target: "docker", password: "12345678901234567890", docker: docker({ image: `redis@sha256:${"a".repeat(64)}` }) }, "dev", new Set(["password"]));
         expect(c.password).toBe("12345678901234567890");
-        expect(c.docker.image).toBe(`redis@sha256:${"a".repeat(64)}`);
+        expect(c.target === "docker" && c.docker.image).toBe(`redis@sha256:${"a".repeat(64)}`);
     });
 });
 
@@ -345,5 +353,6 @@ it("a container limit that is not whole megabytes is refused with the megabytes 
         "mspbyte-redis:docker.memoryLimit: given \"1000000000\"; allowed: a whole number of megabytes, as the Docker provider takes it; here 953mb",
     ]));
     expect(() => parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1g" }) }, "dev")).toThrow(/here 953mb/);
-    expect(parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1024MB" }) }, "dev").docker.memoryLimit).toBe("1024MB");
+    const accepted = parseStackConfig({ target: "docker", docker: JSON.stringify({ memoryLimit: "1024MB" }) }, "dev");
+    expect(accepted.target === "docker" && accepted.docker.memoryLimit).toBe("1024MB");
 });

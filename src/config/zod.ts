@@ -11,13 +11,14 @@ import { isPinnedImage, sourceProblems } from "../rules";
 export const MAXMEMORY_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
- * A strict object: an unknown key is an error that lists the keys allowed there. `missing` is
- * the message when the object is required and not given (a target's own block).
+ * A strict object: an unknown key is an error that lists the keys allowed there (`listed`, when
+ * they are more than this object's own: the stack's keys for every target). `missing` is the
+ * message when the object is required and not given (a target's own block).
  */
-export function strict<T extends z.core.$ZodLooseShape>(shape: T, o: { missing?: string } = {}) {
+export function strict<T extends z.core.$ZodLooseShape>(shape: T, o: { missing?: string; listed?: readonly string[] } = {}) {
+    const keys = [...(o.listed ?? Object.keys(shape))].sort().join(", ");
     return z.strictObject(shape, {
         error: (issue) => {
-            const keys = Object.keys(shape).sort().join(", ");
             if (issue.code === "unrecognized_keys") return `allowed keys: ${keys}`;
             if (issue.code === "invalid_type" && issue.input === undefined && o.missing !== undefined) return o.missing;
             if (issue.code === "invalid_type") return `an object with the keys ${keys}`;

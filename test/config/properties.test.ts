@@ -52,7 +52,7 @@ describe("parseStackConfig on generated configs", () => {
             try {
                 const config = parseStackConfig(raw, c.stack, secrets);
                 // Accepted: maxmemory fits what the target gives the server.
-                const budget = memoryBudget({ target: config.target, docker: config.docker, vm: config.vm, kubernetes: config.kubernetes } as Parameters<typeof memoryBudget>[0]);
+                const budget = memoryBudget(config);
                 if (budget && config.maxmemory) expect(parseMemorySize(config.maxmemory)!).toBeLessThanOrEqual(largestSafeMaxmemory(budget));
             } catch (e) {
                 error = e;
@@ -197,10 +197,10 @@ describe("the program on generated configs", () => {
             }
             const { raw, secrets } = unprefixed(c);
             const config = parseStackConfig(raw, c.stack, secrets);
-            const budget = memoryBudget({ target: config.target, docker: config.docker, vm: config.vm, kubernetes: config.kubernetes } as Parameters<typeof memoryBudget>[0]);
+            const budget = memoryBudget(config);
             // What config accepts, the policy pack accepts (data protection aside: resource
             // options are not visible under mocks), with the pack's opt-in set as config's is.
-            const optIn = { allowPublicCidrs: (config.vm ?? config.elasticache)?.allowPublicCidrs === true };
+            const optIn = { allowPublicCidrs: config.target === "vm" ? config.vm.allowPublicCidrs : config.target === "elasticache" && config.elasticache.allowPublicCidrs };
             const getConfig = <T extends object>() => optIn as T;
             const props = registered.map((r) => ({ type: r.type, name: r.name, props: plain(r.inputs) as Record<string, any>, urn: `urn:pulumi:${c.stack}::mspbyte-redis::${r.type}::${r.name}`, opts: { protect: true }, getConfig }));
             const violations: string[] = [];
