@@ -192,6 +192,8 @@ describe("managed and external targets refuse unsafe or impossible config", () =
           error: "mspbyte-redis:kubernetes.memoryLimit: given \"32Mi\"; allowed: a Kubernetes quantity of at least 64Mi, such as 1Gi" },
         { case: "a ServiceMonitor without the exporter", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, serviceMonitor: true }) },
           error: "mspbyte-redis:kubernetes.serviceMonitor: given true; allowed: false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)" },
+        { case: "an exporter image the policy pack would refuse (LATEST is latest)", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, metrics: true, exporterImage: "oliver006/redis_exporter:LATEST" }) },
+          error: `mspbyte-redis:kubernetes.exporterImage: given "oliver006/redis_exporter:LATEST"; allowed: an image pinned by tag or digest` },
         { case: "kubernetes with a :latest image", raw: { target: "kubernetes", kubernetes: JSON.stringify({ allowedPodLabels: { app: "w" }, image: "redis:latest" }) },
           error: `mspbyte-redis:kubernetes.image: given "redis:latest"; allowed: an image pinned by tag or digest, such as ${DEFAULT_REDIS_IMAGE}; an untagged or :latest image changes under you` },
         { case: "vm with ingress from anywhere", raw: { target: "vm", vm: JSON.stringify({ vpcId: "vpc-0a", subnetId: "subnet-0b", allowedCidrs: ["0.0.0.0/0"] }) },

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { bool, pinnedImage, port, strict } from "../../config/zod";
 import { parseQuantity } from "../../memory";
+import { isPinnedImage } from "../../rules";
 import { DEFAULT_REDIS_IMAGE } from "../docker/config";
 
 /** Kubernetes quantities: binary (Ki, Mi, Gi) or decimal (k, M, G) suffixes. */
@@ -60,7 +61,8 @@ export const kubernetesSchema = strict({
     /** A redis_exporter sidecar on port 9121. */
     metrics: bool().default(KUBERNETES_DEFAULTS.metrics),
     metricsNamespaces: z.array(z.string().regex(K8S_NAME), { error: "a list of namespace names" }).default(() => [...KUBERNETES_DEFAULTS.metricsNamespaces]),
-    exporterImage: z.string({ error: "an image pinned by tag or digest" }).refine((v) => /[:@]/.test(v) && !/:latest$/.test(v)).default(KUBERNETES_DEFAULTS.exporterImage),
+    /** Pinned as the policy pack's redis-pinned-images wants it (rules.ts). */
+    exporterImage: z.string({ error: "an image pinned by tag or digest" }).refine(isPinnedImage).default(KUBERNETES_DEFAULTS.exporterImage),
     /** A prometheus-operator ServiceMonitor; the cluster must have its CRD. */
     serviceMonitor: bool().default(KUBERNETES_DEFAULTS.serviceMonitor),
     /** TLS between the pipeline's pods and Redis, with a certificate generated for the Services' names. */
