@@ -100,7 +100,7 @@ describe("docker: the rendered redis.conf through both phases, a worker and a pr
         } finally {
             await worker.close();
         }
-    });
+    }, 180_000); // two waits of up to 60 s each, so that a slow drain fails with the jobs left, not a timeout
 });
 
 describe("kubernetes: the ConfigMap's redis.conf including the Secret's auth.conf", () => {
