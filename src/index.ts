@@ -4,12 +4,10 @@
  * target, and exports the same connection outputs for every target.
  */
 import { loadConfig } from "./config";
-import { contractOutputs } from "./endpoint";
-import { buildTarget } from "./targets";
+import { createRedis } from "./program";
 
-const config = loadConfig();
-const redis = buildTarget("redis", config);
-const outputs = contractOutputs(config.target, redis.endpoint, config.bullmq);
+const redis = createRedis(loadConfig());
+const outputs = redis.outputs;
 
 export const target = outputs.target;
 export const host = outputs.host;

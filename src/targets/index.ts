@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config";
 import { RedisEndpoint } from "../endpoint";
-import { parseMemorySize, maxmemoryFor, formatMemorySize } from "../memory";
+import { RedisConf } from "../redisConf";
 import { serverPassword } from "../password";
 import { previousPasswordInput } from "../rotation";
 import { DockerRedis } from "./docker/docker";
@@ -11,15 +11,29 @@ import { MemorydbRedis } from "./managed/memorydb";
 import { KubernetesRedis } from "./kubernetes/kubernetes";
 import { VmRedis } from "./vm/vm";
 
+/** What only one target has (container name, cache id, secret ARN ...): each target's own details. */
+export type TargetDetails = object;
+
 /** A built target: a component whose endpoint feeds the output contract. */
 export interface RedisTarget extends pulumi.ComponentResource {
     readonly endpoint: RedisEndpoint;
     /** What only this target has (container name, cache id, secret ARN ...), as the `details` output. */
-    readonly details: pulumi.Output<object>;
+    readonly details: pulumi.Output<TargetDetails>;
 }
 
-/** Builds the stack's one target. The only place in the program that branches on the target. */
-export function buildTarget(name: string, config: StackConfig): RedisTarget {
+/** What every target takes beside its own args: given by the program, the same for each. */
+export interface SharedArgs {
+    /** The stack's name (names and tags carry it); never read from the engine inside a component. */
+    readonly stack: string;
+    /** redis.conf, read and parsed once by the program. */
+    readonly redisConf: RedisConf;
+}
+
+/**
+ * Builds the stack's one target: maps the stack config to that target's documented args. The
+ * only place in the program that branches on the target.
+ */
+export function buildTarget(name: string, config: StackConfig, shared: SharedArgs): RedisTarget {
     // An external server's password is given (config.ts requires it); nothing is generated for it.
     const password = serverPassword(name, config.password);
     // Phase one of a rotation (config.ts refuses it on external, whose provider rotates).
@@ -27,9 +41,11 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
     switch (config.target) {
         case "docker": {
             const d = config.docker;
-            const memoryLimitBytes = d.memoryLimit === undefined ? undefined : parseMemorySize(d.memoryLimit);
-            const maxmemory = config.maxmemory ?? (memoryLimitBytes ? formatMemorySize(maxmemoryFor(memoryLimitBytes)) : undefined);
             return new DockerRedis(name, {
+                ...shared,
+                password,
+                previousPassword,
+                protection: { protect: config.protect, deleteData: d.deleteData },
                 image: d.image,
                 containerName: d.containerName,
                 volumeName: d.volumeName,
@@ -37,37 +53,111 @@ export function buildTarget(name: string, config: StackConfig): RedisTarget {
                 hostPort: d.hostPort,
                 tls: d.tls,
                 certificates: config.certificates,
-                password,
-                previousPassword,
-                maxmemory,
-                memoryLimitBytes,
+                memoryLimit: d.memoryLimit,
+                maxmemory: config.maxmemory,
                 logMaxSize: d.logMaxSize,
                 logMaxFiles: d.logMaxFiles,
-                protection: { protect: config.protect, deleteData: d.deleteData },
             });
         }
         case "elasticache": {
-            const e = config.elasticache!;
-            const args = { config: e, cacheName: e.name ?? `mspbyte-redis-${config.stack}`, password, previousPassword, protect: config.protect };
-            return e.service === "memorydb" ? new MemorydbRedis(name, args) : new ElasticacheRedis(name, args);
-        }
-        case "vm":
-            return new VmRedis(name, {
-                config: config.vm!,
-                serverName: `mspbyte-redis-${config.stack}`,
+            const e = config.elasticache;
+            const args = {
+                ...shared,
+                cacheName: e.name,
                 password,
                 previousPassword,
-                maxmemory: config.maxmemory,
-                protection: { protect: config.protect, deleteData: false },
+                protect: config.protect,
+                vpcId: e.vpcId,
+                subnetIds: e.subnetIds,
+                allowedCidrs: e.allowedCidrs,
+                allowedSecurityGroupIds: e.allowedSecurityGroupIds,
+                engine: e.engine,
+                engineVersion: e.engineVersion,
+                nodeType: e.nodeType,
+                replicas: e.replicas,
+                port: e.port,
+                kmsKeyArn: e.kmsKeyArn,
+                snapshotRetentionDays: e.snapshotRetentionDays,
+                snapshotWindow: e.snapshotWindow,
+                maintenanceWindow: e.maintenanceWindow,
+                autoMinorVersionUpgrade: e.autoMinorVersionUpgrade,
+                alarmEmail: e.alarmEmail,
+                maxConnectionsAlarm: e.maxConnectionsAlarm,
+                restoreFromSnapshot: e.restoreFromSnapshot,
+                clusterMode: e.clusterMode,
+                shards: e.shards,
+            };
+            return e.service === "memorydb"
+                ? new MemorydbRedis(name, args)
+                : new ElasticacheRedis(name, { ...args, multiAz: e.multiAz, logRetentionDays: e.logRetentionDays, authTokenUpdateStrategy: e.authTokenUpdateStrategy });
+        }
+        case "vm": {
+            const v = config.vm;
+            return new VmRedis(name, {
+                ...shared,
+                password,
+                previousPassword,
+                protect: config.protect,
+                vpcId: v.vpcId,
+                subnetId: v.subnetId,
+                allowedCidrs: v.allowedCidrs,
+                allowedSecurityGroupIds: v.allowedSecurityGroupIds,
+                instanceType: v.instanceType,
+                amiId: v.amiId,
+                port: v.port,
+                tls: v.tls,
                 certificates: config.certificates,
+                maxmemory: config.maxmemory,
+                dataVolumeGiB: v.dataVolumeGiB,
+                rootVolumeGiB: v.rootVolumeGiB,
+                kmsKeyArn: v.kmsKeyArn,
+                snapshotRetentionDays: v.snapshotRetentionDays,
+                alarmEmail: v.alarmEmail,
             });
-        case "kubernetes":
-            return new KubernetesRedis(name, { config: config.kubernetes!, password, previousPassword, maxmemory: config.maxmemory, protect: config.protect, certificates: config.certificates });
-        case "external":
-            return new ExternalRedis(name, { config: config.external!, password: pulumi.secret(config.password!) });
+        }
+        case "kubernetes": {
+            const k = config.kubernetes;
+            return new KubernetesRedis(name, {
+                redisConf: shared.redisConf,
+                password,
+                previousPassword,
+                protect: config.protect,
+                namespace: k.namespace,
+                createNamespace: k.createNamespace,
+                image: k.image,
+                storageClass: k.storageClass,
+                storageSize: k.storageSize,
+                memoryLimit: k.memoryLimit,
+                cpuRequest: k.cpuRequest,
+                allowedPodLabels: k.allowedPodLabels,
+                allowedNamespaces: k.allowedNamespaces,
+                metrics: k.metrics,
+                metricsNamespaces: k.metricsNamespaces,
+                exporterImage: k.exporterImage,
+                serviceMonitor: k.serviceMonitor,
+                tls: k.tls,
+                certificates: config.certificates,
+                blockVoluntaryEviction: k.blockVoluntaryEviction,
+                port: k.port,
+                maxmemory: config.maxmemory,
+            });
+        }
+        case "external": {
+            const x = config.external;
+            return new ExternalRedis(name, {
+                redisConf: shared.redisConf,
+                password,
+                host: x.host,
+                port: x.port,
+                tls: x.tls,
+                allowPlaintext: x.allowPlaintext,
+                username: x.username,
+                aof: x.aof,
+            });
+        }
         default: {
-            const unreachable: never = config.target;
-            throw new pulumi.RunError(`unknown target ${String(unreachable)}`);
+            const unreachable: never = config;
+            throw new pulumi.RunError(`unknown target ${String((unreachable as { target: unknown }).target)}`);
         }
     }
 }

@@ -1,7 +1,8 @@
 /** Runs the policy pack over what a stack registers under mocks, as the analyzer would see it. */
 import { expect } from "vitest";
-import { policies } from "../../policy/policies";
-import { PROJECT, Registered, isSecretInput } from "./pulumiMocks";
+import { policies, stackPolicies } from "../../policy/policies";
+import { PROJECT, isSecretInput } from "./pulumiMocks";
+import type { ProgramResource } from "./stackUnderMocks";
 
 /** Secrets unwrapped, as the policy engine hands properties to policies. */
 function plain(value: unknown): unknown {
@@ -12,16 +13,31 @@ function plain(value: unknown): unknown {
 }
 
 /**
- * Every policy but data protection (resource options are not visible under mocks; that policy
- * and the protection helper are tested directly) finds nothing in the stack's resources.
+ * What the policy pack reports on a stack's resources, as the analyzer would hand them over:
+ * each resource policy with the resource's properties and its options (protect, captured under
+ * mocks by a stack transformation), then the stack policies over all of them.
  */
-export function expectPolicyClean(resources: Registered[], stack: string): void {
+export function policyViolations(resources: ProgramResource[], stack: string): string[] {
     const found: string[] = [];
-    for (const r of resources) {
-        for (const p of policies.filter((x) => x.name !== "redis-data-protected")) {
-            const args = { type: r.type, props: plain(r.inputs) as Record<string, unknown>, urn: `urn:pulumi:${stack}::${PROJECT}::${r.type}::${r.name}`, name: r.name, opts: { protect: true } };
-            void (p.validateResource as unknown as (a: unknown, report: (m?: string) => void) => void)(args, (m) => found.push(`${p.name} ${r.name}: ${m}`));
+    const checked = resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        props: plain(r.inputs) as Record<string, any>,
+        urn: `urn:pulumi:${stack}::${PROJECT}::${r.type}::${r.name}`,
+        opts: { protect: r.opts.protect, deleteBeforeReplace: r.opts.deleteBeforeReplace, ignoreChanges: r.opts.ignoreChanges },
+    }));
+    for (const r of checked) {
+        for (const p of policies) {
+            void (p.validateResource as unknown as (a: unknown, report: (m?: string) => void) => void)(r, (m) => found.push(`${p.name} ${r.name}: ${m}`));
         }
     }
-    expect(found).toEqual([]);
+    for (const p of stackPolicies) {
+        void (p.validateStack as unknown as (a: unknown, report: (m?: string) => void) => void)({ resources: checked }, (m) => found.push(`${p.name}: ${m}`));
+    }
+    return found;
+}
+
+/** Every policy of the pack, data protection on the resources' own options included, finds nothing. */
+export function expectPolicyClean(resources: ProgramResource[], stack: string): void {
+    expect(policyViolations(resources, stack)).toEqual([]);
 }

@@ -1,6 +1,7 @@
 /**
  * Program tests: real Pulumi.<stack>.yaml files loaded into the SDK's config, the SDK's mocks
- * recording every registered resource, and the program imported only after both are set.
+ * recording every registered resource, and the program run (stackUnderMocks' runStack) or
+ * imported only after both are set.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -75,11 +76,11 @@ const CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>
 export const calls: { token: string; inputs: Record<string, any> }[] = [];
 
 /**
- * Sets the mocks and the stack's config. `secrets` are set as secret config (as
- * `pulumi config set --secret` does); `overrides` replace or add plain keys.
+ * The config a real stack file gives, with `overrides` replacing or adding plain keys and
+ * `secrets` set as secret config (as `pulumi config set --secret` does): set in the SDK, where
+ * the program's loadConfig reads it.
  */
-export async function setupStack(stack: string, opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<Registered[]> {
-    const registered: Registered[] = [];
+export function setStackConfig(stack: string, opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {}): void {
     const config = { ...stackFileConfig(stack), ...opts.overrides };
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(opts.secrets ?? {})) {
@@ -87,7 +88,14 @@ export async function setupStack(stack: string, opts: { secrets?: Record<string,
         secretKeys.push(key);
     }
     pulumi.runtime.setAllConfig(config, secretKeys);
-    await pulumi.runtime.setMocks({
+}
+
+/**
+ * Mocks that record every registered resource in `registered` and every provider function call
+ * in `callLog`, answering with fixed values (COMPUTED, CALLS): the same on every run.
+ */
+export function programMocks(registered: Registered[], callLog: { token: string; inputs: Record<string, any> }[] = calls): pulumi.runtime.Mocks {
+    return {
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
             const computed = COMPUTED[args.type]?.(args.inputs, args.name) ?? {};
@@ -96,10 +104,20 @@ export async function setupStack(stack: string, opts: { secrets?: Record<string,
         call(args) {
             const answer = CALLS[args.token];
             if (!answer) throw new Error(`unexpected provider call in a program test: ${args.token}`);
-            calls.push({ token: args.token, inputs: args.inputs });
+            callLog.push({ token: args.token, inputs: args.inputs });
             return answer(args.inputs);
         },
-    }, PROJECT, stack, false);
+    };
+}
+
+/**
+ * Sets the mocks and the stack's config. `secrets` are set as secret config (as
+ * `pulumi config set --secret` does); `overrides` replace or add plain keys.
+ */
+export async function setupStack(stack: string, opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<Registered[]> {
+    const registered: Registered[] = [];
+    setStackConfig(stack, opts);
+    await pulumi.runtime.setMocks(programMocks(registered), PROJECT, stack, false);
     return registered;
 }
 
@@ -109,12 +127,12 @@ export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
 }
 
 /** Resources of one type token. */
-export function ofType(resources: Registered[], type: string): Registered[] {
+export function ofType<R extends Registered>(resources: R[], type: string): R[] {
     return resources.filter((r) => r.type === type);
 }
 
 /** The one resource of a type token, failing the test when there are none or several. */
-export function single(resources: Registered[], type: string): Registered {
+export function single<R extends Registered>(resources: R[], type: string): R {
     const found = ofType(resources, type);
     if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
     return found[0]!;

@@ -1,15 +1,22 @@
 /**
  * Builds one stack's target under fresh Pulumi mocks, as often as a test likes in one process
- * (a before and an after), and records every registered resource with its resolved inputs AND
- * its resource options (protect, deleteBeforeReplace, ignoreChanges, dependsOn ...), which the
- * SDK's mocks do not show: a stack transformation sees them.
+ * (a before and an after, or one stack file's many variations), and records every registered
+ * resource with its inputs AND its resource options (protect, retainOnDelete,
+ * deleteBeforeReplace, ignoreChanges, dependsOn ...), which the SDK's mocks do not show: a stack
+ * transformation sees them.
+ *
+ * Two runners: `runStack` runs the program as index.ts does (the stack file's config read
+ * through the SDK by loadConfig, then createRedis) with the program tests' fixed mock values;
+ * `registerStack` builds from raw config with values new on every create, for change tests.
  *
  * Target-neutral: the Docker and Kubernetes change-safety tests can use it as the AWS ones do.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { NAMESPACE, parseStackConfig } from "../../src/config";
+import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/config";
+import { createRedis } from "../../src/program";
+import { loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
-import { PROJECT, isSecretInput, stackFileConfig } from "./pulumiMocks";
+import { PROJECT, Registered, isSecretInput, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
 
 export interface CapturedOptions {
     protect: boolean;
@@ -126,18 +133,51 @@ export function stackConfig(stack: string, changes: Record<string, unknown> = {}
     return raw;
 }
 
+/** redis.conf, read once for every build (as the program reads it once). */
+const REDIS_CONF = loadRedisConf();
+
 const nameOf = (r: unknown): string => (r as { __name?: string }).__name ?? "?";
+
+/** Records each resource's options, keyed `type::name`, as a stack transformation sees them. */
+export function captureOptions(options: Map<string, CapturedOptions>): void {
+    pulumi.runtime.registerStackTransformation((a) => {
+        const o = a.opts as pulumi.CustomResourceOptions;
+        const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
+        options.set(`${a.type}::${a.name}`, {
+            protect: o.protect ?? false,
+            retainOnDelete: o.retainOnDelete ?? false,
+            deleteBeforeReplace: o.deleteBeforeReplace ?? false,
+            ignoreChanges: o.ignoreChanges ?? [],
+            replaceOnChanges: o.replaceOnChanges ?? [],
+            dependsOn: (deps as unknown[]).map(nameOf),
+            parent: o.parent ? nameOf(o.parent) : undefined,
+        });
+        return undefined;
+    });
+}
+
+/**
+ * Mocked registrations settle through promises and immediates, not timers: 20 quiet turns of
+ * the event loop mean nothing is left to register.
+ */
+export async function quiet(count: () => number): Promise<void> {
+    for (let last = -1, stable = 0; stable < 20;) {
+        await new Promise((r) => setImmediate(r));
+        stable = count() === last ? stable + 1 : 0;
+        last = count();
+    }
+}
+
+export interface World {
+    /** The newest Debian AMI's date stamp: a later one stands for a new Debian release. */
+    amiRelease?: string;
+}
 
 /**
  * Runs the stack's program (config validation and the one target) under fresh mocks and
  * returns everything it registered. `config` is raw stack config without the namespace;
  * `secrets` names the keys set as secrets.
  */
-export interface World {
-    /** The newest Debian AMI's date stamp: a later one stands for a new Debian release. */
-    amiRelease?: string;
-}
-
 export async function registerStack(stack: string, config: Record<string, unknown>, secrets: string[] = [], prior?: StackRun, world: World = {}): Promise<StackRun> {
     const inputs = new Map<string, { type: string; inputs: Record<string, any>; outputs: Record<string, any> }>();
     const options = new Map<string, CapturedOptions>();
@@ -163,23 +203,9 @@ export async function registerStack(stack: string, config: Record<string, unknow
     }, PROJECT, stack, false);
     const parsed = parseStackConfig(config, stack, new Set(secrets));
     await pulumi.runtime.runInPulumiStack(async () => {
-        pulumi.runtime.registerStackTransformation((a) => {
-            const o = a.opts as pulumi.CustomResourceOptions;
-            const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
-            options.set(`${a.type}::${a.name}`, {
-                protect: o.protect ?? false,
-                retainOnDelete: o.retainOnDelete ?? false,
-                deleteBeforeReplace: o.deleteBeforeReplace ?? false,
-                ignoreChanges: o.ignoreChanges ?? [],
-                replaceOnChanges: o.replaceOnChanges ?? [],
-                dependsOn: (deps as unknown[]).map(nameOf),
-                parent: o.parent ? nameOf(o.parent) : undefined,
-            });
-            return undefined;
-        });
+        captureOptions(options);
         try {
-            const target = buildTarget("redis", parsed);
-            return { details: target.details };
+            return { details: buildTarget("redis", parsed, { stack, redisConf: REDIS_CONF }).details };
         } catch (e) {
             failure = e;
             return {};
@@ -187,14 +213,7 @@ export async function registerStack(stack: string, config: Record<string, unknow
     });
     if (failure) throw failure;
     // Resources whose inputs wait on other resources' outputs register later: wait until quiet.
-    let last = -1;
-    // Mocked registrations settle through promises and immediates, not timers: 20 quiet turns of
-    // the event loop mean nothing is left to register.
-    for (let stable = 0; stable < 20;) {
-        await new Promise((r) => setImmediate(r));
-        stable = inputs.size === last ? stable + 1 : 0;
-        last = inputs.size;
-    }
+    await quiet(() => inputs.size);
     const resources: StackResource[] = [];
     for (const [key, r] of inputs) {
         if (r.type === "pulumi:pulumi:Stack") continue;
@@ -203,4 +222,82 @@ export async function registerStack(stack: string, config: Record<string, unknow
         resources.push({ type: r.type, name: key.slice(r.type.length + 2), inputs: r.inputs, outputs: r.outputs, opts: o });
     }
     return { stack, resources, calls };
+}
+
+/** A resource as the engine got it (secrets marked in its inputs), with its resource options. */
+export interface ProgramResource extends Registered {
+    opts: CapturedOptions;
+}
+
+/** The stack's exports as index.ts exports them: the contract outputs and `details`. */
+export type ProgramExports = Record<string, pulumi.Output<unknown>>;
+
+export interface ProgramRun {
+    stack: string;
+    /** Every resource the program registered, in order. */
+    resources: ProgramResource[];
+    program: ProgramExports;
+    /** The provider functions the program called, with their inputs. */
+    calls: { token: string; inputs: Record<string, any> }[];
+}
+
+export interface RunOptions {
+    /** Plain keys (with the namespace) replacing or added to the stack file's config. */
+    overrides?: Record<string, string>;
+    /** Keys set as secret config, as `pulumi config set --secret` does. */
+    secrets?: Record<string, string>;
+    /** Changes the loaded config before the program builds from it (what the parser would refuse). */
+    adjust?: (config: StackConfig) => StackConfig;
+    /** The stack the program runs as, when not the one whose file gives the config. */
+    as?: string;
+}
+
+/**
+ * Runs the program as index.ts does, on a real stack file's config (with overrides and secrets)
+ * loaded through the SDK, under fresh mocks answering fixed values. Throws what the program
+ * throws (a config error), after checking that nothing was registered before it.
+ */
+export async function runStack(stack: string, opts: RunOptions = {}): Promise<ProgramRun> {
+    const { run, failure } = await execute(stack, opts);
+    if (failure === undefined) return run;
+    if (run.resources.length > 0) throw new Error(`the program failed after registering ${run.resources.map((r) => r.name).join(", ")}: ${String(failure)}`);
+    throw failure;
+}
+
+/** Runs the program as runStack does, expecting it to fail: what it threw and what it registered. */
+export async function runStackFailing(stack: string, opts: RunOptions = {}): Promise<{ error: unknown; resources: ProgramResource[] }> {
+    const { run, failure } = await execute(stack, opts);
+    if (failure === undefined) throw new Error(`the program on ${stack} did not fail`);
+    return { error: failure, resources: run.resources };
+}
+
+async function execute(stack: string, opts: RunOptions): Promise<{ run: ProgramRun; failure: unknown }> {
+    const registered: Registered[] = [];
+    const callLog: ProgramRun["calls"] = [];
+    const options = new Map<string, CapturedOptions>();
+    const as = opts.as ?? stack;
+    setStackConfig(stack, opts);
+    await pulumi.runtime.setMocks(programMocks(registered, callLog), PROJECT, as, false);
+    let program: ProgramExports = {};
+    let failure: unknown;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        captureOptions(options);
+        try {
+            const config = loadConfig();
+            const redis = createRedis(opts.adjust ? opts.adjust(config) : config);
+            program = { ...redis.outputs, details: redis.details };
+        } catch (e) {
+            failure = e;
+        }
+        return {};
+    });
+    await quiet(() => registered.length);
+    const resources: ProgramResource[] = [];
+    for (const r of registered) {
+        if (r.type === "pulumi:pulumi:Stack") continue;
+        const o = options.get(`${r.type}::${r.name}`);
+        if (!o) throw new Error(`no options captured for ${r.type}::${r.name}`);
+        resources.push({ ...r, opts: o });
+    }
+    return { run: { stack: as, resources, program, calls: callLog }, failure };
 }

@@ -1,7 +1,12 @@
-/** Stacks with bad config: the program stops with the config error before creating anything. */
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import { ConfigError } from "../src/config";
-import { Registered, setupStack } from "./helpers/pulumiMocks";
+/**
+ * Stacks with bad config: the program stops with the config error before creating anything.
+ * The first case imports the program's entry (index.ts); the others run it as a function, many
+ * stack files in one process.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config";
+import { Registered, setupStack } from "../helpers/pulumiMocks";
+import { runStackFailing } from "../helpers/stackUnderMocks";
 
 let resources: Registered[];
 
@@ -10,7 +15,7 @@ beforeAll(async () => {
 });
 
 it("throws the config error and registers no resource", async () => {
-    const error = await import("../src/index").then(() => undefined, (e: unknown) => e);
+    const error = await import("../../src/index").then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe([
         "invalid stack config (Pulumi.<stack>.yaml, namespace mspbyte-redis):",
@@ -39,13 +44,10 @@ describe("the issue's cases, each on a real stack file, stop the program before 
         { case: "certificate and key swapped", stack: "dev", secrets: { "mspbyte-redis:tlsCertificate": KEY, "mspbyte-redis:tlsKey": CERT, "mspbyte-redis:tlsCa": CERT }, expected: /tlsCertificate: given a secret of \d+ characters/ },
         { case: "protection lifted on prod", stack: "prod", overrides: { "mspbyte-redis:protect": "false" }, expected: /protect: given false; allowed: true or unset on stack prod/ },
     ] as { case: string; stack: string; overrides?: Record<string, string>; secrets?: Record<string, string>; expected: RegExp }[])("$case", async ({ stack, overrides, secrets, expected }) => {
-        const registered = await setupStack(stack, { overrides, secrets });
-        vi.resetModules();
-        const error = await import("../src/index").then(() => undefined, (e: unknown) => e);
+        const { error, resources: registered } = await runStackFailing(stack, { overrides, secrets });
         expect((error as Error).message).toMatch(/^invalid stack config/);
         expect((error as Error).message).toMatch(expected);
         expect((error as Error).message).not.toContain(KEY_BODY);
-        await new Promise((r) => setTimeout(r, 50));
         expect(registered).toEqual([]);
     });
 });

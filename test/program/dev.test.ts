@@ -1,18 +1,18 @@
 /** The dev stack (Pulumi.dev.yaml) under mocks: what it registers and exports. */
 import * as pulumi from "@pulumi/pulumi";
-import { expectPolicyClean } from "./helpers/policy";
+import { expectPolicyClean } from "../helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CONTRACT_OUTPUTS } from "../src/contract";
-import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../src/targets/docker/docker";
-import { parseRedisConf, getDirective, getAll } from "../src/redisConf";
-import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+import { CONTRACT_OUTPUTS } from "../../src/contract";
+import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../../src/targets/docker/docker";
+import { parseRedisConf, getDirective, getAll } from "../../src/redisConf";
+import { ofType, promiseOf, runProgram, secretInput, setupStack, single } from "../helpers/pulumiMocks";
+import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
-let resources: Registered[];
-let program: Record<string, pulumi.Output<unknown>>;
+let resources: ProgramResource[];
+let program: ProgramExports;
 
 beforeAll(async () => {
-    resources = await setupStack("dev");
-    program = await runProgram(resources, () => import("../src/index"));
+    ({ resources, program } = await runStack("dev"));
 });
 
 describe("dev stack (target docker)", () => {
@@ -148,4 +148,20 @@ describe("dev stack (target docker)", () => {
 
 it("passes the policy pack", () => {
     expectPolicyClean(resources, "dev");
+});
+
+describe("the program's entry (index.ts)", () => {
+    let exported: Record<string, pulumi.Output<unknown>>;
+
+    beforeAll(async () => {
+        exported = await runProgram(await setupStack("dev"), () => import("../../src/index"));
+    });
+
+    it("loads the stack's config and exports what createRedis returns: the contract and details, nothing else", async () => {
+        expect(Object.keys(exported).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
+        for (const name of [...CONTRACT_OUTPUTS, "details"]) {
+            expect(await promiseOf(exported[name]!), name).toEqual(await promiseOf(program[name]!));
+            expect(await pulumi.isSecret(exported[name]!), name).toBe(await pulumi.isSecret(program[name]!));
+        }
+    });
 });

@@ -1,14 +1,14 @@
 /** The external example stack (Pulumi.external.yaml) with its password set as a secret. */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, expect, it } from "vitest";
-import { Registered, promiseOf, runProgram, setupStack } from "./helpers/pulumiMocks";
+import { promiseOf } from "../helpers/pulumiMocks";
+import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
-let resources: Registered[];
-let program: Record<string, pulumi.Output<unknown>>;
+let resources: ProgramResource[];
+let program: ProgramExports;
 
 beforeAll(async () => {
-    resources = await setupStack("external", { secrets: { "mspbyte-redis:password": "Provider-Given-Password-123" } });
-    program = await runProgram(resources, () => import("../src/index"));
+    ({ resources, program } = await runStack("external", { secrets: { "mspbyte-redis:password": "Provider-Given-Password-123" } }));
 });
 
 it("provisions nothing: one component, no child resource", () => {

@@ -1,16 +1,16 @@
 /** The kubernetes example stack (Pulumi.kubernetes.yaml) under mocks. */
 import * as pulumi from "@pulumi/pulumi";
-import { expectPolicyClean } from "./helpers/policy";
+import { expectPolicyClean } from "../helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getDirective, parseRedisConf } from "../src/redisConf";
-import { Registered, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+import { getDirective, parseRedisConf } from "../../src/redisConf";
+import { promiseOf, secretInput, single } from "../helpers/pulumiMocks";
+import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
-let resources: Registered[];
-let program: Record<string, pulumi.Output<unknown>>;
+let resources: ProgramResource[];
+let program: ProgramExports;
 
 beforeAll(async () => {
-    resources = await setupStack("kubernetes");
-    program = await runProgram(resources, () => import("../src/index"));
+    ({ resources, program } = await runStack("kubernetes"));
 });
 
 describe("kubernetes stack", () => {

@@ -1,18 +1,18 @@
 /** The prod stack (Pulumi.prod.yaml): ElastiCache Valkey with one replica, under mocks. */
 import * as pulumi from "@pulumi/pulumi";
-import { expectPolicyClean } from "./helpers/policy";
+import { expectPolicyClean } from "../helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AUTH_TOKEN_FORBIDDEN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../src/config";
-import { alarmsByName, expectNoOpenIngress } from "./helpers/managed";
-import { Registered, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+import { AUTH_TOKEN_FORBIDDEN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../src/config";
+import { alarmsByName, expectNoOpenIngress } from "../helpers/managed";
+import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
+import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
-let resources: Registered[];
-let program: Record<string, pulumi.Output<unknown>>;
+let resources: ProgramResource[];
+let program: ProgramExports;
 const RG = "aws:elasticache/replicationGroup:ReplicationGroup";
 
 beforeAll(async () => {
-    resources = await setupStack("prod");
-    program = await runProgram(resources, () => import("../src/index"));
+    ({ resources, program } = await runStack("prod"));
 });
 
 describe("prod stack (target elasticache)", () => {

@@ -1,24 +1,25 @@
 /** The vm example stack (Pulumi.vm.yaml) under mocks. */
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { expectPolicyClean } from "./helpers/policy";
+import { expectPolicyClean } from "../helpers/policy";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getDirective, parseRedisConf } from "../src/redisConf";
-import { decodeUserData } from "../src/targets/vm/cloudInit";
-import { expectNoOpenIngress } from "./helpers/managed";
-import { Registered, calls, ofType, promiseOf, runProgram, secretInput, setupStack, single } from "./helpers/pulumiMocks";
+import { getDirective, parseRedisConf } from "../../src/redisConf";
+import { decodeUserData } from "../../src/targets/vm/cloudInit";
+import { expectNoOpenIngress } from "../helpers/managed";
+import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
+import { ProgramExports, ProgramResource, ProgramRun, runStack } from "../helpers/stackUnderMocks";
 
-let resources: Registered[];
-let program: Record<string, pulumi.Output<unknown>>;
+let run: ProgramRun;
+let resources: ProgramResource[];
+let program: ProgramExports;
 
 beforeAll(async () => {
-    resources = await setupStack("vm");
-    program = await runProgram(resources, () => import("../src/index"));
+    run = await runStack("vm");
+    ({ resources, program } = run);
 });
 
 describe("vm stack", () => {
     it("boots the latest official Debian 12 AMI for the instance type's architecture", () => {
-        const ami = calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
+        const ami = run.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
         expect(ami).toMatchObject({ owners: ["136693071363"], mostRecent: true });
         expect(ami.filters).toEqual([{ name: "name", values: ["debian-12-arm64-*"] }, { name: "architecture", values: ["arm64"] }]);
         expect(single(resources, "aws:ec2/instance:Instance").inputs.ami).toBe("ami-0debian12arm");
@@ -132,8 +133,10 @@ describe("vm stack", () => {
     });
 
     it("protects the data volume and keeps it on destroy (resource options)", async () => {
-        const { dataResourceOptions } = await import("../src/protection");
+        const { dataResourceOptions } = await import("../../src/protection");
         expect(dataResourceOptions({ protect: true, deleteData: false })).toEqual({ protect: true, retainOnDelete: true });
+        // The options the component gave its data volume, as the engine receives them.
+        expect(single(resources, "aws:ebs/volume:Volume").opts).toMatchObject({ protect: true, retainOnDelete: true });
     });
 });
 

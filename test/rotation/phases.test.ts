@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../src/config";
+import { loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
 import { AWS_REPLACE } from "../helpers/awsReplace";
 import { ReplaceTable, ResourceChange, changeProblems, diffRuns } from "../helpers/changeSafety";
@@ -204,7 +205,7 @@ async function rawInputs(stack: string, changes: Record<string, unknown> | undef
         },
     }, PROJECT, stack, false);
     const config = parseStackConfig({ ...stackConfig(stack, changes), ...secrets }, stack, new Set(Object.keys(secrets)));
-    await pulumi.runtime.runInPulumiStack(async () => ({ details: buildTarget("redis", config).details }));
+    await pulumi.runtime.runInPulumiStack(async () => ({ details: buildTarget("redis", config, { stack, redisConf: loadRedisConf() }).details }));
     for (let last = -1, stable = 0; stable < 20;) {
         await new Promise((r) => setImmediate(r));
         stable = seen.length === last ? stable + 1 : 0;
