@@ -1,5 +1,5 @@
 /**
- * The power-loss drill: the data directory on LazyFS (bench/lazyfs.ts), producers recording
+ * The power-loss drill: the data directory on LazyFS (tools/lazyfs.ts), producers recording
  * when each write and each BullMQ job was acknowledged, then a cut at a random moment: the
  * server is killed with SIGKILL and LazyFS drops every byte not yet fsynced, as a power loss
  * would; restart on the same folder; every acknowledged write is looked for. The loss window of

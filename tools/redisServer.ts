@@ -1,5 +1,5 @@
 /**
- * Real redis-servers for integration tests, started from a rendered redis.conf. Each gets a
+ * Real redis-servers for the tests and the bench, started from a rendered redis.conf. Each gets a
  * fresh data directory and a free loopback port; `kill9` and `restart` act on the real process.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
