@@ -1,6 +1,5 @@
 import * as fs from "fs";
 import * as path from "path";
-import type { Persistence } from "./contract";
 
 /** The repository's redis.conf: the one source of the server settings every target uses. */
 export const ROOT_REDIS_CONF = path.join(__dirname, "..", "redis.conf");
@@ -198,37 +197,16 @@ export function renderRedisConf(conf: RedisConf): string {
     return conf.lines.map((l) => l.raw).join("\n") + "\n";
 }
 
-/** Loads the root file, applies a target's overrides and renders the result. */
-export function renderForTarget(overrides: ConfOverrides): string {
-    return renderRedisConf(applyOverrides(loadRedisConf(), overrides));
-}
-
-/** What a target's server guarantees, from the root file with its overrides. */
-export function persistenceForTarget(overrides: ConfOverrides): Persistence {
-    return persistenceOf(applyOverrides(loadRedisConf(), overrides));
+/**
+ * Applies a target's overrides to the root file and renders the result. `conf` is the parsed
+ * root file the program loaded once; without it the file is read from disk (tests, tools).
+ */
+export function renderForTarget(overrides: ConfOverrides, conf: RedisConf = loadRedisConf()): string {
+    return renderRedisConf(applyOverrides(conf, overrides));
 }
 
 /** Target-only directives found in a file meant to be portable: the root file must have none. */
 export function targetDirectivesIn(conf: RedisConf): string[] {
     const names = new Set<string>(TARGET_DIRECTIVES);
     return conf.lines.filter((l) => l.kind === "directive" && names.has(l.name)).map((l) => (l as { name: string }).name);
-}
-
-/** What a server started from this file guarantees, for the `persistence` output. */
-export function persistenceOf(conf: RedisConf): Persistence {
-    const aof = getDirective(conf, "appendonly") === "yes";
-    const saves = getAll(conf, "save").flatMap((args) => {
-        const pairs: string[] = [];
-        for (let i = 0; i + 1 < args.length; i += 2) pairs.push(`${args[i]} ${args[i + 1]}`);
-        return pairs;
-    });
-    return {
-        mode: "aof+rdb",
-        aof,
-        ...(aof ? { appendfsync: getDirective(conf, "appendfsync") ?? "everysec" } : {}),
-        rdbSavePoints: saves,
-        maxmemory: getDirective(conf, "maxmemory") ?? "0",
-        maxmemoryPolicy: "noeviction",
-        unsupported: [],
-    };
 }

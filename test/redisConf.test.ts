@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, persistenceOf, renderRedisConf, quoteArg, splitArgs, renderForTarget, ROOT_REDIS_CONF } from "../src/redisConf";
+import { persistenceOf } from "../src/persistence";
+import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf, quoteArg, splitArgs, renderForTarget, ROOT_REDIS_CONF } from "../src/redisConf";
 import { dockerConf } from "../tools/render";
 
 describe("parse and render", () => {

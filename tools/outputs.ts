@@ -1,6 +1,7 @@
 /** Stack outputs (as `pulumi stack output --json --show-secrets` prints them) for a test server. */
 import { ConnectionOutputs, bullmqSettings, redisUrl } from "../src/contract";
-import { persistenceOf, parseRedisConf } from "../src/redisConf";
+import { persistenceOf } from "../src/persistence";
+import { parseRedisConf } from "../src/redisConf";
 import { RedisServer } from "./redisServer";
 import { TEST_PASSWORD, dockerConf } from "./render";
 

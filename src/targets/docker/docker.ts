@@ -6,7 +6,8 @@ import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
-import { ConfOverrides, RedisConf, applyOverrides, persistenceOf, renderRedisConf } from "../../redisConf";
+import { persistenceOf } from "../../persistence";
+import { ConfOverrides, RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
 import { aclUserRule } from "../../rotation";
 import { DOCKER_DEFAULTS } from "./config";
 

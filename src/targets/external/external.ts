@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
-import { RedisConf, persistenceOf } from "../../redisConf";
+import { externalPersistence } from "../../persistence";
+import { RedisConf } from "../../redisConf";
 import { LOOPBACK_HOSTS } from "../../rules";
 import { EXTERNAL_DEFAULTS } from "./config";
 
@@ -81,22 +81,4 @@ export class ExternalRedis extends pulumi.ComponentResource {
         this.details = pulumi.output<ExternalDetails>({ service: "external", provisioned: false });
         this.registerOutputs({ endpoint: this.endpoint, details: this.details });
     }
-}
-
-/** What an external server guarantees: what its provider runs, the root file's appendfsync expected with an AOF. */
-export function externalPersistence(aof: boolean, conf: RedisConf): Persistence {
-    const root = persistenceOf(conf);
-    return {
-        mode: "provider-managed",
-        aof,
-        ...(aof ? { appendfsync: root.appendfsync } : {}),
-        rdbSavePoints: [],
-        maxmemory: "set by the provider's plan",
-        maxmemoryPolicy: "noeviction",
-        unsupported: [{
-            directive: "*",
-            reason: "the provider runs the server; this program sets none of redis.conf on it",
-            insteadUse: "the provider's settings: choose the noeviction policy and append-only persistence in its console; smoke checks both",
-        }],
-    };
 }

@@ -4,7 +4,8 @@ import { ProvidedCertificates, ServerCertificates, serverCertificates } from "..
 import { RedisEndpoint } from "../../endpoint";
 import { parseQuantity } from "../../memory";
 import { serverResourceOptions } from "../../protection";
-import { RedisConf, applyOverrides, persistenceOf, renderRedisConf } from "../../redisConf";
+import { persistenceOf } from "../../persistence";
+import { RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
 import { KUBERNETES_DEFAULTS } from "./config";
 import * as m from "./manifests";
 

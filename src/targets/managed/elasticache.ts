@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
+import { elasticachePersistence } from "../../persistence";
 import { RedisConf } from "../../redisConf";
 import { authTokenUpdateStrategy } from "../../rotation";
 import { Transform, alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms, transformed } from "../awsShared";
@@ -11,7 +11,6 @@ import {
     CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedDetails, ManagedRedisArgs, ManagedSettings, ManagedTransforms,
     authSecretPrefix, finalSnapshotName, finalSnapshotSuffix, managedSettings, memberClusterIds, parameterGroupContents,
 } from "./managed";
-import { DEFAULT_NODE_TYPES, RESERVED_MEMORY_PERCENT, unsupportedDirectives } from "./parameters";
 
 export interface ElasticacheRedisArgs extends ManagedRedisArgs {
     /**
@@ -210,21 +209,4 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
             alarmPrefix: s.cacheName,
         }, this, t);
     }
-}
-
-/** What ElastiCache guarantees, for the `persistence` output: snapshots and replicas stand in for the AOF. */
-export function elasticachePersistence(
-    s: { nodeType?: string; snapshotRetentionDays: number; snapshotWindow: string; replicas: number },
-    conf: RedisConf,
-): Persistence {
-    return {
-        mode: "snapshots+replicas",
-        aof: false,
-        rdbSavePoints: [],
-        maxmemory: `set by node type ${s.nodeType ?? DEFAULT_NODE_TYPES.elasticache}, ${RESERVED_MEMORY_PERCENT}% reserved`,
-        maxmemoryPolicy: "noeviction",
-        snapshotRetentionDays: s.snapshotRetentionDays,
-        replicas: s.replicas,
-        unsupported: unsupportedDirectives("elasticache", s, conf),
-    };
 }

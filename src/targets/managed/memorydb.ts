@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
+import { memorydbPersistence } from "../../persistence";
 import { RedisConf } from "../../redisConf";
 import { Transform, alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms, transformed } from "../awsShared";
 import { MANAGED_DEFAULTS } from "./config";
@@ -10,7 +10,6 @@ import {
     CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedDetails, ManagedRedisArgs, ManagedSettings, ManagedTransforms,
     authSecretPrefix, finalSnapshotName, finalSnapshotSuffix, managedSettings, memberClusterIds, parameterGroupContents,
 } from "./managed";
-import { unsupportedDirectives } from "./parameters";
 
 /**
  * The ACL user the pipeline connects as: named after the cluster, because MemoryDB user names
@@ -194,18 +193,4 @@ export class MemorydbRedis extends pulumi.ComponentResource {
         }));
         nodeAlarms(name, { namespace: "AWS/MemoryDB", nodes, replicated: s.replicas > 0, topicArn: topic.arn, maxConnections: s.maxConnectionsAlarm, alarmPrefix: s.cacheName }, this, t);
     }
-}
-
-/** What MemoryDB guarantees, for the `persistence` output: its multi-AZ transaction log. */
-export function memorydbPersistence(snapshotRetentionDays: number, snapshotWindow: string, replicas: number, conf: RedisConf): Persistence {
-    return {
-        mode: "transaction-log",
-        aof: false,
-        rdbSavePoints: [],
-        maxmemory: "set by node type",
-        maxmemoryPolicy: "noeviction",
-        snapshotRetentionDays,
-        replicas,
-        unsupported: unsupportedDirectives("memorydb", { snapshotRetentionDays, snapshotWindow, replicas }, conf),
-    };
 }
