@@ -1,14 +1,21 @@
-/** Each policy called directly on passing and failing resources (the policy CLI cannot run here). */
+/**
+ * Each policy called directly on passing and failing resources (the policy CLI cannot run here),
+ * and the pack on what the program builds under mocks, with the resource options its components
+ * give (a stack transformation sees them).
+ */
 import { encodeUserData } from "../src/targets/vm/cloudInit";
 import { describe, expect, it } from "vitest";
 import {
     isPinned, policies, stackOf, stackPolicies, validateDataProtected, validateEncryption, validateMemoryFits, validateMemoryFitsTogether, validateNoOpenIngress,
     validateNoOpenIngressTogether, validateNoPlainPassword, validateNoeviction, validatePersistence, validatePinnedImages,
 } from "../policy/policies";
-import { parseStackConfig } from "../src/config";
+import { StackConfig, parseStackConfig } from "../src/config";
 import { UNPROTECTED_STACKS } from "../src/rules";
 import { renderForTarget } from "../src/redisConf";
 import { dockerConf } from "../tools/render";
+import { policyViolations } from "./helpers/policy";
+import { single, stackFileConfig } from "./helpers/pulumiMocks";
+import { runStack } from "./helpers/stackUnderMocks";
 
 type V = typeof validateNoeviction;
 const urn = (stack: string, type: string) => `urn:pulumi:${stack}::mspbyte-redis::${type}::r`;
@@ -163,6 +170,29 @@ describe("redis-data-protected", () => {
         }
         expect(violations(validateDataProtected, "docker:index/volume:Volume", {}, { stack, protect: false }).length === 0).toBe(configAllowsUnprotected);
         expect(UNPROTECTED_STACKS.includes(stack)).toBe(configAllowsUnprotected);
+    });
+});
+
+describe("redis-data-protected on what the program builds, with the options its components give", () => {
+    const MEMORYDB = { "mspbyte-redis:elasticache": JSON.stringify({ ...JSON.parse(stackFileConfig("prod")["mspbyte-redis:elasticache"]!), service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3" }) };
+    it.each([
+        { stack: "prod", data: "aws:elasticache/replicationGroup:ReplicationGroup" },
+        { stack: "prod", data: "aws:memorydb/cluster:Cluster", overrides: MEMORYDB },
+        { stack: "vm", data: "aws:ebs/volume:Volume" },
+        { stack: "kubernetes", data: "kubernetes:apps/v1:StatefulSet" },
+    ] as { stack: string; data: string; overrides?: Record<string, string> }[])("$stack: $data is protected, and the whole pack passes", async ({ stack, data, overrides }) => {
+        const { resources } = await runStack(stack, { overrides });
+        expect(single(resources, data).opts.protect).toBe(true);
+        expect(policyViolations(resources, stack)).toEqual([]);
+    });
+
+    it("refuses the docker volume of a build left unprotected on a stack that must protect it, and allows it on dev", async () => {
+        const unprotected = (c: StackConfig) => ({ ...c, protect: false });
+        const staging = await runStack("dev", { as: "staging", adjust: unprotected });
+        expect(single(staging.resources, "docker:index/volume:Volume").opts.protect).toBe(false);
+        expect(policyViolations(staging.resources, "staging")).toEqual(["redis-data-protected redis-data: redis-data holds the queue's data and must be protected on stack staging"]);
+        const dev = await runStack("dev", { adjust: unprotected });
+        expect(policyViolations(dev.resources, "dev")).toEqual([]);
     });
 });
 

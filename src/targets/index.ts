@@ -4,15 +4,15 @@ import { RedisEndpoint } from "../endpoint";
 import { RedisConf } from "../redisConf";
 import { serverPassword } from "../password";
 import { previousPasswordInput } from "../rotation";
-import { DockerRedis } from "./docker/docker";
-import { ElasticacheRedis } from "./managed/elasticache";
-import { ExternalRedis } from "./external/external";
-import { MemorydbRedis } from "./managed/memorydb";
-import { KubernetesRedis } from "./kubernetes/kubernetes";
-import { VmRedis } from "./vm/vm";
+import { DockerDetails, DockerRedis } from "./docker/docker";
+import { ElasticacheDetails, ElasticacheRedis } from "./managed/elasticache";
+import { ExternalDetails, ExternalRedis } from "./external/external";
+import { MemorydbDetails, MemorydbRedis } from "./managed/memorydb";
+import { KubernetesDetails, KubernetesRedis } from "./kubernetes/kubernetes";
+import { VmDetails, VmRedis } from "./vm/vm";
 
 /** What only one target has (container name, cache id, secret ARN ...): each target's own details. */
-export type TargetDetails = object;
+export type TargetDetails = DockerDetails | ElasticacheDetails | MemorydbDetails | VmDetails | KubernetesDetails | ExternalDetails;
 
 /** A built target: a component whose endpoint feeds the output contract. */
 export interface RedisTarget extends pulumi.ComponentResource {
