@@ -178,7 +178,9 @@ export interface DockerSettings {
     logMaxFiles: number;
 }
 
+/** Applies the defaults (DOCKER_DEFAULTS); refuses a host name as hostIp and a memory limit redis.conf cannot read. */
 export function dockerSettings(args: DockerRedisArgs): DockerSettings {
+    if (args.hostIp !== undefined) checkHostIp(args.hostIp);
     const memoryLimitBytes = args.memoryLimit === undefined ? undefined : parseMemorySize(args.memoryLimit);
     if (args.memoryLimit !== undefined && memoryLimitBytes === undefined) {
         throw new Error(`docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got ${JSON.stringify(args.memoryLimit)}`);
@@ -217,9 +219,9 @@ export class DockerRedis extends pulumi.ComponentResource {
     readonly details: pulumi.Output<DockerDetails>;
 
     constructor(name: string, args: DockerRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mspbyte:redis:Docker", name, {}, opts);
+        // Args checked before anything registers.
         const s = dockerSettings(args);
-        checkHostIp(s.hostIp);
+        super("mspbyte:redis:Docker", name, {}, opts);
         const image = this.createImage(name, s, args);
         const volume = this.createVolume(name, s, args);
         this.redisConf = this.renderConf(s, args);

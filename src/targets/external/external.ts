@@ -68,8 +68,9 @@ export class ExternalRedis extends pulumi.ComponentResource {
     readonly details: pulumi.Output<ExternalDetails>;
 
     constructor(name: string, args: ExternalRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mspbyte:redis:External", name, {}, opts);
+        // Args checked before anything registers.
         const s = externalSettings(args);
+        super("mspbyte:redis:External", name, {}, opts);
         this.endpoint = {
             host: s.host,
             port: s.port,

@@ -176,8 +176,9 @@ export class KubernetesRedis extends pulumi.ComponentResource {
     readonly details: pulumi.Output<KubernetesDetails>;
 
     constructor(name: string, args: KubernetesRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mspbyte:redis:Kubernetes", name, {}, opts);
+        // Args checked before anything registers.
         const s = kubernetesSettings(args);
+        super("mspbyte:redis:Kubernetes", name, {}, opts);
         // The root file with the pod's overrides, once: rendered into the ConfigMap and read for persistence.
         const serverConf = applyOverrides(args.redisConf, m.kubernetesConfOverrides(s, s.maxmemory));
         const redisConf = renderRedisConf(serverConf);
