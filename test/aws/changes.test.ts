@@ -5,9 +5,10 @@
  * means it, and every replacement able to succeed (no name collision, nothing deleted while in
  * use). The verdicts are what the README's tables say each change does.
  */
+import * as fs from "fs";
 import * as path from "path";
-import { createRequire, syncBuiltinESMExports } from "module";
 import { describe, expect, it } from "vitest";
+import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
 import { AWS_REPLACE } from "../helpers/awsReplace";
 import { ResourceChange, Verdict, changeProblems, coexistProblems, diffRuns, leftovers, recreateProblems } from "../helpers/changeSafety";
 import { StackRun, World, registerStack, stackConfig } from "../helpers/stackUnderMocks";
@@ -27,22 +28,9 @@ const PW = "random:index/randomPassword:RandomPassword::redis-password";
 const MEMORYDB = { service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3" };
 const OWN_PASSWORD = "Own-Password-0123456789-abcdef";
 
-/** The root redis.conf as the program reads it, edited for one run (the file itself is untouched). */
-async function withRedisConfEdit<T>(edit: (text: string) => string, fn: () => Promise<T>): Promise<T> {
-    const fs = createRequire(__filename)("fs") as typeof import("fs");
-    const root = path.join(__dirname, "..", "..", "redis.conf");
-    const original = fs.readFileSync;
-    fs.readFileSync = ((file: any, ...rest: any[]) => {
-        const out = (original as any)(file, ...rest);
-        return typeof file === "string" && path.resolve(file) === root ? edit(String(out)) : out;
-    }) as typeof fs.readFileSync;
-    syncBuiltinESMExports();
-    try {
-        return await fn();
-    } finally {
-        fs.readFileSync = original;
-        syncBuiltinESMExports();
-    }
+/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
+function editedRedisConf(edit: (text: string) => string): RedisConf {
+    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
 }
 
 interface Side {
@@ -74,12 +62,12 @@ async function run(stack: string, side: Side = {}, prior?: StackRun): Promise<St
 }
 
 async function fresh(stack: string, side: Side = {}, prior?: StackRun): Promise<StackRun> {
-    const go = () => registerStack(side.as ?? stack, { ...stackConfig(stack, side.changes), ...(side.secrets ?? {}) }, Object.keys(side.secrets ?? {}), prior, side.world);
-    return side.confEdit ? withRedisConfEdit(side.confEdit, go) : go();
+    const world: World = { ...side.world, ...(side.confEdit ? { redisConf: editedRedisConf(side.confEdit) } : {}) };
+    return registerStack(side.as ?? stack, { ...stackConfig(stack, side.changes), ...(side.secrets ?? {}) }, Object.keys(side.secrets ?? {}), prior, world);
 }
 
 const SLOWLOG = (t: string) => t.replace(/^slowlog-max-len .*$/m, "slowlog-max-len 512");
-const README = createRequire(__filename)("fs").readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8") as string;
+const README = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 
 export const CASES: Case[] = [
     { change: "engine minor upgrade (Valkey 8.0 -> 8.1)", stack: "prod", after: { changes: { elasticache: { engineVersion: "8.1" } } }, expect: { [RG]: "in place", [PG]: "unchanged" } },

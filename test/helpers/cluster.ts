@@ -6,7 +6,7 @@
 import { execFileSync } from "child_process";
 import { bullmqSettings } from "../../src/contract";
 import { applyOverrides, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { memorydbPersistence } from "../../src/targets/managed/memorydb";
+import { memorydbPersistence } from "../../src/persistence";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";

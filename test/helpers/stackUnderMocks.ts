@@ -14,7 +14,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/config";
 import { createRedis } from "../../src/program";
-import { loadRedisConf } from "../../src/redisConf";
+import { RedisConf, loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
 import { PROJECT, Registered, isSecretInput, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
 
@@ -171,6 +171,8 @@ export async function quiet(count: () => number): Promise<void> {
 export interface World {
     /** The newest Debian AMI's date stamp: a later one stands for a new Debian release. */
     amiRelease?: string;
+    /** The parsed redis.conf the program is given (an edited one for a redis.conf change). @default the repository's, read once */
+    redisConf?: RedisConf;
 }
 
 /**
@@ -205,7 +207,7 @@ export async function registerStack(stack: string, config: Record<string, unknow
     await pulumi.runtime.runInPulumiStack(async () => {
         captureOptions(options);
         try {
-            return { details: buildTarget("redis", parsed, { stack, redisConf: REDIS_CONF }).details };
+            return { details: buildTarget("redis", parsed, { stack, redisConf: world.redisConf ?? REDIS_CONF }).details };
         } catch (e) {
             failure = e;
             return {};

@@ -117,7 +117,7 @@ describe("the url output is checked against the other outputs and connected with
 
 describe("a managed-like server where CONFIG is blocked", () => {
     it("reads the eviction policy from INFO instead, and checks replicas as the stand-in for the AOF", async () => {
-        const { elasticachePersistence } = await import("../../src/targets/managed/elasticache");
+        const { elasticachePersistence } = await import("../../src/persistence");
         const { elasticacheSchema } = await import("../../src/config");
         const config = elasticacheSchema.parse({ vpcId: "vpc-0abc", subnetIds: ["subnet-0a"], allowedCidrs: ["10.0.0.0/8"], replicas: 0 });
         const server = await start(renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { extra: { "rename-command": ['CONFIG ""'] } })));
