@@ -10,16 +10,15 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Writable } from "stream";
-import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
+import type { ConnectionOutputs } from "../contract.ts";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runAsCommand, scrub } from "./cli.ts";
 // The AWS SDK loads only for managed stacks (types here are erased): the other targets start fast.
-import type { ManagedTarget, NativeOptions, NativeResult } from "./day2/native";
-import { Progress, humanBytes } from "./day2/progress";
-import { QueueCounts, countQueues, formatCounts } from "./day2/queues";
-import { Crc64, FIRST_CHECKSUMMED_VERSION, RdbError, RdbHeader, formatRdbName, parseRdbHeader, sha256Line } from "./day2/rdb";
-import { streamSnapshot } from "./day2/replication";
-import { ScratchServer, localServerVersion, stopAllScratch } from "./day2/scratch";
-import { loadStack, managedService, regionOf } from "./day2/stack";
+import type { ManagedTarget, NativeOptions, NativeResult } from "./day2/native.ts";
+import { Progress, humanBytes } from "./day2/progress.ts";
+import { type QueueCounts, countQueues, formatCounts } from "./day2/queues.ts";
+import { Crc64, FIRST_CHECKSUMMED_VERSION, RdbError, type RdbHeader, formatRdbName, parseRdbHeader, sha256Line } from "./day2/rdb.ts";
+import { streamSnapshot } from "./day2/replication.ts";
+import { ScratchServer, localServerVersion, stopAllScratch } from "./day2/scratch.ts";
 
 export interface BackupResult {
     file: string;
@@ -168,7 +167,7 @@ function rate(bytes: number, seconds: number): string {
 }
 
 export async function runNative(target: ManagedTarget, label: string, args: Record<string, string | boolean | undefined>, region: string | undefined, o: NativeOptions = {}): Promise<NativeResult> {
-    const { SNAPSHOT_NAME_RE, defaultSnapshotName, nativeSnapshot } = await import("./day2/native");
+    const { SNAPSHOT_NAME_RE, defaultSnapshotName, nativeSnapshot } = await import("./day2/native.ts");
     const source = target.service === "elasticache" ? target.replicationGroupId : target.clusterName;
     const name = (args["snapshot-name"] as string | undefined) ?? defaultSnapshotName(source);
     if (!SNAPSHOT_NAME_RE.test(name)) throw new UsageError(`--snapshot-name ${name}: letters, digits and hyphens, starting with a letter`);
@@ -196,6 +195,7 @@ export async function main(argv: string[], native: NativeOptions = {}): Promise<
         region: { type: "string" },
         timeout: { type: "string" },
     });
+    const { loadStack, managedService, regionOf } = await import("./day2/stack.ts");
     const stack = await loadStack({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const managed = managedService(stack);
     if (managed) {
@@ -241,4 +241,4 @@ export async function main(argv: string[], native: NativeOptions = {}): Promise<
     }
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("backup.ts", main);

@@ -3,7 +3,7 @@
  * CONFIG GET) and what the stack declares: one place decides what is a fault, so the two
  * commands never disagree about a server.
  */
-import { BullmqSettings, Persistence } from "../contract";
+import type { BullmqSettings, Persistence } from "../contract.ts";
 
 /** used_memory above this share of maxmemory fails the headroom check. */
 export const HEADROOM_LIMIT = 0.8;

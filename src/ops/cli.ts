@@ -1,5 +1,15 @@
-/** What every ops command shares: arguments, the exit codes, errors as one line. */
-import { parseArgs, ParseArgsConfig } from "util";
+/**
+ * What every ops command shares: arguments, the exit codes, errors as one line.
+ *
+ * The commands run under Node's own type stripping (`node src/ops/smoke.ts`): relative imports
+ * name their `.ts` file, type-only imports say `type`, and no syntax needs compiling (no enums,
+ * namespaces or parameter properties). A command's module loads only Node's own modules and
+ * light ones of this folder when it starts; the outputs schema (zod), ioredis, BullMQ and the
+ * AWS SDK are imported where they are used, once the arguments are parsed, so `--help` and a
+ * wrong argument answer at once.
+ */
+import * as path from "path";
+import { type ParseArgsConfig, parseArgs } from "util";
 
 /** Bad arguments or input (a missing file, bad JSON, a missing output): exit 2, one line. */
 export class UsageError extends Error {}
@@ -50,6 +60,16 @@ export function scrub(text: string): string {
     // Longest first: a URL holds the password, and must go whole.
     for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join("<secret>");
     return out;
+}
+
+/**
+ * Runs `main` when this process was started as the command in `file` (`node src/ops/smoke.ts`,
+ * as `npm run smoke` does), and not when a test or another tool imports its module.
+ */
+export function runAsCommand(file: string, main: (argv: string[]) => Promise<number>): void {
+    const script = process.argv[1];
+    if (script === undefined || path.basename(script) !== file || path.basename(path.dirname(path.resolve(script))) !== "ops") return;
+    runMain(() => main(process.argv.slice(2)));
 }
 
 /** Runs a command's main: its exit code, or 2 with one line for a usage error; never a stack trace. */

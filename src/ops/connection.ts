@@ -1,8 +1,9 @@
-/** ioredis options for a stack's server, as the pipeline would connect. */
+/** ioredis options for a stack's server, as the pipeline would connect; ioredis itself loads at the first connection. */
 import * as fs from "fs";
 import * as net from "net";
-import Redis, { Cluster, RedisOptions } from "ioredis";
-import { ConnectionOutputs } from "../contract";
+import type Redis from "ioredis";
+import type { Cluster, RedisOptions } from "ioredis";
+import type { ConnectionOutputs } from "../contract.ts";
 
 export interface ConnectOptions {
     /** A CA bundle (PEM file) for servers whose certificate no public CA signed. */
@@ -52,8 +53,13 @@ export function place(o: Pick<ConnectionOutputs, "host" | "port">, tls: boolean)
 
 /** A failure to reach or read a server, naming where and how it was tried. */
 export class ConnectionError extends Error {
-    constructor(readonly where: string, readonly reason: string) {
+    readonly where: string;
+    readonly reason: string;
+
+    constructor(where: string, reason: string) {
         super(`${where}: ${reason}`);
+        this.where = where;
+        this.reason = reason;
     }
 }
 
@@ -71,7 +77,8 @@ export function explain(e: Error, timeoutMs: number): string {
 
 /** Connects, or rejects with a ConnectionError naming host, port and protocol: no retries, no reconnects. */
 export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Redis> {
-    const client = new Redis(redisOptions(o, c));
+    const ioredis = await import("ioredis");
+    const client = new ioredis.default(redisOptions(o, c));
     // ioredis rejects a failed connect with "Connection is closed."; the error event before it
     // says why (ECONNREFUSED, a TLS alert, a timeout).
     let cause: Error | undefined;
@@ -120,7 +127,8 @@ export function isCluster(o: ConnectionOutputs): boolean {
 /** A cluster client through the stack's endpoint, authenticated; resolves once the slots are known. */
 export async function connectCluster(o: ConnectionOutputs, c: ConnectOptions = {}): Promise<Cluster> {
     const { username, password, tls, connectTimeout } = redisOptions(o, c);
-    const cluster = new Redis.Cluster([{ host: o.host, port: o.port }], {
+    const ioredis = await import("ioredis");
+    const cluster = new ioredis.Cluster([{ host: o.host, port: o.port }], {
         redisOptions: { username, password, tls, connectTimeout, maxRetriesPerRequest: null },
         // Managed clusters hand out TLS names that must be connected to as given.
         dnsLookup: (address, callback) => callback(null, address),

@@ -4,9 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { envFile } from "../contract";
-import { EXIT_OK, UsageError, parseCommand, runMain } from "./cli";
-import { loadOutputs } from "./outputs";
+import { EXIT_OK, UsageError, parseCommand, runAsCommand } from "./cli.ts";
 
 const USAGE = "npm run env -- --stack NAME | --outputs FILE [--out PATH] [--force]";
 
@@ -35,6 +33,7 @@ export function writeEnvFile(file: string, content: string, force: boolean): "wr
 
 export async function main(argv: string[]): Promise<number> {
     const args = parseCommand(USAGE, argv, { out: { type: "string" }, force: { type: "boolean" } });
+    const [{ envFile }, { loadOutputs }] = await Promise.all([import("../contract.ts"), import("./outputs.ts")]);
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const content = envFile(outputs);
     if (args.out === undefined) {
@@ -46,4 +45,4 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("env.ts", main);

@@ -8,12 +8,12 @@
  * `bullmq` output and `--queues`; `--discover` adds a SCAN of the keyspace, which costs the
  * server time in proportion to every key it holds, once per run (once per watch).
  */
-import Redis, { Cluster } from "ioredis";
-import { ConnectionOutputs } from "../contract";
-import { QueueDepths, ServerConfig, Verdict, elapsed, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks";
-import { EXIT_FAILED, EXIT_OK, UsageError, humanBytes, parseCommand, runMain, scrub } from "./cli";
-import { CONNECT_TIMEOUT_MS, ConnectionError, connect, connectCluster, info, isCluster, named, place } from "./connection";
-import { loadOutputs } from "./outputs";
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import type { ConnectionOutputs } from "../contract.ts";
+import { type QueueDepths, type ServerConfig, type Verdict, elapsed, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks.ts";
+import { EXIT_FAILED, EXIT_OK, UsageError, humanBytes, parseCommand, runAsCommand, scrub } from "./cli.ts";
+import { CONNECT_TIMEOUT_MS, ConnectionError, connect, connectCluster, info, isCluster, named, place } from "./connection.ts";
 
 /** A run that has not finished by then fails, naming the server (a hung one included). */
 export const HEALTH_BUDGET_MS = 10_000;
@@ -310,6 +310,7 @@ export async function main(argv: string[]): Promise<number> {
     if (watch !== undefined && !(watch >= 1 && watch <= 3600)) throw new UsageError(`--watch takes seconds from 1 to 3600; given ${String(args.watch)}`);
     const queues = args.queues === undefined ? [] : String(args.queues).split(",").map((q) => q.trim());
     if (queues.some((q) => q === "" || /[\s*?]/.test(q))) throw new UsageError(`--queues takes queue names separated by commas; given ${String(args.queues)}`);
+    const { loadOutputs } = await import("./outputs.ts");
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const opts: HealthOptions = { caFile: args.ca as string | undefined, queues, discover: args.discover === true };
     const render = (h: Health) => (args.json ? JSON.stringify(h, null, 2) + "\n" : formatHealth(h));
@@ -357,4 +358,4 @@ async function watchHealth(o: ConnectionOutputs, opts: HealthOptions, seconds: n
     }
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("health.ts", main);

@@ -103,7 +103,11 @@ export function parseJson(text: string, source: string): unknown {
 export function jsonFault(text: string): { offset: number; what: string } {
     let i = 0;
     class Fault {
-        constructor(readonly what: string) {}
+        readonly what: string;
+
+        constructor(what: string) {
+            this.what = what;
+        }
     }
     const ws = () => {
         while (i < text.length && " \t\n\r".includes(text[i]!)) i++;

@@ -11,10 +11,9 @@
  * --accept VAR / --refuse VAR also say what is expected; exit 1 when an expectation fails or a
  * server asks for no password at all.
  */
-import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, registerSecret, runMain, scrub } from "./cli";
-import { connect } from "./connection";
-import { loadOutputs } from "./outputs";
+import type { ConnectionOutputs } from "../contract.ts";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, registerSecret, runAsCommand, scrub } from "./cli.ts";
+import { connect } from "./connection.ts";
 
 export interface Candidate {
     /** Where it came from: `stack output password`, `env NEW_PW`, `stdin line 2`. */
@@ -84,6 +83,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         user: { type: "string" },
         ca: { type: "string" },
     }) as Record<string, string | boolean | string[] | undefined>;
+    const { loadOutputs } = await import("./outputs.ts");
     const o = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const stdin = args.stdin ? (stdinText ?? (await readStdin())) : undefined;
     const candidates: Candidate[] = [
@@ -118,4 +118,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return failed ? EXIT_FAILED : EXIT_OK;
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("passwords.ts", main);

@@ -14,13 +14,13 @@
  *
  * clean, retry, drain and obliterate print what they would do and do nothing without --yes.
  */
-import { Queue } from "bullmq";
-import Redis, { Cluster } from "ioredis";
-import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
-import { connect, connectCluster, isCluster } from "./connection";
-import { QueueCounts, countQueue, countQueues, formatCounts, openQueue } from "./day2/queues";
-import { loadOutputs } from "./outputs";
+import type { Queue } from "bullmq";
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import type { ConnectionOutputs } from "../contract.ts";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runAsCommand, scrub } from "./cli.ts";
+import { connect, connectCluster, isCluster } from "./connection.ts";
+import { type QueueCounts, countQueue, countQueues, formatCounts, openQueue } from "./day2/queues.ts";
 
 export const VERBS = ["counts", "clean", "retry", "drain", "obliterate", "pause", "resume"] as const;
 export type Verb = (typeof VERBS)[number];
@@ -129,6 +129,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     if (args.delayed && verb !== "drain") throw new UsageError("--delayed is for drain");
     if (args.force && verb !== "obliterate") throw new UsageError("--force is for obliterate");
     const states: Finished[] = state ? [state as Finished] : verb === "retry" ? ["failed"] : ["completed", "failed"];
+    const { loadOutputs } = await import("./outputs.ts");
     const o = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const conn = await open(o, args.ca as string | undefined);
     try {
@@ -138,7 +139,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
             return EXIT_OK;
         }
         const name = (args.queue as string | undefined) ?? o.bullmq.queue;
-        const q = openQueue(conn, o.bullmq.prefix, name);
+        const q = await openQueue(conn, o.bullmq.prefix, name);
         try {
             const before = await countQueue(conn, o.bullmq.prefix, name);
             out(`queue ${o.bullmq.prefix}:${name} at ${o.host}:${o.port}, now:\n${formatCounts([before])}`);
@@ -165,4 +166,4 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("queue.ts", main);

@@ -17,16 +17,16 @@
  * free memory.
  */
 import * as fs from "fs";
-import Redis, { Cluster } from "ioredis";
-import { ConnectionOutputs } from "../contract";
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runMain, scrub } from "./cli";
-import { connect, connectCluster, info, isCluster } from "./connection";
-import { checksumFile, cleanupOnSignals } from "./backup";
-import { Progress, humanBytes } from "./day2/progress";
-import { QueueCounts, countQueues, diffCounts, formatCounts } from "./day2/queues";
-import { RdbCheck, RdbError, checkRdbFile, formatRdbName, parseSha256File, readsRdb, serverRdbVersion } from "./day2/rdb";
-import { ScratchServer, localServerInfo } from "./day2/scratch";
-import { loadStack } from "./day2/stack";
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import type { ConnectionOutputs } from "../contract.ts";
+import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runAsCommand, scrub } from "./cli.ts";
+import { connect, connectCluster, info, isCluster } from "./connection.ts";
+import { checksumFile, cleanupOnSignals } from "./backup.ts";
+import { Progress, humanBytes } from "./day2/progress.ts";
+import { type QueueCounts, countQueues, diffCounts, formatCounts } from "./day2/queues.ts";
+import { type RdbCheck, RdbError, checkRdbFile, formatRdbName, parseSha256File, readsRdb, serverRdbVersion } from "./day2/rdb.ts";
+import { ScratchServer, localServerInfo } from "./day2/scratch.ts";
 
 /** A restore that stopped before writing anything, and why. */
 export class RestoreRefused extends Error {}
@@ -225,6 +225,7 @@ export async function main(argv: string[]): Promise<number> {
     if (args.in === undefined) throw new UsageError(`--in FILE is required\nusage: ${USAGE}`);
     const file = args.in as string;
     if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
+    const { loadStack } = await import("./day2/stack.ts");
     const stack = await loadStack({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const o = stack.outputs;
     cleanupOnSignals("the scratch server is stopped; keys copied before the interruption stay on the server (restore again with --force, or empty it)");
@@ -256,4 +257,4 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("restore.ts", main);

@@ -4,14 +4,14 @@
  * `--outputs FILE --check` checks the file alone, every problem at once, without connecting.
  */
 import { randomUUID } from "crypto";
-import { ConnectionOptions, Queue, Worker } from "bullmq";
-import Redis, { Cluster } from "ioredis";
-import { ConnectionOutputs } from "../contract";
-import { evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict } from "./checks";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseCommand, runMain, scrub } from "./cli";
-import { ConnectionError, connect, connectCluster, info, isCluster, named, place, redisOptions } from "./connection";
-import { readQueues, serverConfig } from "./health";
-import { checkOutputsFile, loadOutputs, urlProblems } from "./outputs";
+import type { ConnectionOptions } from "bullmq";
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import type { ConnectionOutputs } from "../contract.ts";
+import { type ServerConfig, type Verdict, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict } from "./checks.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseCommand, runAsCommand, scrub } from "./cli.ts";
+import { ConnectionError, connect, connectCluster, info, isCluster, named, place, redisOptions } from "./connection.ts";
+import { readQueues, serverConfig } from "./health.ts";
 
 export type Status = "pass" | "fail" | "skip";
 export interface CheckResult {
@@ -20,8 +20,7 @@ export interface CheckResult {
     detail: string;
 }
 
-export const CHECKS = ["reachable", "auth", "tls", "url", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq", "retention"] as const;
-export { HEADROOM_LIMIT } from "./checks";
+export { HEADROOM_LIMIT } from "./checks.ts";
 /** Time for everything when the server does not answer (refused, dropped, or hung). */
 export const DOWN_BUDGET_MS = 10_000;
 /** One protocol's try; two of them fit in the budget with room to report. */
@@ -32,137 +31,199 @@ export interface SmokeOptions {
     caFile?: string;
 }
 
+/** What the checks find as they go, for the checks after them. */
+export interface SmokeRun {
+    readonly o: ConnectionOutputs;
+    readonly opts: SmokeOptions;
+    readonly started: number;
+    /** The probe over the declared protocol (reachable). */
+    declared?: Probe;
+    /** The probe that got an answer, over the declared protocol or the other (reachable). */
+    reached?: Probe;
+    /** A connection that authenticated with the outputs' credentials, over the protocol reached (auth). */
+    client?: Redis;
+    /** INFO and CONFIG GET, read once for the checks that judge them. */
+    server?: Promise<[Record<string, string>, ServerConfig]>;
+}
+
+type Outcome = [Status, string];
+
+/** One smoke check: its name (the first column of the output), what it checks, and how. */
+export interface SmokeCheck {
+    readonly name: string;
+    /** What the check proves, in a line. */
+    readonly checks: string;
+    /** Why it cannot run, given what the checks before it found; undefined when it can. */
+    readonly needs?: (r: SmokeRun) => string | undefined;
+    readonly run: (r: SmokeRun) => Outcome | Promise<Outcome>;
+}
+
+/** The checks in the order they run: a check that needs what an earlier one could not give is skipped, with why. */
+export const SMOKE_CHECKS = [
+    { name: "reachable", checks: "a Redis server answers PING at host:port, over the declared protocol (or, to tell a mismatch from a dead server, the other)", run: reachable },
+    { name: "auth", checks: "the server refuses a client without the password and accepts the outputs' username and password", needs: (r) => reachedNeeded(r) ?? credentialsWithheld(r), run: auth },
+    { name: "tls", checks: "the server speaks the protocol the outputs declare (tls), its certificate verified", needs: reachedNeeded, run: tls },
+    { name: "url", checks: "the url output names the same server, user and password as the other outputs, and connects", needs: urlNeeds, run: url },
+    { name: "eviction-policy", checks: "maxmemory-policy is noeviction: a full server refuses writes and drops no job", needs: authenticatedNeeded, run: (r) => judged(r, (i, cfg) => evictionVerdict(i, cfg)) },
+    { name: "persistence", checks: "the server keeps writes as the persistence output declares (AOF, save points, replicas), and its last writes to disk succeeded", needs: authenticatedNeeded, run: (r) => judged(r, (i, cfg) => persistenceVerdict(r.o.persistence, i, cfg)) },
+    { name: "memory-headroom", checks: "used_memory is under the headroom limit of maxmemory", needs: authenticatedNeeded, run: (r) => judged(r, (i) => headroomVerdict(i)) },
+    { name: "round-trip", checks: "a key is written with a TTL, read back and deleted, through the client the pipeline would use", needs: authenticatedNeeded, run: roundTrip },
+    { name: "bullmq", checks: "a job added to a throwaway queue is completed by a worker and its result read back", needs: authenticatedNeeded, run: (r) => bullmqRoundTrip(r.o, { ...r.opts, tls: r.reached!.tls }) },
+    { name: "retention", checks: "the declared queue keeps its finished jobs as the stack's removeOnComplete and removeOnFail say", needs: authenticatedNeeded, run: retention },
+] as const satisfies readonly SmokeCheck[];
+
+export type CheckName = (typeof SMOKE_CHECKS)[number]["name"];
+export const CHECKS: readonly CheckName[] = SMOKE_CHECKS.map((c) => c.name);
+
 /** Runs every check in order; a check that needs what an earlier one could not give is skipped, with why. */
 export async function runSmoke(o: ConnectionOutputs, opts: SmokeOptions = {}): Promise<CheckResult[]> {
+    const r: SmokeRun = { o, opts, started: Date.now() };
     const results: CheckResult[] = [];
-    const add = (name: (typeof CHECKS)[number], status: Status, detail: string) => results.push({ name, status, detail });
-    const skipRest = (reason: string) => {
-        for (const name of CHECKS) if (!results.some((r) => r.name === name)) add(name, "skip", reason);
-    };
-    const started = Date.now();
-
-    // 1. reachable: over the declared protocol first, then the other, to tell a TLS mismatch from a dead server.
-    const declared = await probe(o, o.tls, opts, PROBE_TIMEOUT_MS);
-    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 1500 - (Date.now() - started))));
-    const working = declared.ok ? declared : other?.ok ? other : undefined;
-    if (!working) {
-        add("reachable", "fail", `no answer: ${declared.error}; also tried ${other!.error}`);
-        skipRest("needs a reachable server");
-        return results;
-    }
-    add("reachable", "pass", `${o.host}:${o.port} answered PING (${working.answer}) over ${working.tls ? "TLS" : "plain TCP"}; round trip ${working.medianMs!.toFixed(2)} ms (median of 20 PINGs)`);
-
-    // Credentials go only where the outputs said they may: never in plain text when TLS was
-    // declared, never over a TLS connection whose certificate could not be verified.
-    const mismatch = working.tls !== o.tls;
-    const credentialsSafe = !mismatch || (working.tls && working.verified);
-
-    // 2. auth: refused without the password, accepted with it (sent with AUTH, its reply read).
-    let client: Redis | undefined;
-    const anonymous = await session(o, working, opts, (c) => replyOf(c.ping())).catch((e: Error) => `error ${e.message}`);
-    if (!credentialsSafe) {
-        add("auth", "skip", `the password was not sent: ${o.tls ? "TLS was declared and the server speaks plain TCP" : "the server's certificate could not be verified (pass --ca FILE)"}`);
-    } else if (anonymous === "PONG") {
-        add("auth", "fail", "the server answered PING without a password: requirepass (or the default user's ACL) is not set");
-    } else {
-        try {
-            client = await connect(o, { tls: working.tls, anonymous: true, caFile: opts.caFile });
-            const reply = await replyOf(client.auth(o.username, o.password));
-            if (reply !== "OK") throw new Error(reply.replace(/^error /, ""));
-            // A server whose last save failed refuses PING with MISCONF, after the password was
-            // taken: that is the persistence check's to report.
-            const pong = await replyOf(client.ping());
-            if (pong !== "PONG" && !pong.startsWith("error MISCONF")) throw new Error(pong.replace(/^error /, ""));
-            add("auth", "pass", `${anonymous.replace(/^error /, "").split(" ")[0]} without the password; accepted with it as ${o.username}`);
-        } catch (e) {
-            add("auth", "fail", `the outputs' password was refused: ${(e as Error).message}`);
-            client?.disconnect();
-            client = undefined;
-        }
-    }
-
-    // 3. tls
-    if (!mismatch) {
-        add("tls", "pass", o.tls ? `TLS as declared${working.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)");
-    } else if (o.tls) {
-        add("tls", "fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${declared.reason})`);
-    } else {
-        add("tls", "fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${declared.reason})`);
-    }
-
-    // 4. url: agrees with the other outputs, and connects as the workers will with it.
-    if (!credentialsSafe) add("url", "skip", "the password was not sent (see auth)");
-    else if (mismatch) add("url", "skip", "needs the declared protocol to work (see tls)");
-    else if (!client) add("url", "skip", "needs the outputs' password accepted (see auth)");
-    else add("url", ...(await urlCheck(o, opts)));
-
-    if (!client) {
-        skipRest("needs an authenticated connection");
-        return results;
-    }
     try {
-        await checksOnServer(client, o, add, { ...opts, tls: working.tls });
+        for (const check of SMOKE_CHECKS as readonly SmokeCheck[]) {
+            const skip = check.needs?.(r);
+            const [status, detail] = skip !== undefined ? (["skip", skip] as Outcome) : await check.run(r);
+            results.push({ name: check.name, status, detail });
+        }
     } finally {
-        client.disconnect();
+        r.client?.disconnect();
     }
     return results;
 }
 
-type Add = (name: (typeof CHECKS)[number], status: Status, detail: string) => void;
+// What a check needs of the ones before it: undefined when it is there, else why it is skipped.
 
-async function checksOnServer(client: Redis, o: ConnectionOutputs, add: Add, opts: SmokeOptions & { tls: boolean }): Promise<void> {
-    // The same judgements health makes, on the same INFO and CONFIG GET (CONFIG is blocked or
-    // renamed on managed services: INFO stands in where it can).
-    const [i, cfg] = await named(o, opts.tls, Promise.all([info(client), serverConfig(client)]));
-    for (const [name, v] of [["eviction-policy", evictionVerdict(i, cfg)], ["persistence", persistenceVerdict(o.persistence, i, cfg)], ["memory-headroom", headroomVerdict(i)]] as const) {
-        add(name, v.status, v.detail);
+function reachedNeeded(r: SmokeRun): string | undefined {
+    return r.reached ? undefined : "needs a reachable server";
+}
+
+/** Credentials go only where the outputs said they may: never in plain text when TLS was declared, never over a TLS connection whose certificate could not be verified. */
+function credentialsWithheld(r: SmokeRun): string | undefined {
+    const p = r.reached!;
+    if (p.tls === r.o.tls || (p.tls && p.verified)) return undefined;
+    return `the password was not sent: ${r.o.tls ? "TLS was declared and the server speaks plain TCP" : "the server's certificate could not be verified (pass --ca FILE)"}`;
+}
+
+function urlNeeds(r: SmokeRun): string | undefined {
+    const unreached = reachedNeeded(r);
+    if (unreached) return unreached;
+    if (credentialsWithheld(r)) return "the password was not sent (see auth)";
+    if (r.reached!.tls !== r.o.tls) return "needs the declared protocol to work (see tls)";
+    if (!r.client) return "needs the outputs' password accepted (see auth)";
+    return undefined;
+}
+
+function authenticatedNeeded(r: SmokeRun): string | undefined {
+    return reachedNeeded(r) ?? (r.client ? undefined : "needs an authenticated connection");
+}
+
+// The checks.
+
+async function reachable(r: SmokeRun): Promise<Outcome> {
+    const { o, opts } = r;
+    const declared = await probe(o, o.tls, opts, PROBE_TIMEOUT_MS);
+    r.declared = declared;
+    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 1500 - (Date.now() - r.started))));
+    const reached = declared.ok ? declared : other?.ok ? other : undefined;
+    if (!reached) return ["fail", `no answer: ${declared.error}; also tried ${other?.error}`];
+    r.reached = reached;
+    return ["pass", `${o.host}:${o.port} answered PING (${reached.answer}) over ${reached.tls ? "TLS" : "plain TCP"}; round trip ${reached.medianMs?.toFixed(2)} ms (median of 20 PINGs)`];
+}
+
+/** Refused without the password, accepted with it (sent with AUTH, its reply read). */
+async function auth(r: SmokeRun): Promise<Outcome> {
+    const { o, opts } = r;
+    const anonymous = await session(o, r.reached!, opts, (c) => replyOf(c.ping())).catch((e: Error) => `error ${e.message}`);
+    if (anonymous === "PONG") return ["fail", "the server answered PING without a password: requirepass (or the default user's ACL) is not set"];
+    let client: Redis | undefined;
+    try {
+        client = await connect(o, { tls: r.reached!.tls, anonymous: true, caFile: opts.caFile });
+        const reply = await replyOf(client.auth(o.username, o.password));
+        if (reply !== "OK") throw new Error(reply.replace(/^error /, ""));
+        // A server whose last save failed refuses PING with MISCONF, after the password was
+        // taken: that is the persistence check's to report.
+        const pong = await replyOf(client.ping());
+        if (pong !== "PONG" && !pong.startsWith("error MISCONF")) throw new Error(pong.replace(/^error /, ""));
+        r.client = client;
+        return ["pass", `${anonymous.replace(/^error /, "").split(" ")[0]} without the password; accepted with it as ${o.username}`];
+    } catch (e) {
+        client?.disconnect();
+        return ["fail", `the outputs' password was refused: ${(e as Error).message}`];
     }
+}
 
-    // 7. write, read, delete: through the client the pipeline would use (a cluster client on a cluster)
+function tls(r: SmokeRun): Outcome {
+    const { o } = r;
+    const reached = r.reached!;
+    if (reached.tls === o.tls) return ["pass", o.tls ? `TLS as declared${reached.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)"];
+    if (o.tls) return ["fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${r.declared?.reason})`];
+    return ["fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${r.declared?.reason})`];
+}
+
+function url(r: SmokeRun): Promise<Outcome> {
+    return urlCheck(r.o, r.opts);
+}
+
+/**
+ * A judgement health also makes, on the same INFO and CONFIG GET, read once for every check
+ * that needs them (CONFIG is blocked or renamed on managed services: INFO stands in where it can).
+ */
+async function judged(r: SmokeRun, verdict: (info: Record<string, string>, cfg: ServerConfig) => Verdict): Promise<Outcome> {
+    const client = r.client!;
+    r.server ??= named(r.o, r.reached!.tls, Promise.all([info(client), serverConfig(client)]));
+    const v = verdict(...(await r.server));
+    return [v.status, v.detail];
+}
+
+/** Write, read, delete: through the client the pipeline would use (a cluster client on a cluster). */
+async function roundTrip(r: SmokeRun): Promise<Outcome> {
+    const { o, opts } = r;
     const key = `mspbyte:smoke:${randomUUID()}`;
     const value = randomUUID();
     let rt: Redis | Cluster | undefined;
     try {
-        rt = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: opts.tls }) : client;
+        rt = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: r.reached!.tls }) : r.client!;
         await rt.set(key, value, "EX", 60);
         const read = await rt.get(key);
         const ttl = await rt.ttl(key);
         const deleted = await rt.del(key);
-        if (read !== value) add("round-trip", "fail", `wrote ${key} and read back ${JSON.stringify(read)}`);
-        else if (deleted !== 1) add("round-trip", "fail", `${key} could not be deleted`);
-        else add("round-trip", "pass", `SET with a ${ttl} s TTL, GET, DEL on ${key}${isCluster(o) ? " through a cluster client" : ""}`);
+        if (read !== value) return ["fail", `wrote ${key} and read back ${JSON.stringify(read)}`];
+        if (deleted !== 1) return ["fail", `${key} could not be deleted`];
+        return ["pass", `SET with a ${ttl} s TTL, GET, DEL on ${key}${isCluster(o) ? " through a cluster client" : ""}`];
     } catch (e) {
-        add("round-trip", "fail", `${key}: ${(e as Error).message}`);
+        return ["fail", `${key}: ${(e as Error).message}`];
     } finally {
-        if (rt && rt !== client) rt.disconnect();
+        if (rt && rt !== r.client) rt.disconnect();
     }
+}
 
-    // 8. a real job through BullMQ
-    add("bullmq", ...(await bullmqRoundTrip(o, opts)));
-
-    // 9. the declared queue's finished jobs against the stack's retention
+/** The declared queue's finished jobs against the stack's retention. */
+async function retention(r: SmokeRun): Promise<Outcome> {
+    const { o, opts } = r;
     let rc: Cluster | undefined;
     try {
-        rc = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: opts.tls }) : undefined;
-        const [q] = await named(o, opts.tls, readQueues(rc ?? client, o.bullmq.prefix, [o.bullmq.queue]));
+        rc = isCluster(o) ? await connectCluster(o, { caFile: opts.caFile, tls: r.reached!.tls }) : undefined;
+        const [q] = await named(o, r.reached!.tls, readQueues(rc ?? r.client!, o.bullmq.prefix, [o.bullmq.queue]));
         const v = retentionVerdict(q!, o.bullmq);
-        add("retention", v.status, v.detail);
+        return [v.status, v.detail];
     } catch (e) {
-        add("retention", "fail", (e as Error).message);
+        return ["fail", (e as Error).message];
     } finally {
         rc?.disconnect();
     }
 }
 
 /** The url output: the same server, user and password as the other outputs, and it connects. */
-async function urlCheck(o: ConnectionOutputs, opts: SmokeOptions): Promise<[Status, string]> {
+async function urlCheck(o: ConnectionOutputs, opts: SmokeOptions): Promise<Outcome> {
+    const { urlProblems } = await import("./outputs.ts");
     const problems = urlProblems(o);
     if (problems.length > 0) return ["fail", problems.join("; ")];
     const shown = `${o.tls ? "rediss" : "redis"}://${o.username}:<password>@${o.host}:${o.port}`;
     const { tls, connectTimeout, commandTimeout } = redisOptions(o, { caFile: opts.caFile });
     // The URL first: its host, port and credentials win over the options, as in a worker that
     // passes it alone; only the TLS file options (a CA) come from here.
-    const c = new Redis(o.url, { ...(o.tls ? { tls } : {}), connectTimeout, commandTimeout, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const ioredis = await import("ioredis");
+    const c = new ioredis.default(o.url, { ...(o.tls ? { tls } : {}), connectTimeout, commandTimeout, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     c.on("error", () => undefined);
     try {
         await named(o, o.tls, c.connect());
@@ -176,7 +237,8 @@ async function urlCheck(o: ConnectionOutputs, opts: SmokeOptions): Promise<[Stat
     }
 }
 
-async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls: boolean }): Promise<[Status, string]> {
+async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls: boolean }): Promise<Outcome> {
+    const { Queue, Worker } = await import("bullmq");
     const name = `smoke-${randomUUID().slice(0, 8)}`;
     const { host, port, username, password, tls, connectTimeout } = redisOptions(o, { caFile: opts.caFile, tls: opts.tls });
     // BullMQ's workers block on the connection: they need maxRetriesPerRequest null.
@@ -298,12 +360,14 @@ export async function main(argv: string[]): Promise<number> {
     if (args.check) {
         if (args.outputs === undefined) throw new UsageError(`--check checks an outputs file: give --outputs FILE\nusage: ${USAGE}`);
         const file = String(args.outputs);
+        const { checkOutputsFile } = await import("./outputs.ts");
         const problems = checkOutputsFile(file);
         process.stdout.write(scrub(problems.length === 0
             ? `${file}: every output as the contract says\n`
             : `${file}: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n${problems.map((p) => `  ${p}\n`).join("")}`));
         return problems.length === 0 ? EXIT_OK : EXIT_USAGE;
     }
+    const { loadOutputs } = await import("./outputs.ts");
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     process.stdout.write(`smoke: ${args.stack ? `stack ${args.stack}` : String(args.outputs)} (target ${outputs.target}) at ${outputs.host}:${outputs.port}\n`);
     const started = Date.now();
@@ -312,4 +376,4 @@ export async function main(argv: string[]): Promise<number> {
     return results.every((r) => r.status === "pass") ? EXIT_OK : EXIT_FAILED;
 }
 
-if (require.main === module) runMain(() => main(process.argv.slice(2)));
+runAsCommand("smoke.ts", main);

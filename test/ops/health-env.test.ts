@@ -11,12 +11,13 @@ import { UsageError } from "../../src/ops/cli";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
+import { opsArgv } from "./npmScript";
 
 const ROOT = path.join(__dirname, "..", "..");
 let server: RedisServer;
 let dir: string;
 const run = (script: string, ...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), script, ...args], { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
 });
 
@@ -97,7 +98,7 @@ describe("health", () => {
 
     it("--watch redraws every N seconds until stopped", async () => {
         const { spawn } = await import("child_process");
-        const child = spawn(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--outputs", writeOutputs(), "--watch", "1"], { cwd: ROOT });
+        const child = spawn(process.execPath, opsArgv("src/ops/health.ts", "--outputs", writeOutputs(), "--watch", "1"), { cwd: ROOT });
         let out = "";
         const framesSeen = () => (out.match(/\(every 1 s, Ctrl-C to stop\)/g) ?? []).length;
         // Waits for two frames (or gives up after 20 s and lets the assertion say so).
@@ -116,7 +117,7 @@ describe("health", () => {
 
     it("--stack without the Pulumi CLI: exit 2, one line saying what to do", async () => {
         const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-            execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--stack", "dev"], { cwd: ROOT, env: { PATH: path.dirname(process.execPath) } }, (err, _o, stderr) =>
+            execFile(process.execPath, opsArgv("src/ops/health.ts", "--stack", "dev"), { cwd: ROOT, env: { PATH: path.dirname(process.execPath) } }, (err, _o, stderr) =>
                 resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }));
         });
         expect(r).toEqual({ code: 2, stderr: "error: the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE\n" });

@@ -12,6 +12,7 @@ import { runSmoke } from "../../src/ops/smoke";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer, sleep } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
+import { opsArgv } from "./npmScript";
 
 const ROOT = path.join(__dirname, "..", "..");
 const servers: RedisServer[] = [];
@@ -59,7 +60,7 @@ describe("health --watch through a restart", () => {
         servers.push(s);
         const file = path.join(s.dir, "outputs.json");
         fs.writeFileSync(file, JSON.stringify(outputsFor(s)));
-        const child = spawn(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--outputs", file, "--watch", "1"], { cwd: ROOT });
+        const child = spawn(process.execPath, opsArgv("src/ops/health.ts", "--outputs", file, "--watch", "1"), { cwd: ROOT });
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         const waitFor = async (re: RegExp) => {

@@ -11,6 +11,7 @@ import { checkOutputsFile, jsonFault, readOutputsFile } from "../../src/ops/outp
 import { scrub } from "../../src/ops/cli";
 import { readStackFile } from "../../src/ops/day2/stack";
 import { outputsFor } from "../../tools/outputs";
+import { opsArgv } from "./npmScript";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SECRET = "Zq8Vx3Kw9Jr2Tm5Ly7Hb";
@@ -31,7 +32,7 @@ const expectNoFragment = (text: string) => {
     for (const f of fragments) expect(text, `message holds "${f}"`).not.toContain(f);
 };
 const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/smoke.ts", ...args], { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, opsArgv("src/ops/smoke.ts", ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
 });
 

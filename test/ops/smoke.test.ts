@@ -13,6 +13,7 @@ import { outputsFor } from "../../tools/outputs";
 import { RedisServer, freePort } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 import { TestCerts, makeCerts } from "../helpers/tls";
+import { opsArgv } from "./npmScript";
 
 const failed = (results: CheckResult[]) => results.filter((r) => r.status === "fail").map((r) => r.name);
 const line = (results: CheckResult[], name: string) => results.find((r) => r.name === name)!;
@@ -164,7 +165,7 @@ describe("npm run smoke: exit codes and one-line errors", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-smoke-cli-"));
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/smoke.ts", ...args], { cwd: path.join(__dirname, "..", ".."), timeout: 55_000 }, (err, stdout, stderr) =>
+        execFile(process.execPath, opsArgv("src/ops/smoke.ts", ...args), { cwd: path.join(__dirname, "..", ".."), timeout: 55_000 }, (err, stdout, stderr) =>
             resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
     });
 

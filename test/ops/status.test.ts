@@ -14,6 +14,7 @@ import { runSmoke } from "../../src/ops/smoke";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer, sleep } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
+import { opsArgv } from "./npmScript";
 
 const ROOT = path.join(__dirname, "..", "..");
 const servers: RedisServer[] = [];
@@ -93,7 +94,7 @@ describe("snapshots as they happened", () => {
 
 describe("health exits non-zero on what smoke fails", () => {
     const health = (file: string) => new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/health.ts", "--outputs", file], { cwd: ROOT, timeout: 55_000 }, (err, stdout) =>
+        execFile(process.execPath, opsArgv("src/ops/health.ts", "--outputs", file), { cwd: ROOT, timeout: 55_000 }, (err, stdout) =>
             resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout }));
     });
 

@@ -2,7 +2,7 @@
  * Progress on stderr while a long step runs: one line redrawn in place on a terminal, a line
  * every few seconds otherwise (CI logs), and always a last line at 100%.
  */
-import { humanBytes } from "../cli";
+import { humanBytes } from "../cli.ts";
 
 export { humanBytes };
 
@@ -10,13 +10,17 @@ export class Progress {
     private last = 0;
     private readonly started = Date.now();
     private done = false;
+    private readonly label: string;
+    private readonly unit: "bytes" | "keys";
+    private readonly out: NodeJS.WriteStream;
+    private readonly everyMs: number;
 
-    constructor(
-        private readonly label: string,
-        private readonly unit: "bytes" | "keys",
-        private readonly out: NodeJS.WriteStream = process.stderr,
-        private readonly everyMs = out.isTTY ? 200 : 5000,
-    ) {}
+    constructor(label: string, unit: "bytes" | "keys", out: NodeJS.WriteStream = process.stderr, everyMs = out.isTTY ? 200 : 5000) {
+        this.label = label;
+        this.unit = unit;
+        this.out = out;
+        this.everyMs = everyMs;
+    }
 
     private text(n: number, total: number): string {
         const amount = this.unit === "bytes" ? `${humanBytes(n)}${total ? ` of ${humanBytes(total)}` : ""}` : `${n}${total ? ` of ${total}` : ""} keys`;

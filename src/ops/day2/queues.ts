@@ -1,7 +1,8 @@
-/** BullMQ queue depths on any connection (a stack's server, a scratch server), through BullMQ's own API. */
-import { Queue } from "bullmq";
-import Redis, { Cluster } from "ioredis";
-import { discoverQueues } from "../health";
+/** BullMQ queue depths on any connection (a stack's server, a scratch server), through BullMQ's own API (loaded at first use). */
+import type { Queue } from "bullmq";
+import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
+import { discoverQueues } from "../health.ts";
 
 export const STATES = ["wait", "prioritized", "waiting-children", "active", "delayed", "completed", "failed"] as const;
 export type State = (typeof STATES)[number];
@@ -14,6 +15,7 @@ export interface QueueCounts {
 
 /** Every queue under the prefix, found by scanning keys, each master of a cluster. */
 export async function findQueues(conn: Redis | Cluster, prefix: string): Promise<string[]> {
+    const { Cluster } = await import("ioredis");
     const nodes = conn instanceof Cluster ? conn.nodes("master") : [conn];
     const found = await Promise.all(nodes.map(async (n) => (await discoverQueues(n, prefix)).names));
     return [...new Set(found.flat())].sort();
@@ -24,14 +26,15 @@ export async function findQueues(conn: Redis | Cluster, prefix: string): Promise
  * skipMetasUpdate: a Queue otherwise writes its meta hash when it opens, so a count would
  * create a key for a queue that does not exist, and recreate one just obliterated.
  */
-export function openQueue(conn: Redis | Cluster, prefix: string, name: string): Queue {
+export async function openQueue(conn: Redis | Cluster, prefix: string, name: string): Promise<Queue> {
+    const { Queue } = await import("bullmq");
     const q = new Queue(name, { prefix, connection: conn, skipMetasUpdate: true });
     q.on("error", () => undefined);
     return q;
 }
 
 export async function countQueue(conn: Redis | Cluster, prefix: string, name: string): Promise<QueueCounts> {
-    const q = openQueue(conn, prefix, name);
+    const q = await openQueue(conn, prefix, name);
     try {
         const c = await q.getJobCounts(...STATES);
         const counts = Object.fromEntries(STATES.map((s) => [s, c[s] ?? 0])) as Record<State, number>;

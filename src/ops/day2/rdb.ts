@@ -145,7 +145,11 @@ export class RdbError extends Error {}
 
 class Reader {
     pos = 0;
-    constructor(private readonly b: Buffer) {}
+    private readonly b: Buffer;
+
+    constructor(b: Buffer) {
+        this.b = b;
+    }
 
     need(n: number): void {
         if (this.pos + n > this.b.length) throw new RangeError("short");

@@ -11,8 +11,8 @@
 import * as net from "net";
 import * as tls from "tls";
 import * as fs from "fs";
-import { ConnectionOutputs } from "../../contract";
-import { CONNECT_TIMEOUT_MS } from "../connection";
+import type { ConnectionOutputs } from "../../contract.ts";
+import { CONNECT_TIMEOUT_MS } from "../connection.ts";
 
 export interface StreamOptions {
     caFile?: string;

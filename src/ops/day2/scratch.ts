@@ -4,12 +4,12 @@
  * socket in its own temp directory only (no TCP port), saves nothing, and is killed and its
  * directory removed by `stop()`, which callers run on every exit path.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { type ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import Redis from "ioredis";
-import { info } from "../connection";
+import type Redis from "ioredis";
+import { info } from "../connection.ts";
 
 export const REDIS_SERVER_HINT = "redis-server is needed on this machine to read the file: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)";
 
@@ -31,12 +31,17 @@ export function localServerInfo(): { version: string; info: Record<string, strin
 }
 
 export class ScratchServer {
-    private constructor(
-        private readonly proc: ChildProcess,
-        private readonly dir: string,
-        readonly client: Redis,
-        private readonly exited: Promise<void>,
-    ) {}
+    private readonly proc: ChildProcess;
+    private readonly dir: string;
+    readonly client: Redis;
+    private readonly exited: Promise<void>;
+
+    private constructor(proc: ChildProcess, dir: string, client: Redis, exited: Promise<void>) {
+        this.proc = proc;
+        this.dir = dir;
+        this.client = client;
+        this.exited = exited;
+    }
 
     /** The live scratch servers of this process, stopped by `stopAllScratch` on a signal. */
     static readonly live = new Set<ScratchServer>();
@@ -44,6 +49,7 @@ export class ScratchServer {
     /** Starts a server that loads `rdbFile` and resolves once it has (rejects with the server's own reason otherwise). */
     static async load(rdbFile: string, o: { timeoutMs?: number } = {}): Promise<ScratchServer> {
         localServerVersion();
+        const ioredis = await import("ioredis");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-scratch-"));
         fs.symlinkSync(path.resolve(rdbFile), path.join(dir, "dump.rdb"));
         const socket = path.join(dir, "redis.sock");
@@ -53,7 +59,7 @@ export class ScratchServer {
             "--appendonly", "no", "--save", "", "--logfile", log, "--daemonize", "no", "--protected-mode", "yes",
         ], { stdio: "ignore" });
         const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-        const client = new Redis({ path: socket, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 60_000 });
+        const client = new ioredis.default({ path: socket, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 60_000 });
         client.on("error", () => undefined);
         const server = new ScratchServer(proc, dir, client, exited);
         ScratchServer.live.add(server);

@@ -3,9 +3,9 @@
  * day-2 tools also need what only one target has: the ElastiCache replication group id, the
  * MemoryDB cluster name, the region in the secret's ARN).
  */
-import { ConnectionOutputs } from "../../contract";
-import { UsageError } from "../cli";
-import { parseOutputs, readJsonFile, readStackJson } from "../outputs";
+import type { ConnectionOutputs } from "../../contract.ts";
+import { UsageError } from "../cli.ts";
+import { parseOutputs, readJsonFile, readStackJson } from "../outputs.ts";
 
 export interface Stack {
     outputs: ConnectionOutputs;

@@ -18,6 +18,7 @@ import { Crc64, checkRdbFile } from "../../../src/ops/day2/rdb";
 import { outputsFor } from "../../../tools/outputs";
 import { RedisServer, sleep } from "../../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
+import { opsArgv } from "../npmScript";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const connection = (s: RedisServer) => ({ host: "127.0.0.1", port: s.port, password: TEST_PASSWORD });
@@ -46,7 +47,7 @@ async function dbsize(s: RedisServer): Promise<number> {
 }
 
 const run = (script: string, ...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), script, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
 });
 

@@ -13,6 +13,7 @@ import { main } from "../../../src/ops/passwords";
 import { outputsFor } from "../../../tools/outputs";
 import { RedisServer, sleep } from "../../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
+import { opsArgv } from "../npmScript";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const NEW_PASSWORD = "Rotated-Password-After-0123456789";
@@ -128,7 +129,7 @@ describe("passwords", () => {
 
     it("through npm's entry point: candidates from the environment, exit 0, no password printed", async () => {
         const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/passwords.ts", "--outputs", outputsFile, "--accept", "NEW_PW"], {
+            execFile(process.execPath, opsArgv("src/ops/passwords.ts", "--outputs", outputsFile, "--accept", "NEW_PW"), {
                 cwd: ROOT, timeout: 30_000, env: { ...process.env, NEW_PW: NEW_PASSWORD },
             }, (err, stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
         });

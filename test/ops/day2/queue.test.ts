@@ -10,6 +10,7 @@ import { bullmqSettings } from "../../../src/contract";
 import { outputsFor } from "../../../tools/outputs";
 import { RedisServer, sleep } from "../../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
+import { opsArgv } from "../npmScript";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 let server: RedisServer;
@@ -171,7 +172,7 @@ describe("queue", () => {
 
     it("through npm's entry point: exit 0, and 2 for a usage error", async () => {
         const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, [require.resolve("tsx/cli"), "src/ops/queue.ts", ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
+            execFile(process.execPath, opsArgv("src/ops/queue.ts", ...args), { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
                 resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
         });
         const ok = await run("counts", "--outputs", outputs());
