@@ -5,16 +5,12 @@
  * what happens to the pod and the data said for each.
  */
 import * as fs from "fs";
-import { describe, expect, it, vi } from "vitest";
-import { setConfEdit } from "../helpers/confEdit";
-import { ROOT_REDIS_CONF } from "../../src/redisConf";
+import { describe, expect, it } from "vitest";
+import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
 import { kubernetesTable, prepareRuns } from "../helpers/containerReplace";
 import { stackFileConfig } from "../helpers/pulumiMocks";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
-
-/** An edited root redis.conf for one run (the file on disk is never touched). */
-vi.mock("fs", async (importOriginal) => (await import("../helpers/confEdit")).editableFs(await importOriginal<typeof import("fs")>()));
 
 const file = stackFileConfig("kubernetes");
 const table = kubernetesTable({
@@ -23,13 +19,14 @@ const table = kubernetesTable({
 });
 const PASSWORD = "Kubernetes-Password-One-0123456789";
 
+/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
+function editedRedisConf(edit: (text: string) => string): RedisConf {
+    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
+}
+
 async function run(changes: Record<string, unknown> = {}, opts: { password?: string; edit?: (t: string) => string } = {}): Promise<StackRun> {
-    setConfEdit(opts.edit);
-    try {
-        return await registerStack("kubernetes", { ...stackConfig("kubernetes", changes), password: opts.password ?? PASSWORD }, ["password"]);
-    } finally {
-        setConfEdit(undefined);
-    }
+    const world = opts.edit ? { redisConf: editedRedisConf(opts.edit) } : {};
+    return registerStack("kubernetes", { ...stackConfig("kubernetes", changes), password: opts.password ?? PASSWORD }, ["password"], undefined, world);
 }
 
 /** Verdicts by resource name, only the resources that change. */

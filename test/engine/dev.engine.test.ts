@@ -12,9 +12,8 @@
  */
 import * as fs from "fs";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { setConfEdit } from "../helpers/confEdit";
-import { ROOT_REDIS_CONF } from "../../src/redisConf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
 import { CONF_PATH, DATA_DIR } from "../../src/targets/docker/docker";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
@@ -24,8 +23,6 @@ import { promiseOf, runProgram, setupStack, single } from "../helpers/pulumiMock
 import { freePort } from "../../tools/redisServer";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 import { buildStandInImage } from "../helpers/standInImage";
-
-vi.mock("fs", async (importOriginal) => (await import("../helpers/confEdit")).editableFs(await importOriginal<typeof import("fs")>()));
 
 interface Step {
     change: string;
@@ -46,18 +43,19 @@ const STEPS: Step[] = [
     { change: "memory limit", docker: { image: "redis:7.4.12-bookworm", memoryLimit: "1gb" }, password: P2, edit, expected: { "redis-container": "replace (delete first)" } },
 ];
 
+/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
+function editedRedisConf(edit: (text: string) => string): RedisConf {
+    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
+}
+
 async function register(step: { docker?: Record<string, unknown>; password: string; edit?: (t: string) => string }): Promise<StackRun> {
-    setConfEdit(step.edit);
-    try {
-        const run = await registerStack("dev", { ...stackConfig("dev", step.docker ? { docker: step.docker } : {}), password: step.password }, ["password"]);
-        // The container's image is the RemoteImage's ID, which a new image name changes; the mocks
-        // leave it unresolved, so it stands here as the name it is pulled by.
-        const image = run.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
-        for (const r of run.resources) if (r.type === "docker:index/container:Container") r.inputs.image = `${image.inputs.name} (id)`;
-        return run;
-    } finally {
-        setConfEdit(undefined);
-    }
+    const world = step.edit ? { redisConf: editedRedisConf(step.edit) } : {};
+    const run = await registerStack("dev", { ...stackConfig("dev", step.docker ? { docker: step.docker } : {}), password: step.password }, ["password"], undefined, world);
+    // The container's image is the RemoteImage's ID, which a new image name changes; the mocks
+    // leave it unresolved, so it stands here as the name it is pulled by.
+    const image = run.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
+    for (const r of run.resources) if (r.type === "docker:index/container:Container") r.inputs.image = `${image.inputs.name} (id)`;
+    return run;
 }
 
 const verdicts = (changes: ResourceChange[]) => Object.fromEntries(changes.filter((c) => c.verdict !== "unchanged").map((c) => [c.name, c.verdict]));
