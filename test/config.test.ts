@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_REDIS_IMAGE, parseStackConfig } from "../src/config";
+import { ConfigError, DEFAULT_REDIS_IMAGE, parseStackConfig, type StackConfigOf } from "../src/config";
 import { ROOT, stackFileConfig } from "./helpers/pulumiMocks";
 
 const HEAD = "invalid stack config (Pulumi.<stack>.yaml, namespace mspbyte-redis):\n";
@@ -136,6 +136,13 @@ describe("parseStackConfig accepts good input and fills defaults", () => {
         const x = parseStackConfig({ target: "external", password: "p".repeat(20), external: JSON.stringify({ host: "redis.example.com" }) }, "dev", new Set(["password"]));
         expect(Object.keys(x).filter((key) => ["docker", "vm", "elasticache", "kubernetes", "external"].includes(key))).toEqual(["external"]);
         expect(x.target === "external" && x.password).toBe("p".repeat(20));
+        // The type says the same (checked by tsc): a block is there for its target and absent for the others.
+        if (k.target === "kubernetes") expect(k.kubernetes.allowedPodLabels).toEqual({ app: "w" });
+        // @ts-expect-error a kubernetes stack has no docker block
+        expect(k.target === "kubernetes" && k.docker).toBeUndefined();
+        // @ts-expect-error an external stack's password is a string, never undefined
+        const unset: StackConfigOf<"external">["password"] = undefined;
+        expect(unset).toBeUndefined();
     });
 
     it("0.0.0.0 with the explicit opt-in", () => {
