@@ -4,7 +4,8 @@
  * type), the stack name and redis.conf taken from the args, a transform on every child, the
  * typed details, and the resource options that protect the data.
  */
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
 import { Persistence } from "../../src/contract";
 import { RedisConf, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { MANAGED_DEFAULTS } from "../../src/targets/managed/config";
@@ -33,6 +34,18 @@ const memorydbArgs = (over: Partial<MemorydbRedisArgs> = {}): MemorydbRedisArgs 
 
 const elasticache = (over: Partial<ElasticacheRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new ElasticacheRedis("redis", elasticacheArgs(over)));
 const memorydb = (over: Partial<MemorydbRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new MemorydbRedis("redis", memorydbArgs(over)));
+
+/** Builds a component under mocks and returns what it passed to registerOutputs. */
+async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, unknown>[] }> {
+    const spy = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o?: unknown) => void }, "registerOutputs");
+    try {
+        const run = await build();
+        const registered = spy.mock.calls.filter((_, i) => spy.mock.contexts[i] === run.component).map((c) => c[0] as Record<string, unknown>);
+        return { run, registered };
+    } finally {
+        spy.mockRestore();
+    }
+}
 
 /** The one resource of a type, its inputs with secrets unwrapped. */
 const inputsOf = (run: ComponentRun<unknown>, type: string) => plain(single(run.resources, type).inputs);
@@ -211,6 +224,15 @@ describe("ElastiCache from its args", () => {
         expect(await promiseOf(e.password as any)).toBe(PASSWORD);
     });
 
+    it("registers every public output: the endpoint and the details", async () => {
+        const { run, registered } = await registeredOutputs(() => elasticache());
+        // The first call counts (the SDK's own later call, without outputs, is then ignored).
+        expect(registered.slice(1).every((o) => o === undefined)).toBe(true);
+        expect(Object.keys(registered[0]!).sort()).toEqual(["details", "endpoint"]);
+        expect(registered[0]!.details).toBe(run.component.details);
+        expect(registered[0]!.endpoint).toBe(run.component.endpoint);
+    });
+
     it("a transform on every child: each is called with what would be sent, and what it returns is sent", async () => {
         const seen: Record<string, number> = {};
         const mark = <T>(key: string, edit: (a: T) => T = (a) => a) => (a: T) => { seen[key] = (seen[key] ?? 0) + 1; return edit(a); };
@@ -354,6 +376,15 @@ describe("MemoryDB from its args", () => {
             alarmTopicArn: "arn:aws:sns:us-east-1:123456789012:redis-alarms",
             securityGroupId: "redis-sg-id",
         });
+    });
+
+    it("registers every public output: the endpoint and the details", async () => {
+        const { run, registered } = await registeredOutputs(() => memorydb());
+        // The first call counts (the SDK's own later call, without outputs, is then ignored).
+        expect(registered.slice(1).every((o) => o === undefined)).toBe(true);
+        expect(Object.keys(registered[0]!).sort()).toEqual(["details", "endpoint"]);
+        expect(registered[0]!.details).toBe(run.component.details);
+        expect(registered[0]!.endpoint).toBe(run.component.endpoint);
     });
 
     it("a transform on every child: each is called, and what it returns is sent", async () => {
