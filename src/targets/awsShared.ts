@@ -1,4 +1,4 @@
-/** AWS pieces the managed targets share: the security group, the alarms and their topic, the auth secret. */
+/** AWS pieces the managed targets and the VM share: the security group, the alarms and their topic, the auth secret, and the transforms of those children. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
