@@ -33,6 +33,7 @@ export interface ManagedRedisArgs {
      * Danger: changing it replaces the cache and its data (refused while protected).
      */
     readonly cacheName?: string;
+    /** ElastiCache's AUTH token, MemoryDB's user password; also in the auth secret. A change is in place. */
     readonly password: pulumi.Input<string>;
     /**
      * Phase one of a password rotation (src/rotation.ts), live on both services: ElastiCache
