@@ -34,9 +34,9 @@ export interface SharedArgs {
  * only place in the program that branches on the target.
  */
 export function buildTarget(name: string, config: StackConfig, shared: SharedArgs): RedisTarget {
-    // An external server's password is given (config.ts requires it); nothing is generated for it.
+    // An external server's password is given (the config requires it); nothing is generated for it.
     const password = serverPassword(name, config.password);
-    // Phase one of a rotation (config.ts refuses it on external, whose provider rotates).
+    // Phase one of a rotation (the config refuses it on external, whose provider rotates).
     const previousPassword = previousPasswordInput(config.previousPassword);
     switch (config.target) {
         case "docker": {

@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/config";
-import { createRedis } from "../../src/program";
+import { RedisOptions, createRedis } from "../../src/program";
 import { RedisConf, loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
 import { PROJECT, Registered, isSecretInput, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
@@ -252,6 +252,8 @@ export interface RunOptions {
     adjust?: (config: StackConfig) => StackConfig;
     /** The stack the program runs as, when not the one whose file gives the config. */
     as?: string;
+    /** createRedis's options: the component's name, a parsed redis.conf in place of the file's. */
+    redis?: RedisOptions;
 }
 
 /**
@@ -286,7 +288,7 @@ async function execute(stack: string, opts: RunOptions): Promise<{ run: ProgramR
         captureOptions(options);
         try {
             const config = loadConfig();
-            const redis = createRedis(opts.adjust ? opts.adjust(config) : config);
+            const redis = createRedis(opts.adjust ? opts.adjust(config) : config, opts.redis);
             program = { ...redis.outputs, details: redis.details };
         } catch (e) {
             failure = e;

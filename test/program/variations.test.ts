@@ -3,10 +3,11 @@
  * mocks, many in one process: each block is one stack file with some keys changed or secrets
  * set, as its own test file used to run it.
  */
+import { readFileSync } from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dockerSchema } from "../../src/config";
-import { getDirective, parseRedisConf } from "../../src/redisConf";
+import { ROOT_REDIS_CONF, getDirective, parseRedisConf } from "../../src/redisConf";
 import { checkHostIp } from "../../src/targets/docker/docker";
 import { alarmsByName, expectNoOpenIngress } from "../helpers/managed";
 import { expectPolicyClean } from "../helpers/policy";
@@ -290,5 +291,18 @@ describe("kubernetes-tls", () => {
 
     it("passes the policy pack", () => {
         expectPolicyClean(resources, "kubernetes");
+    });
+});
+
+/** The program as a function: createRedis takes the component's name and a parsed redis.conf. */
+describe("createRedis options", () => {
+    it("names the target after `name` and renders the redis.conf it is given, not the file's", async () => {
+        const text = readFileSync(ROOT_REDIS_CONF, "utf8").replace("slowlog-max-len 256", "slowlog-max-len 512");
+        const { resources } = await runStack("dev", { redis: { name: "queue", redisConf: parseRedisConf(text) } });
+        expect(single(resources, "mspbyte:redis:Docker").name).toBe("queue");
+        const container = single(resources, "docker:index/container:Container");
+        expect(container.name).toBe("queue-container");
+        const conf = parseRedisConf(secretInput<{ content: string }[]>(container.inputs.uploads)[0]!.content);
+        expect(getDirective(conf, "slowlog-max-len")).toBe("512");
     });
 });
