@@ -231,6 +231,8 @@ describe("transform: the last word on each child's arguments", () => {
         const tag = <T extends object>(a: T): T => ({ ...a, tags: { ...(a as { tags?: object }).tags, team: "queue" } });
         const seen: string[] = [];
         const b = await build({
+            allowedSecurityGroupIds: ["sg-0a1b2c3d4e5f60003"],
+            alarmEmail: "ops@example.com",
             transform: {
                 dataVolume: (a) => { seen.push("dataVolume"); return { ...tag(a), size: 64 }; },
                 instance: (a) => { seen.push("instance"); return { ...tag(a), monitoring: false }; },
@@ -245,13 +247,15 @@ describe("transform: the last word on each child's arguments", () => {
                 recoveryAlarm: (a) => { seen.push("recoveryAlarm"); return { ...a, evaluationPeriods: 3 }; },
                 servingAlarm: (a) => { seen.push("servingAlarm"); return { ...a, evaluationPeriods: 2 }; },
                 securityGroup: (a) => { seen.push("securityGroup"); return tag(a); },
+                ingressRule: (a) => { seen.push("ingressRule"); return { ...a, description: "pipeline" }; },
                 egressRule: (a) => { seen.push("egressRule"); return { ...a, description: "out" }; },
                 secret: (a) => { seen.push("secret"); return { ...a, recoveryWindowInDays: 7 }; },
                 secretVersion: (a) => { seen.push("secretVersion"); return a; },
                 alarmTopic: (a) => { seen.push("alarmTopic"); return tag(a); },
+                alarmEmail: (a) => { seen.push("alarmEmail"); return { ...a, endpoint: "oncall@example.com" }; },
             },
         });
-        expect(seen.sort()).toEqual(["alarmTopic", "dataVolume", "egressRule", "egressRule", "instance", "instanceProfile", "readSecretPolicy", "recoveryAlarm", "role",
+        expect(seen.sort()).toEqual(["alarmEmail", "alarmTopic", "dataVolume", "egressRule", "egressRule", "ingressRule", "instance", "instanceProfile", "readSecretPolicy", "recoveryAlarm", "role",
             "secret", "secretVersion", "securityGroup", "servingAlarm", "snapshotPolicy", "snapshotRole", "snapshotRolePolicy", "ssmPolicy", "volumeAttachment"]);
         const volume = single(b.resources, "aws:ebs/volume:Volume");
         expect(volume.inputs).toMatchObject({ size: 64, tags: { team: "queue", "mspbyte:backup": "mspbyte-redis-vm" } });
@@ -272,6 +276,8 @@ describe("transform: the last word on each child's arguments", () => {
         expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.description)).toEqual(["out", "out"]);
         expect(single(b.resources, "aws:secretsmanager/secret:Secret").inputs.recoveryWindowInDays).toBe(7);
         expect(single(b.resources, "aws:sns/topic:Topic").inputs.tags).toEqual({ "mspbyte:role": "redis-alarms", team: "queue" });
+        expect(single(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs).toMatchObject({ description: "pipeline", referencedSecurityGroupId: "sg-0a1b2c3d4e5f60003", fromPort: 6379 });
+        expect(single(b.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     });
 
     it("without a transform every child gets the component's own arguments", async () => {
