@@ -18,7 +18,7 @@ export interface ElasticacheRedisArgs extends ManagedRedisArgs {
      * configuration endpoint. @default false
      * Danger: switching it on a live cache moves BullMQ to another prefix, so jobs written under
      * the old one are no longer seen by the workers (drain the queue first); and ElastiCache
-     * goes from disabled to enabled only through its compatible mode.
+     * goes from disabled to enabled only through its compatible mode (botocore's ModifyReplicationGroup model).
      */
     readonly clusterMode?: boolean;
     /** Shards (node groups), with clusterMode only. @default 2 with clusterMode, 1 without */
