@@ -11,13 +11,9 @@ export const ALARMS = {
     periods: 5,
 } as const;
 
-/** The last word on one child's arguments: given what the component would send, returns what to send. */
-export type Transform<T> = (args: T) => T;
+import { type Transform, transformed } from "../transform";
 
-/** Applies an optional transform to a child's arguments (the arguments themselves without one). */
-export function transformed<T>(args: T, transform?: Transform<T>): T {
-    return transform ? transform(args) : args;
-}
+export { type Transform, transformed };
 
 /** Transforms of the children these functions create, one entry per kind of child. */
 export interface SharedTransforms {

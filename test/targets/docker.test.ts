@@ -240,6 +240,27 @@ describe("transform: the last word on each child's args", () => {
         expect(volume(b).opts).toMatchObject({ protect: false, retainOnDelete: true });
     });
 
+    it("the generated certificate's five children take theirs too (tls on, no certificate of the stack's own)", async () => {
+        const b = await build({
+            tls: true,
+            transform: {
+                certificates: {
+                    caKey: (a) => ({ ...a, ecdsaCurve: "P384" }),
+                    ca: (a) => ({ ...a, validityPeriodHours: 24 }),
+                    key: (a) => ({ ...a, ecdsaCurve: "P384" }),
+                    request: (a) => ({ ...a, dnsNames: ["redis.internal"] }),
+                    cert: (a) => ({ ...a, earlyRenewalHours: 48 }),
+                },
+            },
+        });
+        const named = (type: string, suffix: string) => ofType(b.resources, type).find((r) => r.name.endsWith(suffix))!.inputs;
+        expect(named("tls:index/privateKey:PrivateKey", "-ca-key").ecdsaCurve).toBe("P384");
+        expect(named("tls:index/privateKey:PrivateKey", "-tls-key").ecdsaCurve).toBe("P384");
+        expect(named("tls:index/selfSignedCert:SelfSignedCert", "-ca").validityPeriodHours).toBe(24);
+        expect(named("tls:index/certRequest:CertRequest", "-tls-request").dnsNames).toEqual(["redis.internal"]);
+        expect(named("tls:index/locallySignedCert:LocallySignedCert", "-tls").earlyRenewalHours).toBe(48);
+    });
+
     it("a transform left out keeps the component's args", async () => {
         const b = await build({ transform: { container: (a) => a } });
         expect(container(b).inputs.restart).toBe("unless-stopped");

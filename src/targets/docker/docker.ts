@@ -1,7 +1,7 @@
 import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
+import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
@@ -160,6 +160,8 @@ export interface DockerRedisArgs {
         readonly image?: (args: docker.RemoteImageArgs) => docker.RemoteImageArgs;
         readonly volume?: (args: docker.VolumeArgs) => docker.VolumeArgs;
         readonly container?: (args: docker.ContainerArgs) => docker.ContainerArgs;
+        /** The generated CA and certificate's children, when `tls` without the stack's own certificate. */
+        readonly certificates?: CertificateTransforms;
     };
 }
 
@@ -284,7 +286,7 @@ export class DockerRedis extends pulumi.ComponentResource {
     /** With TLS: the stack's own certificate, or one generated for localhost and a specific hostIp. */
     private createCertificates(name: string, s: DockerSettings, args: DockerRedisArgs): ServerCertificates | undefined {
         if (!s.tls) return undefined;
-        return serverCertificates(name, [], this, publishesEverywhere(s.hostIp) ? [] : [s.hostIp], args.certificates);
+        return serverCertificates(name, [], this, publishesEverywhere(s.hostIp) ? [] : [s.hostIp], args.certificates, args.transform?.certificates);
     }
 
     private createContainer(name: string, s: DockerSettings, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume, certs?: ServerCertificates): docker.Container {

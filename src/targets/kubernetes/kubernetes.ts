@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
+import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { RedisEndpoint } from "../../endpoint";
 import { parseQuantity } from "../../memory";
 import { serverResourceOptions } from "../../protection";
@@ -105,6 +105,8 @@ export interface KubernetesRedisArgs {
         readonly podDisruptionBudget?: (args: k8s.policy.v1.PodDisruptionBudgetArgs) => k8s.policy.v1.PodDisruptionBudgetArgs;
         readonly networkPolicy?: (args: k8s.networking.v1.NetworkPolicyArgs) => k8s.networking.v1.NetworkPolicyArgs;
         readonly serviceMonitor?: (args: k8s.apiextensions.CustomResourceArgs) => k8s.apiextensions.CustomResourceArgs;
+        /** The generated CA and certificate's children, when `tls` without the stack's own certificate. */
+        readonly certificates?: CertificateTransforms;
     };
 }
 
@@ -186,7 +188,7 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const after = { parent: this, dependsOn: namespace ? [namespace] : [] };
         const secret = this.createSecret(name, s, args, after);
         const configMap = this.createConfigMap(name, s, args, redisConf, after);
-        const certs = s.tls ? serverCertificates(name, m.serviceDnsNames(s), this, [], args.certificates) : undefined;
+        const certs = s.tls ? serverCertificates(name, m.serviceDnsNames(s), this, [], args.certificates, args.transform?.certificates) : undefined;
         const tlsSecret = certs ? this.createTlsSecret(name, s, args, certs, after) : undefined;
         this.createHeadlessService(name, s, args, after);
         const service = this.createClientService(name, s, args, after);

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
+import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
@@ -99,6 +99,8 @@ export interface VmTransforms extends Pick<SharedTransforms, "securityGroup" | "
     readonly snapshotPolicy?: Transform<aws.dlm.LifecyclePolicyArgs>;
     readonly recoveryAlarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
     readonly servingAlarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
+    /** The generated CA and certificate's children, when `tls` without the stack's own certificate. */
+    readonly certificates?: CertificateTransforms;
 }
 
 /** What only the VM has, as the stack's `details` output. */
@@ -237,7 +239,7 @@ export class VmRedis extends pulumi.ComponentResource {
 
     /** The private DNS name is only known once the instance exists: cover every name EC2 gives. */
     private createCertificates(name: string, s: VmSettings, region: pulumi.Output<string>): ServerCertificates | undefined {
-        return s.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this, [], s.certificates) : undefined;
+        return s.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this, [], s.certificates, s.transform.certificates) : undefined;
     }
 
     /** The credentials (and TLS material) the boot fetches from Secrets Manager: never in user data. */
