@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: what durability costs, and what a `health` run costs the server, measured
- * on this machine.
+ * `npm run bench`: what durability costs, what a `health` run costs the server, and how fast
+ * the ops commands start, measured on this machine.
  *
  * Durability: three real redis-servers: (a) redis.conf as the docker target renders it, (b)
  * the same with persistence off (the in-memory ceiling), (c) appendfsync always. Workloads:
@@ -12,6 +12,9 @@
  * Health: one server grown to 0.1M, 1M and 4M keys (DEBUG POPULATE, named as BullMQ job keys);
  * at each size, the server time of a `health` run with --discover (a SCAN of the keyspace, what
  * every run did before) and without (the declared queues only), from INFO commandstats.
+ *
+ * Start-up: `npm run smoke -- --help` and `npm run smoke -- --outputs FILE` on a healthy server,
+ * wall clock from starting npm to its exit.
  *
  * Results go to tmp/bench/ (untracked) unless --out names a folder; --write-results also
  * updates the tracked bench/results.json and bench/results.svg. Every server and folder is
@@ -33,14 +36,17 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --durability      only the durability comparison (a/b/c servers)
   --health          only the health cost at 0.1M, 1M and 4M keys
-                    (default: both)
+  --startup         only the ops commands' start-up: npm run smoke -- --help, and
+                    npm run smoke -- --outputs FILE on a healthy server, wall clock with npm
+                    (default: all three)
   --out DIR         where results.json and results.svg go (default tmp/bench/, untracked)
   --write-results   also update the tracked bench/results.json and bench/results.svg
   --plot            redraw results.svg from results.json in --out (default bench/), measure nothing
   -h, --help        this text
 
 Environment (whole numbers): BENCH_ROUNDS (default 3, 1-100), BENCH_REQUESTS (200000),
-BENCH_JOBS (5000), BENCH_CONCURRENCY (50), BENCH_HEALTH_RUNS (3 health runs per size).
+BENCH_JOBS (5000), BENCH_CONCURRENCY (50), BENCH_HEALTH_RUNS (3 health runs per size),
+BENCH_STARTUP_RUNS (5 runs of each start-up measure).
 Exit status: 0 measured (whatever the verdict), 1 a measurement failed, 2 bad arguments or
 variables (nothing was started). Ctrl-C, a closed output pipe or an error stop every server
 and remove every folder.`;
@@ -51,6 +57,7 @@ export interface BenchArgs {
     help: boolean;
     durability: boolean;
     health: boolean;
+    startup: boolean;
     plot: boolean;
     out: string;
     writeResults: boolean;
@@ -59,6 +66,7 @@ export interface BenchArgs {
     jobs: number;
     concurrency: number;
     healthRuns: number;
+    startupRuns: number;
 }
 
 const ROOT = path.join(__dirname, "..");
@@ -73,12 +81,13 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
 /** Arguments and environment, validated before anything starts; each problem a UsageError. */
 export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchArgs {
     const a: BenchArgs = {
-        help: false, durability: false, health: false, plot: false, out: path.join(ROOT, "tmp", "bench"), writeResults: false,
+        help: false, durability: false, health: false, startup: false, plot: false, out: path.join(ROOT, "tmp", "bench"), writeResults: false,
         rounds: wholeNumber(env, "BENCH_ROUNDS", 3, 1, 100),
         requests: wholeNumber(env, "BENCH_REQUESTS", 200_000, 1000, 100_000_000),
         jobs: wholeNumber(env, "BENCH_JOBS", 5000, 10, 10_000_000),
         concurrency: wholeNumber(env, "BENCH_CONCURRENCY", 50, 1, 10_000),
         healthRuns: wholeNumber(env, "BENCH_HEALTH_RUNS", 3, 1, 100),
+        startupRuns: wholeNumber(env, "BENCH_STARTUP_RUNS", 5, 1, 100),
     };
     let outGiven = false;
     for (let i = 0; i < argv.length; i++) {
@@ -93,6 +102,9 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
                 break;
             case "--health":
                 a.health = true;
+                break;
+            case "--startup":
+                a.startup = true;
                 break;
             case "--plot":
                 a.plot = true;
@@ -111,7 +123,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
                 throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
         }
     }
-    if (!a.durability && !a.health) a.durability = a.health = true;
+    if (!a.durability && !a.health && !a.startup) a.durability = a.health = a.startup = true;
     if (a.plot && !outGiven) a.out = __dirname;
     return a;
 }
@@ -355,6 +367,59 @@ async function healthCost(a: BenchArgs): Promise<Record<string, unknown>> {
     return { machine: machine(), redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(), runs: a.healthRuns, sizes };
 }
 
+/** Wall-clock seconds the ops commands may take to start and answer, npm included; tracked here and in the README, never asserted in a test. */
+export const STARTUP_TARGETS = { help: 0.5, smoke: 1 };
+
+/** Seconds from starting `npm run ARGS` in the repository to its exit; rejects when it fails. */
+function timedNpm(args: string[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const t = process.hrtime.bigint();
+        const child = execFile("npm", ["run", ...args], { cwd: ROOT, encoding: "utf8" }, (err, _stdout, stderr) => {
+            off();
+            if (err) reject(new Error(`npm run ${args.join(" ")} failed: ${(stderr.trim() || err.message).split("\n")[0]}`));
+            else resolve(Number(process.hrtime.bigint() - t) / 1e9);
+        });
+        const off = onAbort("npm", () => void child.kill("SIGKILL"));
+    });
+}
+
+/**
+ * The ops commands' start-up, as a user meets it: `npm run smoke -- --help`, and `npm run smoke
+ * -- --outputs FILE` against a healthy local server (every check passing), each timed from
+ * starting npm to its exit, after one unmeasured run (which fills Node's compile cache, as a
+ * user's first run does).
+ */
+async function startup(a: BenchArgs): Promise<Record<string, unknown>> {
+    const server = await startServer(dockerConf());
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-bench-startup-"));
+    const offDir = onAbort("folder", () => fs.rmSync(dir, { recursive: true, force: true }));
+    try {
+        const file = path.join(dir, "outputs.json");
+        fs.writeFileSync(file, JSON.stringify(outputsFor(server)), { mode: 0o600 });
+        say(`startup: ${a.startupRuns} runs of each ... `);
+        await timedNpm(["smoke", "--", "--help"]);
+        const help: number[] = [];
+        const smoke: number[] = [];
+        for (let r = 0; r < a.startupRuns; r++) {
+            help.push(await timedNpm(["smoke", "--", "--help"]));
+            smoke.push(await timedNpm(["smoke", "--", "--outputs", file]));
+        }
+        say("measured\n");
+        const row = (what: string, xs: number[], target: number) => {
+            const s = spread(xs);
+            const within = s.max <= target ? "met" : s.min > target ? "NOT met" : "not measurable here, the spread covers the target";
+            return [what, `${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`, `${target}`, within];
+        };
+        const rows = [["command", "wall s, median (lowest-highest)", "target s", "verdict"], row("npm run smoke -- --help", help, STARTUP_TARGETS.help), row("npm run smoke -- --outputs FILE", smoke, STARTUP_TARGETS.smoke)];
+        say(`\nops start-up, npm included (load average ${os.loadavg()[0]!.toFixed(1)}):\n${table(rows)}`);
+        return { machine: machine(), runs: a.startupRuns, targets: STARTUP_TARGETS, helpSeconds: help, smokeSeconds: smoke };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+        offDir();
+        await destroyServer(server);
+    }
+}
+
 function machine() {
     return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version, loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10) };
 }
@@ -376,7 +441,7 @@ function writeResults(dir: string, sections: Record<string, unknown>): string[] 
     }
     // An earlier file held the durability section at its top level.
     const old = previous.durability ?? (previous.summary ? previous : undefined);
-    const merged = { date: new Date().toISOString(), durability: old, health: previous.health, ...sections };
+    const merged = { date: new Date().toISOString(), durability: old, health: previous.health, startup: previous.startup, ...sections };
     fs.writeFileSync(file, JSON.stringify(merged, null, 2) + "\n");
     const written = [file];
     const d = merged.durability as { summary?: Summary } | undefined;
@@ -465,6 +530,7 @@ export async function main(argv: string[]): Promise<number> {
     const sections: Record<string, unknown> = {};
     if (a.durability) sections.durability = await durability(a);
     if (a.health) sections.health = await healthCost(a);
+    if (a.startup) sections.startup = await startup(a);
     const written = [...writeResults(a.out, sections), ...(a.writeResults ? writeResults(__dirname, sections) : [])];
     say(`wrote ${written.map((f) => path.relative(process.cwd(), f)).join(", ")}\n`);
     return 0;

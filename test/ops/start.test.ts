@@ -16,6 +16,8 @@ import { ROOT, npmScript, opsArgv } from "./npmScript";
 
 const COMMANDS = ["smoke", "health", "env", "backup", "restore", "queue", "passwords"];
 const FLAG = "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON";
+/** Node's compile cache, on before the first .ts file is stripped: a second start strips and compiles nothing. */
+const CACHE = "--import ./src/ops/compileCache.mjs";
 
 /**
  * Preloaded before the command: records every package and every file of this repository that
@@ -67,10 +69,10 @@ const neverLoaded = (r: Run) => {
 };
 
 describe("the npm scripts of the ops commands", () => {
-    it.each(COMMANDS)("npm run %s runs src/ops/%s.ts with plain node, without the type warning", (name) => {
+    it.each(COMMANDS)("npm run %s runs src/ops/%s.ts with plain node, without the type warning, with the compile cache", (name) => {
         const { name: script, nodeArgs } = npmScript(`src/ops/${name}.ts`);
         expect(script).toBe(name);
-        expect(nodeArgs).toEqual([FLAG, `src/ops/${name}.ts`]);
+        expect(nodeArgs).toEqual([FLAG, ...CACHE.split(" "), `src/ops/${name}.ts`]);
     });
 });
 
@@ -90,6 +92,28 @@ describe("--help and argument errors answer before any package loads", () => {
         expect(r.stderr).toMatch(new RegExp(`^error: Unknown option '--bogus'\nusage: npm run ${name} -- `));
         expect(r.stderr).not.toMatch(/\n\s+at /);
         expect(r.packages).toEqual([]);
+    });
+});
+
+describe("Node's compile cache", () => {
+    it("the first start fills it (in the temp folder), the next strips no .ts file again", async () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-cache-"));
+        try {
+            const start = () => new Promise<string>((resolve) => {
+                const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NODE_DEBUG_NATIVE: "COMPILE_CACHE" };
+                delete env.NODE_COMPILE_CACHE;
+                execFile(process.execPath, opsArgv("src/ops/smoke.ts", "--help"), { cwd: ROOT, env, timeout: 55_000 }, (_err, _stdout, stderr) => resolve(stderr));
+            });
+            const first = await start();
+            expect(first).toContain(`saving transpilation cache for StrippedTypeScript ${ROOT}/src/ops/smoke.ts`);
+            expect(fs.readdirSync(path.join(tmp, "node-compile-cache"))).not.toEqual([]);
+            const second = await start();
+            expect(second).toContain(`retrieving transpile cache for StrippedTypeScript ${ROOT}/src/ops/smoke.ts...success`);
+            expect(second).toContain(`retrieving transpile cache for StrippedTypeScript ${ROOT}/src/ops/cli.ts...success`);
+            expect(second).not.toMatch(/no transpile cache for StrippedTypeScript/);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 });
 
