@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { execFile } from "child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHECKS, CheckResult, runSmoke } from "../../src/ops/smoke";
+import { CHECKS, CheckResult, SMOKE_CHECKS, runSmoke } from "../../src/ops/smoke";
 import { applyOverrides, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer, freePort } from "../../tools/redisServer";
@@ -46,6 +46,14 @@ describe("a server from the dev stack's rendered config", () => {
     });
 });
 
+describe("the table of checks", () => {
+    it("ten named checks in the order they run, each saying what it checks, names unique", () => {
+        expect(CHECKS).toEqual(["reachable", "auth", "tls", "url", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq", "retention"]);
+        expect(SMOKE_CHECKS.map((c) => c.name)).toEqual(CHECKS);
+        for (const c of SMOKE_CHECKS) expect(c.checks.length, c.name).toBeGreaterThan(20);
+    });
+});
+
 describe("each fault fails exactly its check", () => {
     it("maxmemory-policy allkeys-lru fails eviction-policy", async () => {
         const server = await start(dockerConf(), { args: ["--maxmemory-policy", "allkeys-lru"] });
@@ -74,6 +82,8 @@ describe("each fault fails exactly its check", () => {
         expect(failed(results)).toEqual(["auth"]);
         expect(line(results, "auth").detail).toMatch(/^the outputs' password was refused: .*WRONGPASS/);
         expect(results.filter((r) => r.status === "skip").map((r) => r.name)).toEqual(["url", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq", "retention"]);
+        expect(line(results, "url").detail).toBe("needs the outputs' password accepted (see auth)");
+        for (const r of results.slice(4)) expect(r).toEqual({ name: r.name, status: "skip", detail: "needs an authenticated connection" });
     });
 
     it("a server that is down fails reachable, naming host, port and both protocols tried, within 10 s", async () => {
@@ -85,6 +95,7 @@ describe("each fault fails exactly its check", () => {
         expect(line(results, "reachable").detail).toBe(
             `no answer: 127.0.0.1:${port} over plain TCP: connection refused (connect ECONNREFUSED 127.0.0.1:${port}): nothing listens there; ` +
             `also tried 127.0.0.1:${port} over TLS: connection refused (connect ECONNREFUSED 127.0.0.1:${port}): nothing listens there`);
+        expect(results.slice(1)).toEqual(CHECKS.slice(1).map((name) => ({ name, status: "skip", detail: "needs a reachable server" })));
     });
 });
 
@@ -152,12 +163,17 @@ describe("TLS as declared", () => {
         expect(failed(results)).toEqual(["tls"]);
         expect(line(results, "tls").detail).toMatch(new RegExp(`^the outputs declare tls: true but 127.0.0.1:${plainServer.port} speaks plain TCP \\(the TLS handshake failed: `));
         expect(line(results, "auth")).toEqual({ name: "auth", status: "skip", detail: "the password was not sent: TLS was declared and the server speaks plain TCP" });
+        expect(line(results, "url")).toEqual({ name: "url", status: "skip", detail: "the password was not sent (see auth)" });
+        for (const r of results.slice(4)) expect(r).toEqual({ name: r.name, status: "skip", detail: "needs an authenticated connection" });
     });
 
     it("a TLS server reached as plain fails tls", async () => {
         const results = await runSmoke(outputsFor(tlsServer, { tls: false }), { caFile: certs.caFile });
         expect(failed(results)).toEqual(["tls"]);
         expect(line(results, "tls").detail).toMatch(new RegExp(`^the outputs declare tls: false but 127.0.0.1:${tlsServer.port} wants TLS \\(a plain connection failed: `));
+        // The certificate verified: the password went over TLS, and the checks that need a session ran through it.
+        expect(line(results, "url")).toEqual({ name: "url", status: "skip", detail: "needs the declared protocol to work (see tls)" });
+        expect(results.filter((r) => r.status === "pass").map((r) => r.name)).toEqual(["reachable", "auth", "eviction-policy", "persistence", "memory-headroom", "round-trip", "bullmq", "retention"]);
     });
 });
 
