@@ -1,8 +1,6 @@
-/** Assertions every managed stack (ElastiCache or MemoryDB) must pass under mocks, and a builder of one component under mocks. */
-import * as pulumi from "@pulumi/pulumi";
+/** Assertions every managed stack (ElastiCache or MemoryDB) must pass under mocks. */
 import { expect } from "vitest";
-import { PROJECT, Registered, ofType, programMocks } from "./pulumiMocks";
-import { CapturedOptions, ProgramResource, captureOptions, quiet } from "./stackUnderMocks";
+import { Registered, ofType } from "./pulumiMocks";
 
 /** Each ingress rule admits the Redis port only, and never from the whole internet. */
 export function expectNoOpenIngress(resources: Registered[], port: number, egressPorts: number[] = []): void {
@@ -25,34 +23,4 @@ export function expectNoOpenIngress(resources: Registered[], port: number, egres
 /** The alarm set: per node memory > 80, evictions > 0, CPU > 80, connections > limit; lag > 10 s on replicas. */
 export function alarmsByName(resources: Registered[]): Record<string, { metricName: string; threshold: number; statistic: string; namespace: string; dimensions: Record<string, string> }> {
     return Object.fromEntries(ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name, a.inputs]));
-}
-
-/** A component built under fresh mocks: it, and every resource it registered with its options. */
-export interface ComponentRun<T> {
-    component: T;
-    resources: ProgramResource[];
-}
-
-/**
- * Builds one component directly (no stack config, no program) under fresh mocks answering the
- * program tests' fixed values, `stack` being the engine's stack name, and waits until every
- * child has registered.
- */
-export async function buildUnderMocks<T extends pulumi.ComponentResource>(stack: string, build: () => T): Promise<ComponentRun<T>> {
-    const registered: Registered[] = [];
-    const options = new Map<string, CapturedOptions>();
-    await pulumi.runtime.setMocks(programMocks(registered, []), PROJECT, stack, false);
-    let component: T | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        captureOptions(options);
-        component = build();
-        return {};
-    });
-    await quiet(() => registered.length);
-    const resources = registered.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => {
-        const opts = options.get(`${r.type}::${r.name}`);
-        if (!opts) throw new Error(`no options captured for ${r.type}::${r.name}`);
-        return { ...r, opts };
-    });
-    return { component: component!, resources };
 }

@@ -5,9 +5,10 @@
  * deleteBeforeReplace, ignoreChanges, dependsOn ...), which the SDK's mocks do not show: a stack
  * transformation sees them.
  *
- * Two runners: `runStack` runs the program as index.ts does (the stack file's config read
+ * Three runners: `runStack` runs the program as index.ts does (the stack file's config read
  * through the SDK by loadConfig, then createRedis) with the program tests' fixed mock values;
- * `registerStack` builds from raw config with values new on every create, for change tests.
+ * `registerStack` builds from raw config with values new on every create, for change tests;
+ * `buildUnderMocks` builds one component from its args, for the component tests.
  *
  * Target-neutral: the Docker and Kubernetes change-safety tests can use it as the AWS ones do.
  */
@@ -296,12 +297,42 @@ async function execute(stack: string, opts: RunOptions): Promise<{ run: ProgramR
         return {};
     });
     await quiet(() => registered.length);
-    const resources: ProgramResource[] = [];
-    for (const r of registered) {
-        if (r.type === "pulumi:pulumi:Stack") continue;
-        const o = options.get(`${r.type}::${r.name}`);
-        if (!o) throw new Error(`no options captured for ${r.type}::${r.name}`);
-        resources.push({ ...r, opts: o });
-    }
-    return { run: { stack: as, resources, program, calls: callLog }, failure };
+    return { run: { stack: as, resources: withOptions(registered, options), program, calls: callLog }, failure };
+}
+
+/** The registered resources but the stack itself, each with the options captured for it. */
+function withOptions(registered: Registered[], options: Map<string, CapturedOptions>): ProgramResource[] {
+    return registered.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => {
+        const opts = options.get(`${r.type}::${r.name}`);
+        if (!opts) throw new Error(`no options captured for ${r.type}::${r.name}`);
+        return { ...r, opts };
+    });
+}
+
+/** A component built under fresh mocks: it, and every resource it registered with its options. */
+export interface ComponentRun<T> {
+    component: T;
+    resources: ProgramResource[];
+    /** The provider functions it called, with their inputs. */
+    calls: { token: string; inputs: Record<string, any> }[];
+}
+
+/**
+ * Builds one component directly (no stack config, no program) under fresh mocks answering the
+ * program tests' fixed values, `stack` being the engine's stack name, and waits until every
+ * child has registered.
+ */
+export async function buildUnderMocks<T extends pulumi.ComponentResource>(stack: string, build: () => T): Promise<ComponentRun<T>> {
+    const registered: Registered[] = [];
+    const calls: ComponentRun<T>["calls"] = [];
+    const options = new Map<string, CapturedOptions>();
+    await pulumi.runtime.setMocks(programMocks(registered, calls), PROJECT, stack, false);
+    let component: T | undefined;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        captureOptions(options);
+        component = build();
+        return {};
+    });
+    await quiet(() => registered.length);
+    return { component: component!, resources: withOptions(registered, options), calls };
 }

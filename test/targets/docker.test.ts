@@ -9,7 +9,7 @@ import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../src/memor
 import { RedisConf, applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { DOCKER_DEFAULTS } from "../../src/targets/docker/config";
 import { CONF_PATH, DockerRedis, DockerRedisArgs, TLS_DIR, dockerSettings } from "../../src/targets/docker/docker";
-import { ComponentRun, buildUnderMocks } from "../helpers/managed";
+import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { isSecretInput, ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 

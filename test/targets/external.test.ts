@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { applyOverrides, loadRedisConf } from "../../src/redisConf";
 import { EXTERNAL_DEFAULTS } from "../../src/targets/external/config";
 import { ExternalRedis, ExternalRedisArgs, externalSettings } from "../../src/targets/external/external";
-import { ComponentRun, buildUnderMocks } from "../helpers/managed";
+import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
 import { promiseOf } from "../helpers/pulumiMocks";
 
 const ROOT_CONF = loadRedisConf();

@@ -10,7 +10,7 @@ import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../src/memory"
 import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { KUBERNETES_DEFAULTS } from "../../src/targets/kubernetes/config";
 import { KubernetesRedis, KubernetesRedisArgs, kubernetesSettings } from "../../src/targets/kubernetes/kubernetes";
-import { ComponentRun, buildUnderMocks } from "../helpers/managed";
+import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 

@@ -13,9 +13,9 @@ import { ElasticacheRedis, ElasticacheRedisArgs, ElasticacheTransforms } from ".
 import { CLUSTER_PREFIX, DEFAULT_SHARDS, memberClusterIds } from "../../src/targets/managed/managed";
 import { MemorydbRedis, MemorydbRedisArgs, MemorydbTransforms } from "../../src/targets/managed/memorydb";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT } from "../../src/targets/managed/parameters";
-import { ComponentRun, buildUnderMocks, expectNoOpenIngress } from "../helpers/managed";
+import { expectNoOpenIngress } from "../helpers/managed";
 import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ProgramResource, plain } from "../helpers/stackUnderMocks";
+import { ComponentRun, ProgramResource, buildUnderMocks, plain } from "../helpers/stackUnderMocks";
 
 const CONF = loadRedisConf();
 const PASSWORD = "Component0Test0Password0123";

@@ -11,8 +11,8 @@ import { decodeUserData } from "../../src/targets/vm/cloudInit";
 import { VM_DEFAULTS } from "../../src/targets/vm/config";
 import { VmRedis, VmRedisArgs } from "../../src/targets/vm/vm";
 import { policyViolations } from "../helpers/policy";
-import { PROJECT, Registered, ofType, programMocks, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { CapturedOptions, ProgramResource, captureOptions, quiet } from "../helpers/stackUnderMocks";
+import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
+import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
 
 const ROOT_CONF = loadRedisConf();
 /** The args every case starts from: only what has no default. */
@@ -24,27 +24,11 @@ const REQUIRED: VmRedisArgs = {
     subnetId: "subnet-0a1b2c3d4e5f60001",
 };
 
-interface Built {
-    vm: VmRedis;
-    resources: ProgramResource[];
-    calls: { token: string; inputs: Record<string, any> }[];
-}
+type Built = ComponentRun<VmRedis>;
 
 /** Builds one VmRedis under fresh mocks (the engine's stack named `engineStack`) and waits until everything is registered. */
-async function build(args: Partial<VmRedisArgs> = {}, engineStack = "vm"): Promise<Built> {
-    const registered: Registered[] = [];
-    const calls: Built["calls"] = [];
-    const options = new Map<string, CapturedOptions>();
-    await pulumi.runtime.setMocks(programMocks(registered, calls), PROJECT, engineStack, false);
-    let vm: VmRedis | undefined;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        captureOptions(options);
-        vm = new VmRedis("redis", { ...REQUIRED, ...args });
-        return {};
-    });
-    await quiet(() => registered.length);
-    const resources = registered.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => ({ ...r, opts: options.get(`${r.type}::${r.name}`)! }));
-    return { vm: vm!, resources, calls };
+function build(args: Partial<VmRedisArgs> = {}, engineStack = "vm"): Promise<Built> {
+    return buildUnderMocks(engineStack, () => new VmRedis("redis", { ...REQUIRED, ...args }));
 }
 
 const userDataOf = (b: Built) => decodeUserData(secretInput<string>(single(b.resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
@@ -96,9 +80,9 @@ describe("defaults: only the args without one", () => {
         expect(ofType(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toEqual([]);
         expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.fromPort)).toEqual([443, 80]);
         expect(ofType(b.resources, "aws:sns/topicSubscription:TopicSubscription")).toEqual([]);
-        expect(b.vm.endpoint).toMatchObject({ port: 6379, tls: false, username: "default" });
-        expect(await promiseOf(pulumi.output(b.vm.endpoint.persistence))).toMatchObject({ maxmemory: "1075mb", aof: true, appendfsync: "everysec" });
-        const details = await promiseOf(b.vm.details);
+        expect(b.component.endpoint).toMatchObject({ port: 6379, tls: false, username: "default" });
+        expect(await promiseOf(pulumi.output(b.component.endpoint.persistence))).toMatchObject({ maxmemory: "1075mb", aof: true, appendfsync: "everysec" });
+        const details = await promiseOf(b.component.details);
         expect(details).not.toHaveProperty("caCertPem");
     });
 });
@@ -166,9 +150,9 @@ describe("each arg", () => {
         expect(userData).not.toContain("Previous0Password0123456789");
         // The generated certificate covers every private DNS name EC2 gives.
         expect(single(b.resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toEqual(["*.us-east-1.compute.internal", "*.ec2.internal", "localhost"]);
-        expect(b.vm.endpoint).toMatchObject({ port: 6380, tls: true });
-        expect(await promiseOf(pulumi.output(b.vm.endpoint.persistence))).toMatchObject({ maxmemory: "500mb" });
-        expect(await promiseOf(b.vm.details)).toMatchObject({ caCertPem: expect.stringContaining("BEGIN CERTIFICATE") });
+        expect(b.component.endpoint).toMatchObject({ port: 6380, tls: true });
+        expect(await promiseOf(pulumi.output(b.component.endpoint.persistence))).toMatchObject({ maxmemory: "500mb" });
+        expect(await promiseOf(b.component.details)).toMatchObject({ caCertPem: expect.stringContaining("BEGIN CERTIFICATE") });
     });
 
     it("the stack's own certificate: in the boot secret, none generated", async () => {
@@ -177,7 +161,7 @@ describe("each arg", () => {
         expect(b.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
         const secret = JSON.parse(secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
         expect(secret).toMatchObject({ tlsCert: certificates.certPem, tlsKey: certificates.keyPem, tlsCa: certificates.caPem });
-        expect(await promiseOf(b.vm.details)).toMatchObject({ caCertPem: certificates.caPem });
+        expect(await promiseOf(b.component.details)).toMatchObject({ caCertPem: certificates.caPem });
     });
 
     it("an x86 instance type gets the amd64 AMI and the amd64 packages", async () => {
@@ -212,17 +196,17 @@ describe("redis.conf: the parsed file passed in, rendered once", () => {
 
     it("the persistence output is read from the same rendering: what the user data configures", async () => {
         const b = await build({ redisConf: edited });
-        const persistence = await promiseOf(pulumi.output(b.vm.endpoint.persistence));
+        const persistence = await promiseOf(pulumi.output(b.component.endpoint.persistence));
         expect(persistence).toMatchObject({ aof: false, maxmemory: "1075mb" });
         expect(persistence).not.toHaveProperty("appendfsync");
-        const plain = await promiseOf(pulumi.output((await build()).vm.endpoint.persistence));
+        const plain = await promiseOf(pulumi.output((await build()).component.endpoint.persistence));
         expect(plain).toEqual({ mode: "aof+rdb", aof: true, appendfsync: "everysec", rdbSavePoints: ["900 1", "300 10", "60 10000"], maxmemory: "1075mb", maxmemoryPolicy: "noeviction", unsupported: [] });
     });
 
     it("the document ends with the boot secret's version: new credentials make a new document", async () => {
         const b = await build();
         expect(userDataOf(b).endsWith("\n# credentials: secret version 00000000-0000-4000-8000-000000000001\n")).toBe(true);
-        expect(await promiseOf(b.vm.userData)).toBe(userDataOf(b));
+        expect(await promiseOf(b.component.userData)).toBe(userDataOf(b));
     });
 });
 
@@ -290,7 +274,7 @@ describe("transform: the last word on each child's arguments", () => {
 describe("outputs", () => {
     it("details: the instance, its address, the volume, the secret, the group and the session command", async () => {
         const b = await build({ tls: true });
-        const details = await promiseOf(b.vm.details);
+        const details = await promiseOf(b.component.details);
         expect(Object.keys(details).sort()).toEqual(["authSecretArn", "caCertPem", "dataVolumeId", "instanceId", "privateIp", "securityGroupId", "service", "session"]);
         expect(details).toMatchObject({
             service: "vm",
@@ -301,27 +285,27 @@ describe("outputs", () => {
             securityGroupId: "redis-sg-id",
             session: "aws ssm start-session --target redis-instance-id",
         });
-        expect(await promiseOf(pulumi.output(b.vm.endpoint.host))).toBe("ip-10-0-1-23.ec2.internal");
+        expect(await promiseOf(pulumi.output(b.component.endpoint.host))).toBe("ip-10-0-1-23.ec2.internal");
     });
 
     it("every public output is registered on the component", async () => {
         const registerOutputs = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o: unknown) => void }, "registerOutputs");
         const b = await build();
-        const call = registerOutputs.mock.calls[registerOutputs.mock.contexts.indexOf(b.vm)];
+        const call = registerOutputs.mock.calls[registerOutputs.mock.contexts.indexOf(b.component)];
         expect(call).toBeDefined();
         const outputs = call![0] as Record<string, unknown>;
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint", "userData"]);
-        expect(outputs.details).toBe(b.vm.details);
-        expect(outputs.userData).toBe(b.vm.userData);
-        expect(Object.keys(outputs.endpoint as object).sort()).toEqual(Object.keys(b.vm.endpoint).sort());
+        expect(outputs.details).toBe(b.component.details);
+        expect(outputs.userData).toBe(b.component.userData);
+        expect(Object.keys(outputs.endpoint as object).sort()).toEqual(Object.keys(b.component.endpoint).sort());
         // The password is registered as a secret, whatever form it was passed in.
         expect(await pulumi.isSecret(pulumi.output((outputs.endpoint as { password: pulumi.Input<string> }).password))).toBe(true);
     });
 
     it("the user data is a secret output, the password never in it", async () => {
         const b = await build({ password: "Plain0Given0Password0123456789" });
-        expect(await pulumi.isSecret(b.vm.userData)).toBe(true);
-        expect(await promiseOf(b.vm.userData)).not.toContain("Plain0Given0Password0123456789");
+        expect(await pulumi.isSecret(b.component.userData)).toBe(true);
+        expect(await promiseOf(b.component.userData)).not.toContain("Plain0Given0Password0123456789");
     });
 });
 
