@@ -8,9 +8,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
 import { AWS_REPLACE } from "../helpers/awsReplace";
 import { ResourceChange, Verdict, changeProblems, coexistProblems, diffRuns, leftovers, recreateProblems } from "../helpers/changeSafety";
+import { editedRedisConf } from "../helpers/confEdit";
 import { StackRun, World, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 const RG = "aws:elasticache/replicationGroup:ReplicationGroup::redis-cache";
@@ -27,11 +27,6 @@ const SUB = "aws:sns/topicSubscription:TopicSubscription::redis-alarms-email";
 const PW = "random:index/randomPassword:RandomPassword::redis-password";
 const MEMORYDB = { service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3" };
 const OWN_PASSWORD = "Own-Password-0123456789-abcdef";
-
-/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
-function editedRedisConf(edit: (text: string) => string): RedisConf {
-    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
-}
 
 interface Side {
     changes?: Record<string, unknown>;

@@ -6,8 +6,9 @@
  */
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
+import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
+import { editedRedisConf } from "../helpers/confEdit";
 import { kubernetesTable, prepareRuns } from "../helpers/containerReplace";
 import { stackFileConfig } from "../helpers/pulumiMocks";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
@@ -18,11 +19,6 @@ const table = kubernetesTable({
     enableConfigMapMutable: file["kubernetes:enableConfigMapMutable"] === "true",
 });
 const PASSWORD = "Kubernetes-Password-One-0123456789";
-
-/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
-function editedRedisConf(edit: (text: string) => string): RedisConf {
-    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
-}
 
 async function run(changes: Record<string, unknown> = {}, opts: { password?: string; edit?: (t: string) => string } = {}): Promise<StackRun> {
     const world = opts.edit ? { redisConf: editedRedisConf(opts.edit) } : {};

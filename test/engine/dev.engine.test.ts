@@ -13,9 +13,10 @@
 import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT_REDIS_CONF, RedisConf, parseRedisConf } from "../../src/redisConf";
+import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { CONF_PATH, DATA_DIR } from "../../src/targets/docker/docker";
 import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
+import { editedRedisConf } from "../helpers/confEdit";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
 import { DockerStack, createRegisteredVolume, dockerStack, runRegisteredContainer } from "../helpers/dockerReplay";
@@ -42,11 +43,6 @@ const STEPS: Step[] = [
     { change: "redis.conf edit", docker: { image: "redis:7.4.12-bookworm" }, password: P2, edit, expected: { "redis-container": "replace (delete first)" } },
     { change: "memory limit", docker: { image: "redis:7.4.12-bookworm", memoryLimit: "1gb" }, password: P2, edit, expected: { "redis-container": "replace (delete first)" } },
 ];
-
-/** The repository's redis.conf as the program is given it, edited for one run (the file itself is untouched). */
-function editedRedisConf(edit: (text: string) => string): RedisConf {
-    return parseRedisConf(edit(fs.readFileSync(ROOT_REDIS_CONF, "utf8")));
-}
 
 async function register(step: { docker?: Record<string, unknown>; password: string; edit?: (t: string) => string }): Promise<StackRun> {
     const world = step.edit ? { redisConf: editedRedisConf(step.edit) } : {};
