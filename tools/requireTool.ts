@@ -14,12 +14,14 @@ const INSTALL: Record<string, string> = {
     openssl: "sudo apt-get install -y openssl",
 };
 
+/** The PATH with /usr/sbin and /sbin added, where Debian keeps ip, losetup, blkid, dockerd ... for non-root users. */
+export const SBIN_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+
 export function requireTool(name: string): void {
     try {
-        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+        execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", env: { PATH: SBIN_PATH } });
     } catch {
         throw new Error(`${name} not found on PATH: install it with \`${INSTALL[name] ?? `the package that provides ${name}`}\`; .ci/run installs it on CI`);
     }
 }
 
-export const SBIN_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { encodeUserData } from "../../src/targets/vm/cloudInit";
+import { SBIN_PATH } from "../../tools/requireTool";
 
 export const PRIVATE_IP = "10.0.1.23";
 export const IMDS_IP = "169.254.169.254";
@@ -27,7 +28,6 @@ export const REDIS_PORT = 6379;
 export const MIRROR = "http://deb.debian.org/debian";
 export const CACHE_ROOT = process.env.MSPBYTE_BOOT_CACHE ?? path.join(os.tmpdir(), "mspbyte-boot-cache");
 const HERE = __dirname;
-export const SBIN = `${process.env.PATH}:/usr/sbin:/sbin`;
 const INSIDE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const TOOLS: Record<string, string> = {
@@ -47,7 +47,7 @@ const TOOLS: Record<string, string> = {
 export function requireBootTools(): void {
     if (process.getuid?.() !== 0) throw new Error("the boot tests need root (network namespaces, loop devices, containers); CI runs as root");
     for (const [tool, pkg] of Object.entries(TOOLS)) {
-        const r = spawnSync("sh", ["-c", `command -v ${tool}`], { env: { ...process.env, PATH: SBIN } });
+        const r = spawnSync("sh", ["-c", `command -v ${tool}`], { env: { ...process.env, PATH: SBIN_PATH } });
         if (r.status !== 0) throw new Error(`${tool} not found: install ${pkg.includes("pip") ? pkg : `it with \`sudo apt-get install -y ${pkg}\``}; .ci/run installs it on CI`);
     }
 }
@@ -76,7 +76,7 @@ export function cleanup(): string[] {
 process.on("exit", () => cleanup());
 
 export function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
-    const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, PATH: SBIN }, input: opts.input });
+    const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH }, input: opts.input });
     if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
 }
@@ -104,7 +104,7 @@ function stopProcess(child: ChildProcess, graceMs = 5000): void {
 
 export function startProcess(name: string, cmd: string, args: string[], logFile: string, graceMs = 5000): ChildProcess {
     const log = fs.openSync(logFile, "a");
-    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN } });
+    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN_PATH } });
     fs.closeSync(log);
     onCleanup(`stop ${name}`, () => stopProcess(child, graceMs));
     return child;
@@ -130,7 +130,7 @@ export function rootfs(packages: string[]): string {
     const dir = path.join(CACHE_ROOT, key);
     fs.mkdirSync(dir, { recursive: true });
     const build = `test -e ${dir}/done || { rm -rf ${dir}/build && mkdir ${dir}/build && bash ${path.join(HERE, "rootfs.sh")} ${dir}/build/rootfs ${MIRROR} ${packages.join(" ")} > ${dir}/build.log 2>&1 && mv ${dir}/build/rootfs ${dir}/rootfs && touch ${dir}/done; }`;
-    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN } });
+    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH } });
     if (r.status !== 0) throw new Error(`building the root filesystem failed; see ${dir}/build.log\n${r.stderr}`);
     return path.join(dir, "rootfs");
 }
@@ -202,7 +202,7 @@ export async function motoSetup(ns: string, ca: string, ...args: string[]): Prom
 /** Runs a command in the namespace (outside any machine: the pipeline's side). */
 export function inNamespace(ns: string, cmd: string[], env: Record<string, string> = {}): Promise<Result> {
     return new Promise((resolve) => {
-        execFile("ip", ["netns", "exec", ns, ...cmd], { encoding: "utf8", env: { ...process.env, PATH: SBIN, ...env } }, (err, stdout, stderr) => {
+        execFile("ip", ["netns", "exec", ns, ...cmd], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH, ...env } }, (err, stdout, stderr) => {
             resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
         });
     });
@@ -385,7 +385,7 @@ export class Machine {
         if (!this.leader) throw new Error("not running");
         const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
         return new Promise((resolve) => {
-            execFile("nsenter", ["-t", String(this.leader), "-a", "env", "-i", INSIDE_PATH, "LANG=C.UTF-8", ...vars, ...cmd], { encoding: "utf8", env: { PATH: SBIN }, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+            execFile("nsenter", ["-t", String(this.leader), "-a", "env", "-i", INSIDE_PATH, "LANG=C.UTF-8", ...vars, ...cmd], { encoding: "utf8", env: { PATH: SBIN_PATH }, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
                 resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
             });
         });

@@ -10,9 +10,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { encodeUserData } from "../../src/targets/vm/cloudInit";
+import { SBIN_PATH } from "../../tools/requireTool";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
-    AWS_IP, BootCerts, CACHE_ROOT, MIRROR, MIRROR_IP, PRIVATE_IP, REDIS_PORT, SBIN, cleanup, inNamespace, makeBootCerts, motoSetup, netns, requireBootTools, rootfs, run, serveInstanceSide, startProcess, waitFor,
+    AWS_IP, BootCerts, CACHE_ROOT, MIRROR, MIRROR_IP, PRIVATE_IP, REDIS_PORT, cleanup, inNamespace, makeBootCerts, motoSetup, netns, requireBootTools, rootfs, run, serveInstanceSide, startProcess, waitFor,
 } from "./machine";
 import { RenderedVm, renderVmStack } from "./render";
 import { buildSsmAgentStandIn } from "./ssm-agent-stand-in";
@@ -36,7 +37,7 @@ function vmImage(root: string): { kernel: string; initrd: string; root: string }
     const dir = path.join(CACHE_ROOT, `vm-${key}`);
     fs.mkdirSync(dir, { recursive: true });
     const build = `test -e ${dir}/done || { bash ${path.join(HERE, "vm-image.sh")} ${root} ${dir} ${MIRROR} ${DISK_WAIT_SECONDS} > ${dir}/build.log 2>&1 && touch ${dir}/done; }`;
-    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN } });
+    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH } });
     if (r.status !== 0) throw new Error(`building the VM image failed; see ${dir}/build.log\n${r.stderr}`);
     return { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), root: path.join(dir, "root.img") };
 }

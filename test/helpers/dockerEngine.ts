@@ -15,9 +15,9 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { SBIN_PATH } from "../../tools/requireTool";
 
 export const DOCKERD_INSTALL = "dockerd not found: install Debian's engine with `sudo apt-get install -y docker.io` (the tests start their own dockerd; no service is needed); .ci/run installs it on CI";
-const SBIN = `${process.env.PATH}:/usr/sbin:/sbin`;
 
 export interface ApiResponse {
     status: number;
@@ -34,7 +34,7 @@ export interface ExecResult {
 /** The dockerd binary, or a failure that says how to install it. */
 export function requireDockerd(): string {
     try {
-        return execFileSync("sh", ["-c", "command -v dockerd"], { encoding: "utf8", env: { PATH: SBIN } }).trim();
+        return execFileSync("sh", ["-c", "command -v dockerd"], { encoding: "utf8", env: { PATH: SBIN_PATH } }).trim();
     } catch {
         throw new Error(DOCKERD_INSTALL);
     }
@@ -42,7 +42,7 @@ export function requireDockerd(): string {
 
 /** A private subnet for the test bridge that no route on this machine uses yet. */
 function freeSubnet(): string {
-    const routes = execFileSync("ip", ["-4", "route"], { encoding: "utf8", env: { PATH: SBIN } });
+    const routes = execFileSync("ip", ["-4", "route"], { encoding: "utf8", env: { PATH: SBIN_PATH } });
     for (let i = 0; i < 50; i++) {
         const third = 1 + Math.floor(Math.random() * 250);
         const subnet = `10.213.${third}.0/24`;
@@ -81,7 +81,7 @@ export class DockerEngine {
             "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"),
             "--pidfile", path.join(dir, "dockerd.pid"), "-H", `unix://${socket}`,
             "--userland-proxy=true", "--log-level=warn",
-        ], { stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN } });
+        ], { stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN_PATH } });
         fs.closeSync(log);
         const engine = new DockerEngine(dir, socket, proc, logFile);
         // If the test process ends without afterAll (a killed worker), dockerd is still told to stop.
@@ -243,12 +243,12 @@ export class DockerEngine {
         const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(this.dir)).reverse();
         for (const m of mounts) {
             problems.push(`left mounted: ${m}`);
-            try { execFileSync("umount", ["-l", m], { env: { PATH: SBIN } }); } catch { /* reported above */ }
+            try { execFileSync("umount", ["-l", m], { env: { PATH: SBIN_PATH } }); } catch { /* reported above */ }
         }
         try {
-            execFileSync("ip", ["link", "show", this.bridge], { stdio: "ignore", env: { PATH: SBIN } });
+            execFileSync("ip", ["link", "show", this.bridge], { stdio: "ignore", env: { PATH: SBIN_PATH } });
             problems.push(`bridge ${this.bridge} left behind`);
-            execFileSync("ip", ["link", "delete", this.bridge], { stdio: "ignore", env: { PATH: SBIN } });
+            execFileSync("ip", ["link", "delete", this.bridge], { stdio: "ignore", env: { PATH: SBIN_PATH } });
         } catch { /* gone, as it should be */ }
         fs.rmSync(this.dir, { recursive: true, force: true });
         if (problems.length) throw new Error(`the test engine did not shut down cleanly:\n${problems.join("\n")}`);
