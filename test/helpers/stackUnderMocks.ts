@@ -13,6 +13,7 @@
  * Target-neutral: the Docker and Kubernetes change-safety tests can use it as the AWS ones do.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
 import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/config";
 import { RedisOptions, createRedis } from "../../src/program";
 import { RedisConf, loadRedisConf } from "../../src/redisConf";
@@ -335,4 +336,19 @@ export async function buildUnderMocks<T extends pulumi.ComponentResource>(stack:
     });
     await quiet(() => registered.length);
     return { component: component!, resources: withOptions(registered, options), calls };
+}
+
+/**
+ * Builds a component as `build` does and returns, in order, what the component passed to
+ * registerOutputs: its own call first, then the SDK's own call without outputs.
+ */
+export async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, any>[] }> {
+    const spy = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o?: unknown) => void }, "registerOutputs");
+    try {
+        const run = await build();
+        const registered = spy.mock.calls.filter((_, i) => spy.mock.contexts[i] === run.component).map((c) => c[0] as Record<string, any>);
+        return { run, registered };
+    } finally {
+        spy.mockRestore();
+    }
 }

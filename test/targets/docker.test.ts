@@ -9,7 +9,7 @@ import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../src/memor
 import { RedisConf, applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { DOCKER_DEFAULTS } from "../../src/targets/docker/config";
 import { CONF_PATH, DockerRedis, DockerRedisArgs, TLS_DIR, dockerSettings } from "../../src/targets/docker/docker";
-import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
+import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { isSecretInput, ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 
@@ -270,11 +270,9 @@ describe("transform: the last word on each child's args", () => {
 
 describe("outputs", () => {
     it("every public output is registered, the password and the rendered file secret", async () => {
-        const registerOutputs = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs(o: unknown): void }, "registerOutputs");
-        const b = await build();
-        const call = registerOutputs.mock.calls.find((_, i) => registerOutputs.mock.contexts[i] === b.component);
-        expect(call).toBeDefined();
-        const outputs = call![0] as Record<string, any>;
+        const { registered } = await registeredOutputs(() => build());
+        expect(registered[0]).toBeDefined();
+        const outputs = registered[0]!;
         expect(Object.keys(outputs).sort()).toEqual(["containerName", "details", "endpoint", "redisConf", "volumeName"]);
         expect(await pulumi.isSecret(outputs.endpoint.password)).toBe(true);
         expect(await pulumi.isSecret(outputs.redisConf)).toBe(true);

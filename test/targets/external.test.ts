@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { applyOverrides, loadRedisConf } from "../../src/redisConf";
 import { EXTERNAL_DEFAULTS } from "../../src/targets/external/config";
 import { ExternalRedis, ExternalRedisArgs, externalSettings } from "../../src/targets/external/external";
-import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
+import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { promiseOf } from "../helpers/pulumiMocks";
 
 const ROOT_CONF = loadRedisConf();
@@ -85,10 +85,9 @@ describe("each arg", () => {
 
 describe("outputs", () => {
     it("the endpoint and details are registered; the password is secret even when given plain", async () => {
-        const registerOutputs = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs(o: unknown): void }, "registerOutputs");
-        const b = await build();
-        const call = registerOutputs.mock.calls.find((_, i) => registerOutputs.mock.contexts[i] === b.component);
-        const outputs = call![0] as Record<string, any>;
+        const { run: b, registered } = await registeredOutputs(() => build());
+        expect(registered[0]).toBeDefined();
+        const outputs = registered[0]!;
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint"]);
         expect(await pulumi.isSecret(outputs.endpoint.password)).toBe(true);
         expect(await pulumi.isSecret(pulumi.output(b.component.endpoint.password))).toBe(true);

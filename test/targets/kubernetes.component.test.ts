@@ -10,7 +10,7 @@ import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../src/memory"
 import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { KUBERNETES_DEFAULTS } from "../../src/targets/kubernetes/config";
 import { KubernetesRedis, KubernetesRedisArgs, kubernetesSettings } from "../../src/targets/kubernetes/kubernetes";
-import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
+import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 
@@ -292,10 +292,9 @@ describe("transform: the last word on each child's args", () => {
 
 describe("outputs", () => {
     it("every public output is registered, the password secret", async () => {
-        const registerOutputs = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs(o: unknown): void }, "registerOutputs");
-        const b = await build();
-        const call = registerOutputs.mock.calls.find((_, i) => registerOutputs.mock.contexts[i] === b.component);
-        const outputs = call![0] as Record<string, any>;
+        const { run: b, registered } = await registeredOutputs(() => build());
+        expect(registered[0]).toBeDefined();
+        const outputs = registered[0]!;
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint"]);
         expect(await pulumi.isSecret(outputs.endpoint.password)).toBe(true);
         expect(await promiseOf(outputs.details)).toEqual(await promiseOf(b.component.details));

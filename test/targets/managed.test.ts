@@ -4,8 +4,7 @@
  * type), the stack name and redis.conf taken from the args, a transform on every child, the
  * typed details, and the resource options that protect the data.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Persistence } from "../../src/contract";
 import { RedisConf, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { MANAGED_DEFAULTS } from "../../src/targets/managed/config";
@@ -15,7 +14,7 @@ import { MemorydbRedis, MemorydbRedisArgs, MemorydbTransforms } from "../../src/
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT } from "../../src/targets/managed/parameters";
 import { expectNoOpenIngress } from "../helpers/managed";
 import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ComponentRun, ProgramResource, buildUnderMocks, plain } from "../helpers/stackUnderMocks";
+import { ComponentRun, ProgramResource, buildUnderMocks, plain, registeredOutputs } from "../helpers/stackUnderMocks";
 
 const CONF = loadRedisConf();
 const PASSWORD = "Component0Test0Password0123";
@@ -34,18 +33,6 @@ const memorydbArgs = (over: Partial<MemorydbRedisArgs> = {}): MemorydbRedisArgs 
 
 const elasticache = (over: Partial<ElasticacheRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new ElasticacheRedis("redis", elasticacheArgs(over)));
 const memorydb = (over: Partial<MemorydbRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new MemorydbRedis("redis", memorydbArgs(over)));
-
-/** Builds a component under mocks and returns what it passed to registerOutputs. */
-async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, unknown>[] }> {
-    const spy = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o?: unknown) => void }, "registerOutputs");
-    try {
-        const run = await build();
-        const registered = spy.mock.calls.filter((_, i) => spy.mock.contexts[i] === run.component).map((c) => c[0] as Record<string, unknown>);
-        return { run, registered };
-    } finally {
-        spy.mockRestore();
-    }
-}
 
 /** The one resource of a type, its inputs with secrets unwrapped. */
 const inputsOf = (run: ComponentRun<unknown>, type: string) => plain(single(run.resources, type).inputs);

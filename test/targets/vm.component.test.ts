@@ -12,7 +12,7 @@ import { VM_DEFAULTS } from "../../src/targets/vm/config";
 import { VmRedis, VmRedisArgs } from "../../src/targets/vm/vm";
 import { policyViolations } from "../helpers/policy";
 import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ComponentRun, buildUnderMocks } from "../helpers/stackUnderMocks";
+import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 
 const ROOT_CONF = loadRedisConf();
 /** The args every case starts from: only what has no default. */
@@ -289,11 +289,9 @@ describe("outputs", () => {
     });
 
     it("every public output is registered on the component", async () => {
-        const registerOutputs = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o: unknown) => void }, "registerOutputs");
-        const b = await build();
-        const call = registerOutputs.mock.calls[registerOutputs.mock.contexts.indexOf(b.component)];
-        expect(call).toBeDefined();
-        const outputs = call![0] as Record<string, unknown>;
+        const { run: b, registered } = await registeredOutputs(() => build());
+        expect(registered[0]).toBeDefined();
+        const outputs = registered[0]!;
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint", "userData"]);
         expect(outputs.details).toBe(b.component.details);
         expect(outputs.userData).toBe(b.component.userData);
