@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bullmqSettings, envFile, envValue, redisUrl } from "../src/contract";
+import { CONTRACT_OUTPUTS, TARGETS, bullmqSettings, connectionOutputsSchema, envFile, envValue, redisUrl } from "../src/contract";
+import { outputsFor } from "../tools/outputs";
 import { dataResourceOptions, serverResourceOptions } from "../src/protection";
 import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../src/memory";
 
@@ -79,5 +80,29 @@ describe("envValue reads back unchanged in a shell", () => {
     });
     it("refuses what no quoting keeps intact for both readers", () => {
         expect(() => envValue(`it's "both"`)).toThrow(/use the REDIS_URL/);
+    });
+});
+
+describe("connectionOutputsSchema", () => {
+    it("reads a stack's outputs as the contract has them, extras (details) dropped", () => {
+        const outputs = outputsFor({ port: 6379 });
+        const parsed = connectionOutputsSchema.parse({ ...outputs, details: { containerName: "redis" } });
+        expect(parsed).toEqual(outputs);
+        expect(Object.keys(parsed).sort()).toEqual([...CONTRACT_OUTPUTS].sort());
+    });
+
+    it("takes every target, and no other", () => {
+        for (const target of TARGETS) expect(connectionOutputsSchema.safeParse({ ...outputsFor({ port: 6379 }), target }).success, target).toBe(true);
+        const wrong = connectionOutputsSchema.safeParse({ ...outputsFor({ port: 6379 }), target: "lambda" });
+        expect(wrong.success).toBe(false);
+        expect(wrong.error?.issues.map((i) => i.path.join("."))).toEqual(["target"]);
+    });
+
+    it("refuses what the ops tools could not use: a port out of range, an evicting policy, a negative retention", () => {
+        const o = outputsFor({ port: 6379 });
+        const problems = (edit: object) => connectionOutputsSchema.safeParse({ ...o, ...edit }).error?.issues.map((i) => i.path.join("."));
+        expect(problems({ port: 70000 })).toEqual(["port"]);
+        expect(problems({ persistence: { ...o.persistence, maxmemoryPolicy: "allkeys-lru" } })).toEqual(["persistence.maxmemoryPolicy"]);
+        expect(problems({ bullmq: { ...o.bullmq, defaultJobOptions: { ...o.bullmq.defaultJobOptions, removeOnFail: { count: -1, age: 60 } } } })).toEqual(["bullmq.defaultJobOptions.removeOnFail.count"]);
     });
 });
