@@ -7,9 +7,11 @@
 
 /** ElastiCache AUTH tokens: "The only permitted printable special characters are !, &, #, $, ^, <, >, and -." (CreateReplicationGroup, AuthToken) */
 export const AUTH_TOKEN_CHARACTERS = /^[A-Za-z0-9!&#$^<>-]+$/;
+/** A character an AUTH token may not hold (AUTH_TOKEN_CHARACTERS' complement); its length is the password's rule. */
+export const AUTH_TOKEN_FORBIDDEN = /[^A-Za-z0-9!&#$^<>-]/;
 
 export function authTokenProblem(token: string): string | undefined {
-    if (AUTH_TOKEN_CHARACTERS.test(token)) return undefined;
+    if (!AUTH_TOKEN_FORBIDDEN.test(token)) return undefined;
     // Which character offends is not said: the message would carry part of the secret.
     return "an AUTH token of letters, digits and only these specials: ! & # $ ^ < > - (ElastiCache's rule); leave it unset to have one generated";
 }
@@ -107,6 +109,11 @@ export function nitroProblem(instanceType: string): string | undefined {
     const [family, size] = instanceType.split(".");
     if (!family || !XEN_FAMILIES.has(family) || size === "metal") return undefined;
     return `an instance type built on the Nitro System, such as t4g.small, t3.small or m7g.large; ${family} runs on Xen, where the data volume is not an NVMe device named by its volume id and the boot script cannot find it`;
+}
+
+/** Whether Multi-AZ is on: as set, or else whenever there is a replica to fail over to (config and the ElastiCache component). */
+export function multiAzOf(multiAz: boolean | undefined, replicas: number): boolean {
+    return multiAz ?? replicas > 0;
 }
 
 /** Multi-AZ fails over to a replica in another zone: the subnet group must span two zones, so two subnets at least. */

@@ -26,6 +26,17 @@ export function parseMemorySize(value: string | number): number | undefined {
  */
 export const REDIS_MEMORY_SIZE = /^\d+(b|k|kb|m|mb|g|gb)?$/i;
 
+/**
+ * A memory size as redis.conf writes it (REDIS_MEMORY_SIZE, or a number of bytes) of at least
+ * `minBytes`: the stack config's rule for maxmemory and docker.memoryLimit, and the Docker
+ * component's for its memoryLimit.
+ */
+export function isRedisMemorySize(value: string | number, minBytes = 0): boolean {
+    if (typeof value === "string" && !REDIS_MEMORY_SIZE.test(value.trim())) return false;
+    const bytes = parseMemorySize(value);
+    return bytes !== undefined && bytes >= minBytes;
+}
+
 const LIBERAL_SIZE = /^\+?\s*(\d+(?:\.\d+)?|\.\d+)\s*(b|bytes?|k|kb|kib|ki|m|mb|mib|mi|megs?|megabytes?|g|gb|gib|gi|gigs?|gigabytes?|t|tb|tib|ti)?$/i;
 const LIBERAL_UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -77,9 +88,12 @@ const QUANTITY_UNITS: Record<string, number> = {
     Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
 };
 
+/** Kubernetes quantities: binary (Ki, Mi, Gi) or decimal (k, M, G) suffixes. */
+export const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
 /** Bytes of a Kubernetes memory quantity (`1Gi`, `512Mi`, `1G`), or undefined. */
 export function parseQuantity(q: string): number | undefined {
-    const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+    const m = QUANTITY.exec(q);
     return m ? Math.floor(Number(m[1]) * QUANTITY_UNITS[m[2] ?? ""]!) : undefined;
 }
 

@@ -257,6 +257,15 @@ function f0(family: 4 | 6): string {
     return family === 4 ? "0.0.0.0/0" : "::/0";
 }
 
+/**
+ * The AWS targets admit CIDR blocks and security groups: with neither, nothing can reach the
+ * server (the vm and elasticache blocks' rule).
+ */
+export function unreachableProblem(section: "vm" | "elasticache", s: { allowedCidrs: readonly string[]; allowedSecurityGroupIds: readonly string[] }): string | undefined {
+    if (s.allowedCidrs.length > 0 || s.allowedSecurityGroupIds.length > 0) return undefined;
+    return `at least one CIDR block here or one security group in ${section}.allowedSecurityGroupIds; without either nothing can reach the ${section === "vm" ? "server" : "cache"}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Host names and addresses
 // ---------------------------------------------------------------------------------------------
@@ -289,6 +298,57 @@ export function splitEndpoint(value: string): { host: string; port?: number } | 
     const hostPort = /^([^:]+):(\d{1,5})$/.exec(v);
     if (hostPort) return { host: hostPort[1]!, port: Number(hostPort[2]) };
     return url ? { host: v } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets' args: rules the stack config and the components both apply
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Where a refusal is said: `config` gives the stack config's text (what is allowed, shown after
+ * the key and the given value), `args` the component's error, which names its arg itself. The
+ * rule, what it refuses, is the same for both.
+ */
+export type Said = "config" | "args";
+
+/**
+ * Docker's hostIp is an IP address, never a name: the engine parses the port binding's host
+ * address as an IP (Go's net.ParseIP) and publishes on every address (0.0.0.0 and [::]) when
+ * that fails, so a host name ("localhost") would expose Redis everywhere in plain text. The
+ * stack config resolves `localhost` and `*` itself before the component sees them.
+ */
+export function dockerHostIpProblem(hostIp: string, said: Said): string | undefined {
+    if (parseIp(hostIp)) return undefined;
+    return said === "config"
+        ? "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)"
+        : `docker.hostIp must be an IP address, got ${JSON.stringify(hostIp)}: the Docker Engine publishes a host name on every address (0.0.0.0 and [::])`;
+}
+
+/**
+ * The Redis NetworkPolicy admits the pods matching allowedPodLabels in the allowed namespaces:
+ * with neither, its rule has no source, which Kubernetes reads as every pod.
+ */
+export function networkPolicySourcesProblem(allowedPodLabels: Readonly<Record<string, string>>, allowedNamespaces: readonly string[], said: Said): string | undefined {
+    if (Object.keys(allowedPodLabels).length > 0 || allowedNamespaces.length > 0) return undefined;
+    return said === "config"
+        ? "at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client"
+        : "kubernetes: allowedPodLabels or allowedNamespaces must admit someone; a NetworkPolicy rule with no source admits every pod";
+}
+
+/** With metrics on, the exporter's port admits the listed namespaces: an empty list renders `from: []`, every pod. */
+export function metricsNamespacesProblem(metrics: boolean, metricsNamespaces: readonly string[], said: Said): string | undefined {
+    if (!metrics || metricsNamespaces.length > 0) return undefined;
+    return said === "config"
+        ? "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port"
+        : "kubernetes: metricsNamespaces must name a namespace with metrics on; an empty list admits every pod to the exporter";
+}
+
+/** A server on another host is reached over TLS, unless plain text is accepted explicitly (allowPlaintext). */
+export function plaintextProblem(x: { host: string; tls: boolean; allowPlaintext: boolean }, said: Said): string | undefined {
+    if (x.tls || x.allowPlaintext || LOOPBACK_HOSTS.has(x.host)) return undefined;
+    return said === "config"
+        ? "true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)"
+        : `external: tls must be true for a server on another host (${x.host}); plain text sends the password and every job over the network (allowPlaintext: true accepts that)`;
 }
 
 // ---------------------------------------------------------------------------------------------

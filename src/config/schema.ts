@@ -10,7 +10,7 @@ import { sourceProblems } from "../rules";
 import { dockerSchema } from "../targets/docker/config";
 import { externalSchema } from "../targets/external/config";
 import { kubernetesSchema } from "../targets/kubernetes/config";
-import { AUTH_TOKEN_FORBIDDEN, elasticacheSchema } from "../targets/managed/config";
+import { elasticacheSchema } from "../targets/managed/config";
 import { vmSchema } from "../targets/vm/config";
 import { checkMemoryFits } from "./memoryFit";
 import { bool, MEMORY_ALLOWED, memorySize, strict } from "./zod";
@@ -80,9 +80,8 @@ export const stackSchema = z.discriminatedUnion("target", [
     }, { listed: STACK_KEYS }),
 ], { error: TARGET_ALLOWED }).superRefine((c, ctx) => {
     const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
-    if (c.target === "elasticache" && c.password !== undefined && AUTH_TOKEN_FORBIDDEN.test(c.password)) {
-        issue(["password"], c.password, authTokenProblem(c.password)!);
-    }
+    const tokenProblem = c.target === "elasticache" && c.password !== undefined ? authTokenProblem(c.password) : undefined;
+    if (tokenProblem) issue(["password"], c.password, tokenProblem);
     for (const p of rotationProblems(c)) issue(["previousPassword"], c.previousPassword, p);
     if (c.target === "elasticache" && c.maxmemory !== undefined) {
         issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
@@ -117,6 +116,6 @@ function rotationProblems(c: { target: TargetName; password?: string; previousPa
     if (previous === c.password) {
         return ["a password other than `password`; phase one keeps the old password here beside the new one in `password`"];
     }
-    if (c.target === "elasticache" && AUTH_TOKEN_FORBIDDEN.test(previous)) return [authTokenProblem(previous)!];
-    return [];
+    const tokenProblem = c.target === "elasticache" ? authTokenProblem(previous) : undefined;
+    return tokenProblem ? [tokenProblem] : [];
 }

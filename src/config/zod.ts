@@ -4,7 +4,7 @@
  * CIDR lists. Imports only zod and the small rule modules, never the Pulumi SDK.
  */
 import { z } from "zod";
-import { REDIS_MEMORY_SIZE, parseMemorySize, redisMemorySpelling } from "../memory";
+import { REDIS_MEMORY_SIZE, isRedisMemorySize, redisMemorySpelling } from "../memory";
 import { isPinnedImage, sourceProblems } from "../rules";
 
 /** Below this BullMQ cannot hold a useful backlog; `0` (no limit) is refused because a queue needs a ceiling. */
@@ -34,10 +34,9 @@ export function strict<T extends z.core.$ZodLooseShape>(shape: T, o: { missing?:
 export const memorySize = (allowed: string) =>
     z.union([z.string(), z.number()], { error: allowed })
         .superRefine((v, ctx) => {
-            const ok = (typeof v === "number" || REDIS_MEMORY_SIZE.test(v.trim())) && (parseMemorySize(v) ?? 0) >= MAXMEMORY_MIN_BYTES;
-            if (ok) return;
+            if (isRedisMemorySize(v, MAXMEMORY_MIN_BYTES)) return;
             const spelling = typeof v === "string" && !REDIS_MEMORY_SIZE.test(v.trim()) ? redisMemorySpelling(v) : undefined;
-            const wanted = spelling !== undefined && (parseMemorySize(spelling) ?? 0) >= MAXMEMORY_MIN_BYTES ? `; write it ${spelling}` : "";
+            const wanted = spelling !== undefined && isRedisMemorySize(spelling, MAXMEMORY_MIN_BYTES) ? `; write it ${spelling}` : "";
             ctx.addIssue({ code: "custom", input: v, message: allowed + wanted });
         });
 
@@ -60,6 +59,12 @@ export const cidrList = (key: string) => z.array(z.string(), { error: `a list of
             ctx.addIssue({ code: "custom", path: p.index === undefined ? [] : [p.index], input: p.index === undefined ? list : list[p.index], message });
         }
     });
+
+/** AWS ids and addresses the vm and elasticache blocks both take, each written once. */
+export const vpcId = () => z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/);
+export const securityGroupIds = () => z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" });
+export const kmsKeyArn = () => z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/);
+export const emailAddress = () => z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/);
 
 /** An image pinned by tag or digest; `example` is named in the message. */
 export const pinnedImage = (example: string) =>

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { bool, MEMORY_ALLOWED, memorySize, pinnedImage, port, strict } from "../../config/zod";
-import { LOOPBACK_HOSTS, WILDCARD_HOSTS } from "../../rules";
+import { dockerHostIpProblem, LOOPBACK_HOSTS, WILDCARD_HOSTS } from "../../rules";
 
 /**
  * The current Redis 7.4 patch of the official image (7.4.8 onward carry security fixes the
@@ -27,8 +27,6 @@ export const DOCKER_DEFAULTS = {
     logMaxFiles: 3,
 } as const;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:]+$/;
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 export const dockerSchema = strict({
@@ -42,11 +40,12 @@ export const dockerSchema = strict({
     /**
      * The engine is handed an address, never a name: Docker Engine parses a host name in a port
      * binding as "every address" (0.0.0.0 and [::]). `localhost` is resolved here to 127.0.0.1
-     * and `*` to 0.0.0.0; any other name is refused.
+     * and `*` to 0.0.0.0; any other name is refused (rules.ts, the component's rule too).
      */
     hostIp: z.string({ error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address" })
-        .refine((v) => IPV4.test(v) || (v.includes(":") && IPV6.test(v)) || LOOPBACK_HOSTS.has(v) || WILDCARD_HOSTS.has(v), {
-            error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)",
+        .superRefine((v, ctx) => {
+            const problem = LOOPBACK_HOSTS.has(v) || WILDCARD_HOSTS.has(v) ? undefined : dockerHostIpProblem(v, "config");
+            if (problem) ctx.addIssue({ code: "custom", input: v, message: problem });
         })
         .transform((v) => (v === "localhost" ? "127.0.0.1" : v === "*" ? "0.0.0.0" : v))
         .default(DOCKER_DEFAULTS.hostIp),

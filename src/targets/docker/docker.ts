@@ -1,14 +1,14 @@
-import { isIP } from "net";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
 import { Persistence } from "../../contract";
 import { RedisEndpoint } from "../../endpoint";
-import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
+import { formatMemorySize, isRedisMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
 import { DataProtection, dataResourceOptions } from "../../protection";
 import { persistenceOf } from "../../persistence";
 import { ConfOverrides, RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
 import { aclUserRule } from "../../rotation";
+import { dockerHostIpProblem } from "../../rules";
 import { DOCKER_DEFAULTS } from "./config";
 
 /** Where the official image keeps data, and where the rendered config is uploaded. */
@@ -82,12 +82,11 @@ export function dockerConfOverrides(a: { password: string; previousPassword?: st
 /**
  * The engine parses the port binding's host address with net.ParseIP and publishes on every
  * address when that fails, so a host name ("localhost") would expose Redis everywhere in plain
- * text. Shown on a real engine by test/engine.
+ * text (rules.ts, the stack config's rule too). Shown on a real engine by test/engine.
  */
 export function checkHostIp(hostIp: string): void {
-    if (isIP(hostIp) === 0) {
-        throw new Error(`docker.hostIp must be an IP address, got ${JSON.stringify(hostIp)}: the Docker Engine publishes a host name on every address (0.0.0.0 and [::])`);
-    }
+    const problem = dockerHostIpProblem(hostIp, "args");
+    if (problem) throw new Error(problem);
 }
 
 export interface DockerRedisArgs {
@@ -183,10 +182,10 @@ export interface DockerSettings {
 /** Applies the defaults (DOCKER_DEFAULTS); refuses a host name as hostIp and a memory limit redis.conf cannot read. */
 export function dockerSettings(args: DockerRedisArgs): DockerSettings {
     if (args.hostIp !== undefined) checkHostIp(args.hostIp);
-    const memoryLimitBytes = args.memoryLimit === undefined ? undefined : parseMemorySize(args.memoryLimit);
-    if (args.memoryLimit !== undefined && memoryLimitBytes === undefined) {
+    if (args.memoryLimit !== undefined && !isRedisMemorySize(args.memoryLimit)) {
         throw new Error(`docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got ${JSON.stringify(args.memoryLimit)}`);
     }
+    const memoryLimitBytes = args.memoryLimit === undefined ? undefined : parseMemorySize(args.memoryLimit);
     return {
         stack: args.stack,
         image: args.image ?? DOCKER_DEFAULTS.image,

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { bool, port, strict } from "../../config/zod";
-import { isHostNameOrAddress, LOOPBACK_HOSTS, splitEndpoint } from "../../rules";
+import { isHostNameOrAddress, plaintextProblem, splitEndpoint } from "../../rules";
 
 /** Every default the `external` block applies; the component applies the same ones to its args. */
 export const EXTERNAL_DEFAULTS = {
@@ -35,9 +35,9 @@ export const externalSchema = strict({
     /** Whether the provider runs an append-only file; `true` makes smoke check it. */
     aof: bool().default(EXTERNAL_DEFAULTS.aof),
 }, { missing: "an object with at least host, for target external" }).superRefine((x, ctx) => {
-    if (!x.tls && !x.allowPlaintext && !LOOPBACK_HOSTS.has(x.host)) {
-        ctx.addIssue({ code: "custom", path: ["tls"], input: false, message: "true for a server on another host; plain text sends the password and every job over the network (set external.allowPlaintext: true to accept that)" });
-    }
+    // rules.ts: the component's rule too.
+    const problem = plaintextProblem(x, "config");
+    if (problem) ctx.addIssue({ code: "custom", path: ["tls"], input: x.tls, message: problem });
 });
 
 export type ExternalConfig = z.output<typeof externalSchema>;

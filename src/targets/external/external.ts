@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RedisEndpoint } from "../../endpoint";
 import { externalPersistence } from "../../persistence";
 import { RedisConf } from "../../redisConf";
-import { LOOPBACK_HOSTS } from "../../rules";
+import { plaintextProblem } from "../../rules";
 import { EXTERNAL_DEFAULTS } from "./config";
 
 export interface ExternalRedisArgs {
@@ -46,9 +46,8 @@ export function externalSettings(args: ExternalRedisArgs): ExternalSettings {
         username: args.username ?? EXTERNAL_DEFAULTS.username,
         aof: args.aof ?? EXTERNAL_DEFAULTS.aof,
     };
-    if (!s.tls && !(args.allowPlaintext ?? EXTERNAL_DEFAULTS.allowPlaintext) && !LOOPBACK_HOSTS.has(s.host)) {
-        throw new Error(`external: tls must be true for a server on another host (${s.host}); plain text sends the password and every job over the network (allowPlaintext: true accepts that)`);
-    }
+    const problem = plaintextProblem({ ...s, allowPlaintext: args.allowPlaintext ?? EXTERNAL_DEFAULTS.allowPlaintext }, "args");
+    if (problem) throw new Error(problem);
     return s;
 }
 

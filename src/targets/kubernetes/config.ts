@@ -4,12 +4,12 @@
  */
 import { z } from "zod";
 import { bool, pinnedImage, port, strict } from "../../config/zod";
-import { parseQuantity } from "../../memory";
-import { isPinnedImage } from "../../rules";
+import { parseQuantity, QUANTITY } from "../../memory";
+import { isPinnedImage, metricsNamespacesProblem, networkPolicySourcesProblem } from "../../rules";
 import { DEFAULT_REDIS_IMAGE } from "../docker/config";
 
-/** Kubernetes quantities: binary (Ki, Mi, Gi) or decimal (k, M, G) suffixes. */
-export const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+/** Kubernetes quantities (src/memory.ts, which reads them). */
+export { QUANTITY };
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 /**
@@ -72,12 +72,13 @@ export const kubernetesSchema = strict({
     port: port().default(KUBERNETES_DEFAULTS.port),
 }, { missing: "an object with at least allowedPodLabels or allowedNamespaces, for target kubernetes" }).superRefine((k, ctx) => {
     const issue = (path: string, input: unknown, message: string) => ctx.addIssue({ code: "custom", path: [path], input, message });
-    if (Object.keys(k.allowedPodLabels).length === 0 && k.allowedNamespaces.length === 0) {
-        issue("allowedPodLabels", k.allowedPodLabels, "at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client");
-    }
+    // The NetworkPolicy's and the exporter's sources: rules.ts, the component's rules too.
+    const sourcesProblem = networkPolicySourcesProblem(k.allowedPodLabels, k.allowedNamespaces, "config");
+    if (sourcesProblem) issue("allowedPodLabels", k.allowedPodLabels, sourcesProblem);
     if ((parseQuantity(k.memoryLimit) ?? 0) < 64 * 1024 * 1024) issue("memoryLimit", k.memoryLimit, "a Kubernetes quantity of at least 64Mi, such as 1Gi");
     if (k.serviceMonitor && !k.metrics) issue("serviceMonitor", true, "false unless kubernetes.metrics is true (the ServiceMonitor scrapes the exporter)");
-    if (k.metrics && k.metricsNamespaces.length === 0) issue("metricsNamespaces", [], "at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port");
+    const metricsProblem = metricsNamespacesProblem(k.metrics, k.metricsNamespaces, "config");
+    if (metricsProblem) issue("metricsNamespaces", k.metricsNamespaces, metricsProblem);
     // The sidecar runs with --disable-scrape-endpoint: an older exporter refuses the flag and the
     // pod never becomes ready. A tag that is not a version (or a digest alone) cannot be judged.
     const exporterVersion = /:v?(\d+)\.(\d+)\.(\d+)(?:@|$)/.exec(k.exporterImage);

@@ -6,6 +6,7 @@ import { parseQuantity } from "../../memory";
 import { serverResourceOptions } from "../../protection";
 import { persistenceOf } from "../../persistence";
 import { RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
+import { metricsNamespacesProblem, networkPolicySourcesProblem } from "../../rules";
 import { KUBERNETES_DEFAULTS } from "./config";
 import * as m from "./manifests";
 
@@ -139,12 +140,9 @@ export function kubernetesSettings(args: KubernetesRedisArgs): KubernetesResolve
         blockVoluntaryEviction: args.blockVoluntaryEviction ?? d.blockVoluntaryEviction,
         port: args.port ?? d.port,
     };
-    if (Object.keys(s.allowedPodLabels).length === 0 && s.allowedNamespaces.length === 0) {
-        throw new Error("kubernetes: allowedPodLabels or allowedNamespaces must admit someone; a NetworkPolicy rule with no source admits every pod");
-    }
-    if (s.metrics && s.metricsNamespaces.length === 0) {
-        throw new Error("kubernetes: metricsNamespaces must name a namespace with metrics on; an empty list admits every pod to the exporter");
-    }
+    // The stack config's rules (rules.ts), for args given directly.
+    const problem = networkPolicySourcesProblem(s.allowedPodLabels, s.allowedNamespaces, "args") ?? metricsNamespacesProblem(s.metrics, s.metricsNamespaces, "args");
+    if (problem) throw new Error(problem);
     if (parseQuantity(s.memoryLimit) === undefined) {
         throw new Error(`kubernetes: memoryLimit must be a Kubernetes quantity, such as 1Gi; got ${JSON.stringify(s.memoryLimit)}`);
     }

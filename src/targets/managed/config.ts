@@ -4,11 +4,12 @@
  * rule modules, so the config check loads without the Pulumi SDK.
  */
 import { z } from "zod";
-import { cacheNameProblem, maintenanceWindowProblem, multiAzSubnetsProblem, snapshotWindowProblem, windowsOverlap } from "../../awsRules";
-import { bool, cidrList, port, strict } from "../../config/zod";
+import { AUTH_TOKEN_FORBIDDEN, cacheNameProblem, maintenanceWindowProblem, multiAzOf, multiAzSubnetsProblem, snapshotWindowProblem, windowsOverlap } from "../../awsRules";
+import { bool, cidrList, emailAddress, kmsKeyArn, port, securityGroupIds, strict, vpcId } from "../../config/zod";
+import { unreachableProblem } from "../../rules";
 
 /** ElastiCache AUTH tokens: letters, digits and only ! & # $ ^ < > - (awsRules.ts); anything else is forbidden. */
-export const AUTH_TOKEN_FORBIDDEN = /[^A-Za-z0-9!&#$^<>-]/;
+export { AUTH_TOKEN_FORBIDDEN };
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 export const MAX_REPLICAS = 5;
@@ -41,14 +42,14 @@ export const elasticacheSchema = strict({
     nodeType: z.string({ error: "a node type, such as cache.t4g.small (ElastiCache) or db.t4g.small (MemoryDB)" }).regex(/^(cache|db)\.[a-z0-9]+\.[a-z0-9]+$/).optional(),
     replicas: z.number({ error: `an integer from 0 to ${MAX_REPLICAS}` }).int().min(0).max(MAX_REPLICAS).default(MANAGED_DEFAULTS.replicas),
     multiAz: bool().optional(),
-    vpcId: z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/),
+    vpcId: vpcId(),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/), { error: "a list of subnet ids, such as [\"subnet-0123\", \"subnet-4567\"]" }).min(1),
     allowedCidrs: cidrList("allowedCidrs").default(() => [...MANAGED_DEFAULTS.allowedCidrs]),
     /** Opt-in for allowedCidrs outside the private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */
     allowPublicCidrs: bool().default(MANAGED_DEFAULTS.allowPublicCidrs),
-    allowedSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" }).default(() => [...MANAGED_DEFAULTS.allowedSecurityGroupIds]),
+    allowedSecurityGroupIds: securityGroupIds().default(() => [...MANAGED_DEFAULTS.allowedSecurityGroupIds]),
     port: port().default(MANAGED_DEFAULTS.port),
-    kmsKeyArn: z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/).optional(),
+    kmsKeyArn: kmsKeyArn().optional(),
     snapshotRetentionDays: z.number({ error: "an integer from 1 to 35 (snapshots stand in for the AOF ElastiCache cannot run)" }).int().min(1).max(35).default(MANAGED_DEFAULTS.snapshotRetentionDays),
     snapshotWindow: z.string({ error: "a UTC window hh:mm-hh:mm, such as 03:00-04:00" }).regex(/^\d\d:\d\d-\d\d:\d\d$/).default(MANAGED_DEFAULTS.snapshotWindow),
     maintenanceWindow: z.string({ error: "a UTC window ddd:hh:mm-ddd:hh:mm, such as sun:05:00-sun:06:00" }).regex(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/).default(MANAGED_DEFAULTS.maintenanceWindow),
@@ -57,7 +58,7 @@ export const elasticacheSchema = strict({
     clusterMode: bool().default(MANAGED_DEFAULTS.clusterMode),
     shards: z.number({ error: "an integer from 1 to 500" }).int().min(1).max(500).optional(),
     serverless: bool().default(MANAGED_DEFAULTS.serverless),
-    alarmEmail: z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/).optional(),
+    alarmEmail: emailAddress().optional(),
     maxConnectionsAlarm: z.number({ error: "an integer from 1 to 65000" }).int().min(1).max(65000).default(MANAGED_DEFAULTS.maxConnectionsAlarm),
     logRetentionDays: z.number({ error: `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })
         .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d)).default(MANAGED_DEFAULTS.logRetentionDays),
@@ -82,9 +83,8 @@ export const elasticacheSchema = strict({
     if (e.shards !== undefined && !e.clusterMode) {
         issue("shards", e.shards, "unset unless elasticache.clusterMode is true");
     }
-    if (e.allowedCidrs.length === 0 && e.allowedSecurityGroupIds.length === 0) {
-        issue("allowedCidrs", e.allowedCidrs, "at least one CIDR block here or one security group in elasticache.allowedSecurityGroupIds; without either nothing can reach the cache");
-    }
+    const unreachable = unreachableProblem("elasticache", e);
+    if (unreachable) issue("allowedCidrs", e.allowedCidrs, unreachable);
     if (e.authTokenUpdateStrategy === "SET" && e.service === "memorydb") {
         issue("authTokenUpdateStrategy", e.authTokenUpdateStrategy, "ROTATE or unset for service memorydb; a MemoryDB user takes both passwords in phase one and the new one alone once previousPassword is removed");
     }
@@ -100,7 +100,7 @@ export const elasticacheSchema = strict({
     if (!snapshotProblem && !maintenanceProblem && windowsOverlap(e.snapshotWindow, e.maintenanceWindow)) {
         issue("snapshotWindow", e.snapshotWindow, `a window that does not overlap elasticache.maintenanceWindow (${e.maintenanceWindow}); AWS refuses overlapping windows`);
     }
-    const subnetsProblem = e.service === "elasticache" ? multiAzSubnetsProblem(e.multiAz ?? e.replicas > 0, e.subnetIds) : undefined;
+    const subnetsProblem = e.service === "elasticache" ? multiAzSubnetsProblem(multiAzOf(e.multiAz, e.replicas), e.subnetIds) : undefined;
     if (subnetsProblem) issue("subnetIds", e.subnetIds, subnetsProblem);
 });
 

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { multiAzOf } from "../../awsRules";
 import { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
 import { elasticachePersistence } from "../../persistence";
@@ -68,7 +69,7 @@ function elasticacheSettings(a: ElasticacheRedisArgs): ElasticacheSettings {
         ...s,
         clusterMode,
         shards: clusterMode ? (a.shards ?? DEFAULT_SHARDS) : 1,
-        multiAz: a.multiAz ?? s.replicas > 0,
+        multiAz: multiAzOf(a.multiAz, s.replicas),
         logRetentionDays: a.logRetentionDays ?? MANAGED_DEFAULTS.logRetentionDays,
         authTokenUpdateStrategy: a.authTokenUpdateStrategy ?? MANAGED_DEFAULTS.authTokenUpdateStrategy,
     };
