@@ -20,7 +20,7 @@ import { INSTANCE_MEMORY_MIB, MAXMEMORY_SHARE, largestSafeMaxmemory, parseMemory
 import { policies, redisConfsOf, stackPolicies } from "../../policy/policies";
 import { MESSAGE_MAX_CHARS } from "../../src/rules";
 import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { isSecretInput } from "../helpers/pulumiMocks";
+import { plain } from "../helpers/pulumiMocks";
 import { RedisServer } from "../../tools/redisServer";
 import { makeCerts, type TestCerts } from "../helpers/tls";
 import { authConf } from "../../src/targets/kubernetes/manifests";
@@ -71,14 +71,6 @@ describe("parseStackConfig on generated configs", () => {
 // ---------------------------------------------------------------------------------------------
 
 interface Registered { type: string; name: string; inputs: Record<string, any> }
-
-/** Secrets unwrapped, as the engine (and the policy pack) see inputs. */
-function plain(value: unknown): unknown {
-    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
-    if (Array.isArray(value)) return value.map(plain);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-    return value;
-}
 
 const CALLS: Record<string, (i: Record<string, any>) => Record<string, any>> = {
     "aws:ec2/getInstanceType:getInstanceType": (i) => ({ instanceType: i.instanceType, memorySize: INSTANCE_MEMORY_MIB[i.instanceType] ?? 8192, supportedArchitectures: /\d+g[a-z]*\./.test(i.instanceType) ? ["arm64"] : ["x86_64"] }),

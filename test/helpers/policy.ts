@@ -1,16 +1,8 @@
 /** Runs the policy pack over what a stack registers under mocks, as the analyzer would see it. */
 import { expect } from "vitest";
 import { policies, stackPolicies } from "../../policy/policies";
-import { PROJECT, isSecretInput } from "./pulumiMocks";
+import { PROJECT, plain } from "./pulumiMocks";
 import type { ProgramResource } from "./stackUnderMocks";
-
-/** Secrets unwrapped, as the policy engine hands properties to policies. */
-function plain(value: unknown): unknown {
-    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
-    if (Array.isArray(value)) return value.map(plain);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-    return value;
-}
 
 /**
  * What the policy pack reports on a stack's resources, as the analyzer would hand them over:

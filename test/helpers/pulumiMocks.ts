@@ -164,6 +164,14 @@ export function isSecretInput(value: unknown): boolean {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
+/** Secret inputs unwrapped, at any depth: the values as the engine and the provider see them. */
+export function plain<T = any>(value: unknown): T {
+    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
+    if (Array.isArray(value)) return value.map(plain) as T;
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
+    return value as T;
+}
+
 /** The value of a secret input, failing when it is not secret: a test that reads it proves it is. */
 export function secretInput<T = any>(value: unknown): T {
     if (!isSecretInput(value)) throw new Error(`expected a secret input, got ${JSON.stringify(value)}`);

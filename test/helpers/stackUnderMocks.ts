@@ -18,7 +18,7 @@ import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/
 import { RedisOptions, createRedis } from "../../src/program";
 import { RedisConf, loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
-import { PROJECT, Registered, isSecretInput, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
+import { PROJECT, Registered, plain, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
 
 export interface CapturedOptions {
     protect: boolean;
@@ -113,14 +113,6 @@ const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<
     "tls:index/certRequest:CertRequest": (_, name) => ({ certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` }),
     "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
 };
-
-/** Secrets unwrapped, as the engine and the provider see them. */
-export function plain(value: unknown): any {
-    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
-    if (Array.isArray(value)) return value.map(plain);
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-    return value;
-}
 
 /** A stack file's config with `changes` applied: `{ elasticache: { replicas: 2 } }` merges into the object key. */
 export function stackConfig(stack: string, changes: Record<string, unknown> = {}): Record<string, unknown> {

@@ -13,8 +13,8 @@ import { CLUSTER_PREFIX, DEFAULT_SHARDS, memberClusterIds } from "../../src/targ
 import { MemorydbRedis, MemorydbRedisArgs, MemorydbTransforms } from "../../src/targets/managed/memorydb";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT } from "../../src/targets/managed/parameters";
 import { expectNoOpenIngress } from "../helpers/managed";
-import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ComponentRun, ProgramResource, buildUnderMocks, plain, registeredOutputs } from "../helpers/stackUnderMocks";
+import { ofType, plain, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
+import { ComponentRun, ProgramResource, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 
 const CONF = loadRedisConf();
 const PASSWORD = "Component0Test0Password0123";
@@ -33,6 +33,16 @@ const memorydbArgs = (over: Partial<MemorydbRedisArgs> = {}): MemorydbRedisArgs 
 
 const elasticache = (over: Partial<ElasticacheRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new ElasticacheRedis("redis", elasticacheArgs(over)));
 const memorydb = (over: Partial<MemorydbRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new MemorydbRedis("redis", memorydbArgs(over)));
+
+/** The component registers its endpoint and its details as its outputs, and nothing else. */
+async function expectEndpointAndDetailsRegistered(build: () => Promise<ComponentRun<ElasticacheRedis | MemorydbRedis>>): Promise<void> {
+    const { run, registered } = await registeredOutputs(build);
+    // The first call counts (the SDK's own later call, without outputs, is then ignored).
+    expect(registered.slice(1).every((o) => o === undefined)).toBe(true);
+    expect(Object.keys(registered[0]!).sort()).toEqual(["details", "endpoint"]);
+    expect(registered[0]!.details).toBe(run.component.details);
+    expect(registered[0]!.endpoint).toBe(run.component.endpoint);
+}
 
 /** The one resource of a type, its inputs with secrets unwrapped. */
 const inputsOf = (run: ComponentRun<unknown>, type: string) => plain(single(run.resources, type).inputs);
@@ -212,12 +222,7 @@ describe("ElastiCache from its args", () => {
     });
 
     it("registers every public output: the endpoint and the details", async () => {
-        const { run, registered } = await registeredOutputs(() => elasticache());
-        // The first call counts (the SDK's own later call, without outputs, is then ignored).
-        expect(registered.slice(1).every((o) => o === undefined)).toBe(true);
-        expect(Object.keys(registered[0]!).sort()).toEqual(["details", "endpoint"]);
-        expect(registered[0]!.details).toBe(run.component.details);
-        expect(registered[0]!.endpoint).toBe(run.component.endpoint);
+        await expectEndpointAndDetailsRegistered(() => elasticache());
     });
 
     it("a transform on every child: each is called with what would be sent, and what it returns is sent", async () => {
@@ -366,12 +371,7 @@ describe("MemoryDB from its args", () => {
     });
 
     it("registers every public output: the endpoint and the details", async () => {
-        const { run, registered } = await registeredOutputs(() => memorydb());
-        // The first call counts (the SDK's own later call, without outputs, is then ignored).
-        expect(registered.slice(1).every((o) => o === undefined)).toBe(true);
-        expect(Object.keys(registered[0]!).sort()).toEqual(["details", "endpoint"]);
-        expect(registered[0]!.details).toBe(run.component.details);
-        expect(registered[0]!.endpoint).toBe(run.component.endpoint);
+        await expectEndpointAndDetailsRegistered(() => memorydb());
     });
 
     it("a transform on every child: each is called, and what it returns is sent", async () => {
