@@ -8,10 +8,8 @@ import * as tls from "tls";
 import Redis from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
-import { DockerStack, createRegisteredVolume, dockerStack, runRegisteredContainer } from "../helpers/dockerReplay";
-import { promiseOf, runProgram, setupStack, single, stackFileConfig } from "../helpers/pulumiMocks";
-import { freePort } from "../../tools/redisServer";
-import { buildStandInImage } from "../helpers/standInImage";
+import { DockerStack, startRegisteredStack } from "../helpers/dockerReplay";
+import { promiseOf, runProgram, setupStack, stackFileConfig } from "../helpers/pulumiMocks";
 import { TestCerts, makeCerts } from "../helpers/tls";
 
 let engine: DockerEngine;
@@ -35,12 +33,7 @@ beforeAll(async () => {
     });
     const program = await runProgram(resources, () => import("../../src/index"));
     password = (await promiseOf(program.password as any)) as string;
-    stack = dockerStack(resources);
-    engine = await DockerEngine.start();
-    const image = await buildStandInImage(engine, single(resources, "docker:index/remoteImage:RemoteImage").inputs.name);
-    hostPort = await freePort();
-    await createRegisteredVolume(engine, stack.volume);
-    containerId = await runRegisteredContainer(engine, stack.container, { imageId: image.id, hostPort });
+    ({ engine, stack, hostPort, containerId } = await startRegisteredStack(resources));
 }, 120_000);
 
 afterAll(async () => {

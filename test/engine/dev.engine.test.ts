@@ -19,7 +19,7 @@ import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafet
 import { editedRedisConf } from "../helpers/confEdit";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
-import { DockerStack, createRegisteredVolume, dockerStack, runRegisteredContainer } from "../helpers/dockerReplay";
+import { DockerStack, runRegisteredContainer, startRegisteredStack } from "../helpers/dockerReplay";
 import { promiseOf, runProgram, setupStack, single } from "../helpers/pulumiMocks";
 import { freePort } from "../../tools/redisServer";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
@@ -74,15 +74,10 @@ beforeAll(async () => {
     const program = await runProgram(resources, () => import("../../src/index"));
     password = (await promiseOf(program.password as any)) as string;
     persistence = await promiseOf(program.persistence as any);
-    stack = dockerStack(resources);
     runs.push(await register({ password: P1 }));
     for (const s of STEPS) runs.push(await register(s));
-    engine = await DockerEngine.start();
-    image = await buildStandInImage(engine, single(resources, "docker:index/remoteImage:RemoteImage").inputs.name);
+    ({ engine, stack, image, hostPort, containerId } = await startRegisteredStack(resources));
     images.set(single(resources, "docker:index/remoteImage:RemoteImage").inputs.name, image.id);
-    hostPort = await freePort();
-    await createRegisteredVolume(engine, stack.volume);
-    containerId = await runRegisteredContainer(engine, stack.container, { imageId: image.id, hostPort });
 }, 120_000);
 
 afterAll(async () => {

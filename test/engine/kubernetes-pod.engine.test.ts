@@ -12,8 +12,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseQuantity } from "../../src/memory";
 import { DockerEngine } from "../helpers/dockerEngine";
-import { plain } from "../helpers/dockerReplay";
-import { runProgram, setupStack, single } from "../helpers/pulumiMocks";
+import { plain, runProgram, setupStack, single } from "../helpers/pulumiMocks";
 import { buildStandInImage } from "../helpers/standInImage";
 
 let engine: DockerEngine;

@@ -10,16 +10,10 @@
  * command, environment, healthcheck, uploads with owner and mode, volume, restart policy, log
  * options, memory, stop signal and timeout are the registered ones.
  */
+import { freePort } from "../../tools/redisServer";
 import { DockerEngine, tar } from "./dockerEngine";
-import { isSecretInput, Registered, single } from "./pulumiMocks";
-
-/** Secret inputs unwrapped, at any depth. */
-export function plain<T = any>(value: unknown): T {
-    if (isSecretInput(value)) return plain((value as { value: unknown }).value);
-    if (Array.isArray(value)) return value.map(plain) as T;
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
-    return value as T;
-}
+import { Registered, plain, single } from "./pulumiMocks";
+import { buildStandInImage } from "./standInImage";
 
 /** A Go duration ("10s", "1m0s", "1h0m0s", "500ms") in nanoseconds, as the provider's time.ParseDuration reads it. */
 export function goDurationNs(d: string): number {
@@ -111,4 +105,34 @@ export async function runRegisteredContainer(engine: DockerEngine, c: Record<str
 /** Creates the registered volume (name and labels). */
 export async function createRegisteredVolume(engine: DockerEngine, v: Record<string, any>): Promise<void> {
     await engine.createVolume(v.name, Object.fromEntries((v.labels ?? []).map((l: { label: string; value: string }) => [l.label, l.value])));
+}
+
+/** The registered docker stack running on a private engine. */
+export interface RunningStack {
+    engine: DockerEngine;
+    stack: DockerStack;
+    /** The stand-in image built for the registered image name. */
+    image: { id: string; name: string };
+    hostPort: number;
+    containerId: string;
+}
+
+/**
+ * Starts a private engine and replays the program's registered docker stack on it: the stand-in
+ * for the registered image, the volume, the container on a free host port. The engine is
+ * stopped again when a step fails.
+ */
+export async function startRegisteredStack(resources: Registered[]): Promise<RunningStack> {
+    const stack = dockerStack(resources);
+    const engine = await DockerEngine.start();
+    try {
+        const image = await buildStandInImage(engine, single(resources, "docker:index/remoteImage:RemoteImage").inputs.name);
+        const hostPort = await freePort();
+        await createRegisteredVolume(engine, stack.volume);
+        const containerId = await runRegisteredContainer(engine, stack.container, { imageId: image.id, hostPort });
+        return { engine, stack, image, hostPort, containerId };
+    } catch (e) {
+        await engine.stop();
+        throw e;
+    }
 }
