@@ -332,14 +332,17 @@ export async function buildUnderMocks<T extends pulumi.ComponentResource>(stack:
 
 /**
  * Builds a component as `build` does and returns, in order, what the component passed to
- * registerOutputs: its own call first, then the SDK's own call without outputs.
+ * registerOutputs (`registered`: its own call first, then the SDK's own call without outputs),
+ * and `outputs`, the first; fails when the component registered none.
  */
-export async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, any>[] }> {
+export async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, any>[]; outputs: Record<string, any> }> {
     const spy = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o?: unknown) => void }, "registerOutputs");
     try {
         const run = await build();
         const registered = spy.mock.calls.filter((_, i) => spy.mock.contexts[i] === run.component).map((c) => c[0] as Record<string, any>);
-        return { run, registered };
+        const outputs = registered[0];
+        if (outputs === undefined) throw new Error("the component registered no outputs");
+        return { run, registered, outputs };
     } finally {
         spy.mockRestore();
     }

@@ -85,9 +85,7 @@ describe("each arg", () => {
 
 describe("outputs", () => {
     it("the endpoint and details are registered; the password is secret even when given plain", async () => {
-        const { run: b, registered } = await registeredOutputs(() => build());
-        expect(registered[0]).toBeDefined();
-        const outputs = registered[0]!;
+        const { run: b, outputs } = await registeredOutputs(() => build());
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint"]);
         expect(await pulumi.isSecret(outputs.endpoint.password)).toBe(true);
         expect(await pulumi.isSecret(pulumi.output(b.component.endpoint.password))).toBe(true);

@@ -292,9 +292,7 @@ describe("transform: the last word on each child's args", () => {
 
 describe("outputs", () => {
     it("every public output is registered, the password secret", async () => {
-        const { run: b, registered } = await registeredOutputs(() => build());
-        expect(registered[0]).toBeDefined();
-        const outputs = registered[0]!;
+        const { run: b, outputs } = await registeredOutputs(() => build());
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint"]);
         expect(await pulumi.isSecret(outputs.endpoint.password)).toBe(true);
         expect(await promiseOf(outputs.details)).toEqual(await promiseOf(b.component.details));

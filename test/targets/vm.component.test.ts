@@ -289,9 +289,7 @@ describe("outputs", () => {
     });
 
     it("every public output is registered on the component", async () => {
-        const { run: b, registered } = await registeredOutputs(() => build());
-        expect(registered[0]).toBeDefined();
-        const outputs = registered[0]!;
+        const { run: b, outputs } = await registeredOutputs(() => build());
         expect(Object.keys(outputs).sort()).toEqual(["details", "endpoint", "userData"]);
         expect(outputs.details).toBe(b.component.details);
         expect(outputs.userData).toBe(b.component.userData);
