@@ -20,7 +20,8 @@ import { INSTANCE_MEMORY_MIB, MAXMEMORY_SHARE, largestSafeMaxmemory, parseMemory
 import { policies, redisConfsOf, stackPolicies } from "../../policy/policies";
 import { MESSAGE_MAX_CHARS } from "../../src/rules";
 import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { plain } from "../helpers/pulumiMocks";
+import { Registered, plain } from "../helpers/pulumiMocks";
+import { quiet } from "../helpers/stackUnderMocks";
 import { RedisServer } from "../../tools/redisServer";
 import { makeCerts, type TestCerts } from "../helpers/tls";
 import { authConf } from "../../src/targets/kubernetes/manifests";
@@ -70,8 +71,6 @@ describe("parseStackConfig on generated configs", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Registered { type: string; name: string; inputs: Record<string, any> }
-
 const CALLS: Record<string, (i: Record<string, any>) => Record<string, any>> = {
     "aws:ec2/getInstanceType:getInstanceType": (i) => ({ instanceType: i.instanceType, memorySize: INSTANCE_MEMORY_MIB[i.instanceType] ?? 8192, supportedArchitectures: /\d+g[a-z]*\./.test(i.instanceType) ? ["arm64"] : ["x86_64"] }),
     "aws:ec2/getAmi:getAmi": () => ({ id: "ami-0123456789abcdef0", architecture: "arm64" }),
@@ -103,12 +102,7 @@ async function runProgram(c: Case): Promise<{ error: unknown; registered: Regist
         error = e;
     }
     // Resources whose inputs wait on other resources register a little later: wait until the count settles.
-    let last = -1;
-    for (let stable = 0; stable < 5;) {
-        await new Promise((r) => setTimeout(r, 10));
-        stable = registered.length === last ? stable + 1 : 0;
-        last = registered.length;
-    }
+    await quiet(() => registered.length);
     return { error, registered, outputs };
 }
 
