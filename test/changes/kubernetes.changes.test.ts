@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
-import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
+import { changeProblems, diffRuns, verdicts } from "../helpers/changeSafety";
 import { editedRedisConf } from "../helpers/confEdit";
 import { kubernetesTable, prepareRuns } from "../helpers/containerReplace";
 import { stackFileConfig } from "../helpers/pulumiMocks";
@@ -23,11 +23,6 @@ const PASSWORD = "Kubernetes-Password-One-0123456789";
 async function run(changes: Record<string, unknown> = {}, opts: { password?: string; edit?: (t: string) => string } = {}): Promise<StackRun> {
     const world = opts.edit ? { redisConf: editedRedisConf(opts.edit) } : {};
     return registerStack("kubernetes", { ...stackConfig("kubernetes", changes), password: opts.password ?? PASSWORD }, ["password"], undefined, world);
-}
-
-/** Verdicts by resource name, only the resources that change. */
-function verdicts(changes: ResourceChange[]): Record<string, string> {
-    return Object.fromEntries(changes.filter((c) => c.verdict !== "unchanged").map((c) => [c.name, c.verdict]));
 }
 
 const checksum = (r: StackRun) => r.resources.find((x) => x.type === "kubernetes:apps/v1:StatefulSet")!.inputs.spec.template.metadata.annotations["mspbyte.io/config-hash"];

@@ -20,8 +20,7 @@ import { INSTANCE_MEMORY_MIB, MAXMEMORY_SHARE, largestSafeMaxmemory, parseMemory
 import { policies, redisConfsOf, stackPolicies } from "../../policy/policies";
 import { MESSAGE_MAX_CHARS } from "../../src/rules";
 import { applyOverrides, getDirective, parseRedisConf, renderRedisConf } from "../../src/redisConf";
-import { Registered, plain } from "../helpers/pulumiMocks";
-import { quiet } from "../helpers/stackUnderMocks";
+import { Registered, plain, quiet } from "../helpers/pulumiMocks";
 import { RedisServer } from "../../tools/redisServer";
 import { makeCerts, type TestCerts } from "../helpers/tls";
 import { authConf } from "../../src/targets/kubernetes/manifests";

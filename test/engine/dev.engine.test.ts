@@ -15,7 +15,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { CONF_PATH, DATA_DIR } from "../../src/targets/docker/docker";
-import { changeProblems, diffRuns, ResourceChange } from "../helpers/changeSafety";
+import { changeProblems, diffRuns, ResourceChange, verdicts } from "../helpers/changeSafety";
 import { editedRedisConf } from "../helpers/confEdit";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
 import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
@@ -54,7 +54,6 @@ async function register(step: { docker?: Record<string, unknown>; password: stri
     return run;
 }
 
-const verdicts = (changes: ResourceChange[]) => Object.fromEntries(changes.filter((c) => c.verdict !== "unchanged").map((c) => [c.name, c.verdict]));
 const container = (r: StackRun) => r.resources.find((x) => x.type === "docker:index/container:Container")!.inputs;
 
 let engine: DockerEngine;

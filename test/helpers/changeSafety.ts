@@ -111,6 +111,11 @@ export function diffRuns(before: StackRun, after: StackRun, table: ReplaceTable)
     return [...changes.values()];
 }
 
+/** Verdicts by resource name, only the resources that change. */
+export function verdicts(changes: ResourceChange[]): Record<string, Verdict> {
+    return Object.fromEntries(changes.filter((c) => c.verdict !== "unchanged").map((c) => [c.name, c.verdict]));
+}
+
 export interface SafetyOptions {
     /** Data-holding resources the change is meant to replace (a restore in place). */
     dataReplacementExpected?: string[];

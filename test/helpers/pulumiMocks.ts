@@ -139,19 +139,25 @@ export function single<R extends Registered>(resources: R[], type: string): R {
 }
 
 /**
+ * Mocked registrations settle through promises and immediates, not timers: 20 quiet turns of
+ * the event loop mean nothing is left to register.
+ */
+export async function quiet(count: () => number): Promise<void> {
+    for (let last = -1, stable = 0; stable < 20;) {
+        await new Promise((r) => setImmediate(r));
+        stable = count() === last ? stable + 1 : 0;
+        last = count();
+    }
+}
+
+/**
  * Imports the program and waits until it has registered everything: a resource whose inputs
  * are other resources' outputs registers only after those resolve, so the count is watched
  * until it stops changing.
  */
 export async function runProgram<T = Record<string, pulumi.Output<unknown>>>(resources: Registered[], load: () => Promise<T>): Promise<T> {
     const program = await load();
-    let last = -1;
-    let stable = 0;
-    while (stable < 10) {
-        await new Promise((r) => setTimeout(r, 10));
-        stable = resources.length === last ? stable + 1 : 0;
-        last = resources.length;
-    }
+    await quiet(() => resources.length);
     return program;
 }
 

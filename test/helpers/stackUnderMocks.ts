@@ -18,7 +18,7 @@ import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/
 import { RedisOptions, createRedis } from "../../src/program";
 import { RedisConf, loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
-import { PROJECT, Registered, plain, programMocks, setStackConfig, stackFileConfig } from "./pulumiMocks";
+import { PROJECT, Registered, plain, programMocks, quiet, setStackConfig, stackFileConfig } from "./pulumiMocks";
 
 export interface CapturedOptions {
     protect: boolean;
@@ -148,18 +148,6 @@ export function captureOptions(options: Map<string, CapturedOptions>): void {
         });
         return undefined;
     });
-}
-
-/**
- * Mocked registrations settle through promises and immediates, not timers: 20 quiet turns of
- * the event loop mean nothing is left to register.
- */
-export async function quiet(count: () => number): Promise<void> {
-    for (let last = -1, stable = 0; stable < 20;) {
-        await new Promise((r) => setImmediate(r));
-        stable = count() === last ? stable + 1 : 0;
-        last = count();
-    }
 }
 
 export interface World {

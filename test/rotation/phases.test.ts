@@ -13,7 +13,7 @@ import { ConfigError, parseStackConfig } from "../../src/config";
 import { loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
 import { AWS_REPLACE } from "../helpers/awsReplace";
-import { ReplaceTable, ResourceChange, changeProblems, diffRuns } from "../helpers/changeSafety";
+import { ReplaceTable, ResourceChange, changeProblems, diffRuns, verdicts } from "../helpers/changeSafety";
 import { DOCKER_TABLE, kubernetesTable, prepareRuns } from "../helpers/containerReplace";
 import { PROJECT, isSecretInput, stackFileConfig } from "../helpers/pulumiMocks";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
@@ -71,8 +71,6 @@ const byType = (r: StackRun, type: string) => {
     if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
     return found[0]!;
 };
-/** Verdicts of the resources that change, by name. */
-const verdicts = (changes: ResourceChange[]) => Object.fromEntries(changes.filter((c) => c.verdict !== "unchanged").map((c) => [c.name, c.verdict]));
 function step(t: (typeof TARGETS)[number], before: StackRun, after: StackRun): { changes: ResourceChange[]; problems: string[] } {
     const [b, a] = t.target === "kubernetes" ? prepareRuns(before, after) : [before, after];
     return { changes: diffRuns(b, a, t.table), problems: changeProblems(b, a, t.table) };
