@@ -15,7 +15,7 @@ import { buildTarget } from "../../src/targets";
 import { AWS_REPLACE } from "../helpers/awsReplace";
 import { ReplaceTable, ResourceChange, changeProblems, diffRuns, verdicts } from "../helpers/changeSafety";
 import { DOCKER_TABLE, kubernetesTable, prepareRuns } from "../helpers/containerReplace";
-import { PROJECT, isSecretInput, stackFileConfig } from "../helpers/pulumiMocks";
+import { PROJECT, isSecretInput, single, stackFileConfig } from "../helpers/pulumiMocks";
 import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 const OLD = "Old-Password-0123456789-abcdef";
@@ -66,11 +66,7 @@ function mergeChanges(a: Record<string, unknown> = {}, b: Record<string, unknown
     return out;
 }
 
-const byType = (r: StackRun, type: string) => {
-    const found = r.resources.filter((x) => x.type === type);
-    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
-    return found[0]!;
-};
+const byType = (r: StackRun, type: string) => single(r.resources, type);
 function step(t: (typeof TARGETS)[number], before: StackRun, after: StackRun): { changes: ResourceChange[]; problems: string[] } {
     const [b, a] = t.target === "kubernetes" ? prepareRuns(before, after) : [before, after];
     return { changes: diffRuns(b, a, t.table), problems: changeProblems(b, a, t.table) };
