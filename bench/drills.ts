@@ -3,10 +3,10 @@
  * seed promises ("max 1 second of data loss on crash", "fail writes when full, don't lose
  * data") measured under faults. `npm run drill` runs them in full; `npm test` a short version.
  */
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { RedisServer, requireRedisServer, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
@@ -14,7 +14,7 @@ import { absentOnServer } from "../tools/keys";
 import { countCompleted, waitForDrain } from "../tools/queue";
 import { installExitHandlers, onAbort, runCleanups } from "./exit";
 import { redisVersion, requireLazyfs } from "../tools/lazyfs";
-import { POWER_WINDOW_MS, PowerLossResult, TornWriteResult, powerLoss, tornWrite } from "./powerloss";
+import { POWER_WINDOW_MS, type PowerLossResult, type TornWriteResult, powerLoss, tornWrite } from "./powerloss";
 
 /** The everysec window: acknowledged writes younger than this at a crash may be lost. */
 export const WINDOW_MS = 2000;
@@ -26,8 +26,16 @@ async function tracked(starting: Promise<RedisServer>): Promise<RedisServer & { 
     return Object.assign(server, { untrack: onAbort(`redis-server on port ${server.port} (${server.dir})`, () => server.destroy()) });
 }
 
-const connection = (s: RedisServer) => ({ host: "127.0.0.1", port: s.port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => null });
-const say = (quiet: boolean, line: string) => { if (!quiet) process.stdout.write(line + "\n"); };
+const connection = (s: RedisServer) => ({
+    host: "127.0.0.1",
+    port: s.port,
+    password: TEST_PASSWORD,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => null,
+});
+const say = (quiet: boolean, line: string) => {
+    if (!quiet) process.stdout.write(`${line}\n`);
+};
 
 export interface CrashResult {
     cycles: number;
@@ -54,10 +62,17 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         for (let cycle = 1; cycle <= o.cycles; cycle++) {
             const queue = new Queue(QUEUE, { connection: connection(server) });
             queue.on("error", () => undefined);
-            const worker = new Worker(QUEUE, async () => "done", { connection: connection(server), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100 });
+            const worker = new Worker(QUEUE, async () => "done", {
+                connection: connection(server),
+                concurrency: 20,
+                stalledInterval: 1000,
+                maxStalledCount: 100,
+            });
             worker.on("error", () => undefined);
             // On an abort, closed before the server goes (a worker left on a dead connection spins).
-            const untrackClients = onAbort("the crash drill's producers and worker", async () => { await Promise.allSettled([worker.close(true), queue.close()]); });
+            const untrackClients = onAbort("the crash drill's producers and worker", async () => {
+                await Promise.allSettled([worker.close(true), queue.close()]);
+            });
             let stop = false;
             const producers = Array.from({ length: 4 }, async () => {
                 while (!stop) {
@@ -92,15 +107,25 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
             check.disconnect();
             result.lostOutsideWindow += outside;
             result.lostInsideWindow += inside;
-            say(!!o.quiet, `cycle ${String(cycle).padStart(2)}: killed after ${next} adds; ${acked.size} acknowledged jobs present; lost ${outside} outside the ${WINDOW_MS / 1000} s window, ${inside} inside it`);
+            say(
+                !!o.quiet,
+                `cycle ${String(cycle).padStart(2)}: killed after ${next} adds; ${acked.size} acknowledged jobs present; lost ${outside} outside the ${WINDOW_MS / 1000} s window, ${inside} inside it`,
+            );
         }
         result.acknowledged = acked.size + result.lostInsideWindow + result.lostOutsideWindow;
 
         // Every acknowledged job that survived now ends completed (stalled ones are retried).
         const queue = new Queue(QUEUE, { connection: connection(server) });
-        const worker = new Worker(QUEUE, async () => "done", { connection: connection(server), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
+        const worker = new Worker(QUEUE, async () => "done", {
+            connection: connection(server),
+            concurrency: 50,
+            stalledInterval: 1000,
+            maxStalledCount: 100,
+        });
         worker.on("error", () => undefined);
-        const untrackDrain = onAbort("the crash drill's drain", async () => { await Promise.allSettled([worker.close(true), queue.close()]); });
+        const untrackDrain = onAbort("the crash drill's drain", async () => {
+            await Promise.allSettled([worker.close(true), queue.close()]);
+        });
         // Until nothing is left, or nothing moved for 30 s (what is left is then counted as not completed).
         await waitForDrain(queue, ["wait", "active", "delayed", "prioritized", "failed"]);
         const c = server.client({ password: TEST_PASSWORD });
@@ -110,7 +135,10 @@ export async function crashUnderLoad(o: { cycles: number; quiet?: boolean }): Pr
         await worker.close();
         await queue.close();
         untrackDrain();
-        say(!!o.quiet, `after the last restart: ${acked.size - result.notCompleted} of ${acked.size} surviving acknowledged jobs completed`);
+        say(
+            !!o.quiet,
+            `after the last restart: ${acked.size - result.notCompleted} of ${acked.size} surviving acknowledged jobs completed`,
+        );
         return result;
     } finally {
         await server.destroy();
@@ -166,7 +194,10 @@ export async function memoryFull(o: { quiet?: boolean } = {}): Promise<MemoryFul
         worker.on("completed", () => completed++);
         await sleep(3000);
         const completedWhileFull = completed;
-        say(!!o.quiet, `evicted_keys ${evicted}; while full, workers completed ${completedWhileFull} jobs in 3 s${errorWhileFull ? ` ("${errorWhileFull}...")` : ""}`);
+        say(
+            !!o.quiet,
+            `evicted_keys ${evicted}; while full, workers completed ${completedWhileFull} jobs in 3 s${errorWhileFull ? ` ("${errorWhileFull}...")` : ""}`,
+        );
 
         await c.config("SET", "maxmemory", String(24 * 1024 * 1024));
         const deadline = Date.now() + 60_000;
@@ -187,7 +218,16 @@ export async function memoryFull(o: { quiet?: boolean } = {}): Promise<MemoryFul
         say(!!o.quiet, `maxmemory back to 16mb, backlog drained: the queue accepts work again: ${accepted}`);
         c.disconnect();
         await queue.close();
-        return { jobsAdded: ids.length, refusal, evictedKeys: evicted, completedWhileFull, errorWhileFull, completedAfterRoom: completed, lostJobs: lost, acceptedAfterDrain: accepted };
+        return {
+            jobsAdded: ids.length,
+            refusal,
+            evictedKeys: evicted,
+            completedWhileFull,
+            errorWhileFull,
+            completedAfterRoom: completed,
+            lostJobs: lost,
+            acceptedAfterDrain: accepted,
+        };
     } finally {
         await server.destroy();
         server.untrack();
@@ -217,7 +257,10 @@ export async function diskFull(o: { quiet?: boolean } = {}): Promise<DiskFullRes
         fs.rmSync(dir, { recursive: true, force: true });
     };
     const untrack = onAbort(`disk-full tmpfs ${dir}`, cleanup);
-    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dir], { encoding: "utf8", env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dir], {
+        encoding: "utf8",
+        env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+    });
     if (mount.status !== 0) {
         untrack();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -294,7 +337,11 @@ export async function truncatedAof(o: { quiet?: boolean } = {}): Promise<Truncat
         c.disconnect();
         await server.kill9();
         const aofDir = path.join(server.dir, "appendonlydir");
-        const incr = fs.readdirSync(aofDir).filter((f) => f.endsWith(".incr.aof")).sort().at(-1)!;
+        const incr = fs
+            .readdirSync(aofDir)
+            .filter((f) => f.endsWith(".incr.aof"))
+            .sort()
+            .at(-1)!;
         const file = path.join(aofDir, incr);
         const bytesCut = 7;
         fs.truncateSync(file, fs.statSync(file).size - bytesCut);
@@ -312,7 +359,10 @@ export async function truncatedAof(o: { quiet?: boolean } = {}): Promise<Truncat
             present = values.filter((v, i) => v === `value-${i}`).length;
             after.disconnect();
         }
-        say(!!o.quiet, `AOF cut by ${bytesCut} bytes: server started: ${started}; ${present} of ${written} writes present (the torn one is the last)`);
+        say(
+            !!o.quiet,
+            `AOF cut by ${bytesCut} bytes: server started: ${started}; ${present} of ${written} writes present (the torn one is the last)`,
+        );
         return { written, bytesCut, started, present };
     } finally {
         await server.destroy();
@@ -369,12 +419,22 @@ function positiveInt(value: string, what: string): number {
 
 /** Arguments and environment, validated; every problem is a UsageError naming what to fix. */
 export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DrillArgs {
-    const a: DrillArgs = { help: false, only: [...DRILLS], cycles: 20, controlCycles: 5, out: path.join(__dirname, "..", "tmp", "drills.json"), writeResults: false };
+    const a: DrillArgs = {
+        help: false,
+        only: [...DRILLS],
+        cycles: 20,
+        controlCycles: 5,
+        out: path.join(__dirname, "..", "tmp", "drills.json"),
+        writeResults: false,
+    };
     if (env.DRILL_CYCLES !== undefined) a.cycles = positiveInt(env.DRILL_CYCLES, "DRILL_CYCLES");
     if (env.DRILL_CONTROL_CYCLES !== undefined) a.controlCycles = positiveInt(env.DRILL_CONTROL_CYCLES, "DRILL_CONTROL_CYCLES");
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i]!;
-        const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+        const [flag, inline] =
+            arg.startsWith("--") && arg.includes("=")
+                ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+                : [arg, undefined];
         const value = () => {
             const v = inline ?? argv[++i];
             if (v === undefined || (inline === undefined && v.startsWith("-"))) throw new UsageError(`${flag} needs a value`);
@@ -392,9 +452,13 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = process.
                 a.controlCycles = positiveInt(value(), "--control-cycles");
                 break;
             case "--only": {
-                const names = value().split(",").map((x) => x.trim()).filter(Boolean);
+                const names = value()
+                    .split(",")
+                    .map((x) => x.trim())
+                    .filter(Boolean);
                 const bad = names.filter((n) => !(DRILLS as readonly string[]).includes(n));
-                if (bad.length || !names.length) throw new UsageError(`--only takes drills from ${DRILLS.join(", ")}; got ${JSON.stringify(bad.join(",") || "")}`);
+                if (bad.length || !names.length)
+                    throw new UsageError(`--only takes drills from ${DRILLS.join(", ")}; got ${JSON.stringify(bad.join(",") || "")}`);
                 a.only = DRILLS.filter((d) => names.includes(d));
                 break;
             }
@@ -444,8 +508,15 @@ export function powerLossVerdicts(p: PowerLossReport): Verdict[] {
             line: `${n(e.jobsCompletedAfterRestart)} of ${n(e.jobsSurviving)} surviving acknowledged jobs completed after the last restart; ${n(e.jobsRunTwice)} ran twice (done before the cut, completion lost or not yet written: BullMQ runs a job at least once)`,
         },
     ];
-    for (const [name, c] of [["always control", p.always], ["kill-only control", p.killOnly]] as const) {
-        out.push({ drill: `power loss, ${name}`, pass: c.lostWrites + c.lostJobs === 0 && c.jobsCompletedAfterRestart === c.jobsSurviving, line: `${cuts(c.cycles)}: ${c.lostWrites + c.lostJobs} of ${n(c.acknowledgedWrites + c.acknowledgedJobs)} acknowledged lost (must be 0: the method finds only what the fsync policy allows)` });
+    for (const [name, c] of [
+        ["always control", p.always],
+        ["kill-only control", p.killOnly],
+    ] as const) {
+        out.push({
+            drill: `power loss, ${name}`,
+            pass: c.lostWrites + c.lostJobs === 0 && c.jobsCompletedAfterRestart === c.jobsSurviving,
+            line: `${cuts(c.cycles)}: ${c.lostWrites + c.lostJobs} of ${n(c.acknowledgedWrites + c.acknowledgedJobs)} acknowledged lost (must be 0: the method finds only what the fsync policy allows)`,
+        });
     }
     const r = p.duringRewrite;
     out.push({
@@ -454,7 +525,11 @@ export function powerLossVerdicts(p: PowerLossReport): Verdict[] {
         line: `${cuts(r.cycles)} (${r.perCycle.filter((c) => c.rewriteInProgress).length} landed while the rewrite ran): window max ${r.windowMs.max} ms, ${r.lostOlderThanClaim} older than the claim lost. Limit: LazyFS caches file data only, so the renames that switch a rewritten AOF in are durable at once here (Redis fsyncs the manifest and its folder after each rename; a filesystem that loses a rename anyway is not modelled)`,
     });
     const ta = p.tornAlways;
-    out.push({ drill: "torn write, always", pass: ta.faultFired && ta.startedAlone && ta.lost === 0, line: `fault fired: ${ta.faultFired}; started by itself: ${ta.startedAlone} (${ta.loadMessage || "no AOF message"}); ${ta.lost} acknowledged lost` });
+    out.push({
+        drill: "torn write, always",
+        pass: ta.faultFired && ta.startedAlone && ta.lost === 0,
+        line: `fault fired: ${ta.faultFired}; started by itself: ${ta.startedAlone} (${ta.loadMessage || "no AOF message"}); ${ta.lost} acknowledged lost`,
+    });
     const te = p.tornEverysec;
     out.push({
         drill: "torn write, everysec",
@@ -476,8 +551,15 @@ export interface PowerLossReport {
     tornEverysec: TornWriteResult;
 }
 
-export async function powerLossDrill(o: { cycles: number; controlCycles: number; quiet?: boolean; lazyBin?: string }): Promise<PowerLossReport> {
-    const say = (line: string) => { if (!o.quiet) process.stdout.write(line + "\n"); };
+export async function powerLossDrill(o: {
+    cycles: number;
+    controlCycles: number;
+    quiet?: boolean;
+    lazyBin?: string;
+}): Promise<PowerLossReport> {
+    const say = (line: string) => {
+        if (!o.quiet) process.stdout.write(`${line}\n`);
+    };
     const lazyBin = o.lazyBin ?? requireLazyfs();
     const common = { quiet: o.quiet, lazyBin };
     say(`appendfsync everysec: ${o.cycles} cuts at a random moment 1.5 to 4 s into the load`);
@@ -501,25 +583,43 @@ async function main(a: DrillArgs, lazyBin: string | undefined): Promise<number> 
         process.stdout.write(`crash under load: ${a.cycles} cycles of kill -9 at a random moment\n`);
         const r = await crashUnderLoad({ cycles: a.cycles });
         out.crash = r;
-        verdicts.push({ drill: "crash under load", pass: r.lostOutsideWindow === 0 && r.notCompleted === 0, line: `${a.cycles} kills: ${r.lostOutsideWindow} acknowledged jobs lost outside the ${WINDOW_MS / 1000} s window, ${r.lostInsideWindow} inside it, of ${n(r.acknowledged)}; ${r.notCompleted} survivors not completed` });
+        verdicts.push({
+            drill: "crash under load",
+            pass: r.lostOutsideWindow === 0 && r.notCompleted === 0,
+            line: `${a.cycles} kills: ${r.lostOutsideWindow} acknowledged jobs lost outside the ${WINDOW_MS / 1000} s window, ${r.lostInsideWindow} inside it, of ${n(r.acknowledged)}; ${r.notCompleted} survivors not completed`,
+        });
     }
     if (a.only.includes("memory")) {
         process.stdout.write("\nmemory full\n");
         const r = await memoryFull();
         out.memoryFull = r;
-        verdicts.push({ drill: "memory full", pass: r.evictedKeys === 0 && r.lostJobs === 0 && r.acceptedAfterDrain, line: `refused after ${n(r.jobsAdded)} jobs; ${r.evictedKeys} evicted; ${r.lostJobs} lost; accepts work again: ${r.acceptedAfterDrain}` });
+        verdicts.push({
+            drill: "memory full",
+            pass: r.evictedKeys === 0 && r.lostJobs === 0 && r.acceptedAfterDrain,
+            line: `refused after ${n(r.jobsAdded)} jobs; ${r.evictedKeys} evicted; ${r.lostJobs} lost; accepts work again: ${r.acceptedAfterDrain}`,
+        });
     }
     if (a.only.includes("disk")) {
         process.stdout.write("\ndisk full\n");
         const r = await diskFull();
         out.diskFull = r;
-        verdicts.push({ drill: "disk full", pass: r.possible && r.lostAcknowledged === 0 && r.recovered, line: r.possible ? `refused after ${r.acknowledgedBeforeFull} writes; ${r.lostAcknowledged} acknowledged lost; writes resumed: ${r.recovered}` : `not run: ${r.reason}` });
+        verdicts.push({
+            drill: "disk full",
+            pass: r.possible && r.lostAcknowledged === 0 && r.recovered,
+            line: r.possible
+                ? `refused after ${r.acknowledgedBeforeFull} writes; ${r.lostAcknowledged} acknowledged lost; writes resumed: ${r.recovered}`
+                : `not run: ${r.reason}`,
+        });
     }
     if (a.only.includes("torn")) {
         process.stdout.write("\ntruncated AOF\n");
         const r = await truncatedAof();
         out.truncatedAof = r;
-        verdicts.push({ drill: "truncated AOF", pass: r.started && r.present >= r.written - 1, line: `started: ${r.started}; ${r.present} of ${r.written} writes present` });
+        verdicts.push({
+            drill: "truncated AOF",
+            pass: r.started && r.present >= r.written - 1,
+            line: `started: ${r.started}; ${r.present} of ${r.written} writes present`,
+        });
     }
     if (a.only.includes("powerloss")) {
         process.stdout.write("\npower loss (LazyFS)\n");
@@ -529,7 +629,7 @@ async function main(a: DrillArgs, lazyBin: string | undefined): Promise<number> 
     }
     const result = { date: new Date().toISOString(), redis: redisVersion(), ...out };
     fs.mkdirSync(path.dirname(a.out), { recursive: true });
-    fs.writeFileSync(a.out, JSON.stringify(result, null, 2) + "\n");
+    fs.writeFileSync(a.out, `${JSON.stringify(result, null, 2)}\n`);
     const written = [a.out];
     if (a.writeResults) {
         const tracked = path.join(__dirname, "drills.json");
@@ -539,7 +639,7 @@ async function main(a: DrillArgs, lazyBin: string | undefined): Promise<number> 
         } catch {
             /* none yet */
         }
-        fs.writeFileSync(tracked, JSON.stringify({ ...previous, ...result }, null, 2) + "\n");
+        fs.writeFileSync(tracked, `${JSON.stringify({ ...previous, ...result }, null, 2)}\n`);
         written.push(tracked);
     }
     process.stdout.write("\n");
@@ -558,7 +658,7 @@ if (require.main === module) {
         process.exit(2);
     }
     if (args.help) {
-        process.stdout.write(USAGE + "\n");
+        process.stdout.write(`${USAGE}\n`);
         process.exit(0);
     }
     // Tools are checked before anything starts: a missing one is reported in one line.
@@ -575,7 +675,7 @@ if (require.main === module) {
         (code) => runCleanups().then(() => process.exit(code)),
         (e) => {
             process.stderr.write(`drill failed: ${(e as Error).stack ?? String(e)}\n`);
-            void runCleanups((l) => process.stderr.write(l + "\n")).then(() => process.exit(1));
+            void runCleanups((l) => process.stderr.write(`${l}\n`)).then(() => process.exit(1));
         },
     );
 }

@@ -23,7 +23,10 @@ export async function runCleanups(log: (line: string) => void = () => undefined)
     while (tasks.length) {
         const t = tasks.pop()!;
         try {
-            await Promise.race([Promise.resolve().then(t.run), new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 15 s")), 15_000).unref())]);
+            await Promise.race([
+                Promise.resolve().then(t.run),
+                new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 15 s")), 15_000).unref()),
+            ]);
         } catch (e) {
             log(`cleanup of ${t.name} failed: ${(e as Error).message}`);
         }
@@ -43,7 +46,7 @@ export interface ExitMessages {
 
 function stderr(line: string): void {
     try {
-        process.stderr.write(line + "\n");
+        process.stderr.write(`${line}\n`);
     } catch {
         /* stderr closed too */
     }

@@ -8,10 +8,10 @@
  * Order matters: kill first, then drop the cache (dropping it under a live server leaves holes
  * in the file that the server keeps appending after).
  */
-import { ChildProcess, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import { monitorEventLoopDelay } from "perf_hooks";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import Redis from "ioredis";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
@@ -38,7 +38,12 @@ class MountedServer {
     readonly confFile: string;
     readonly logFile: string;
 
-    constructor(readonly lazy: LazyFs, readonly work: string, readonly port: number, readonly extraArgs: string[]) {
+    constructor(
+        readonly lazy: LazyFs,
+        readonly work: string,
+        readonly port: number,
+        readonly extraArgs: string[],
+    ) {
         this.confFile = path.join(work, "redis.conf");
         this.logFile = path.join(work, "redis.log");
         fs.writeFileSync(this.confFile, renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { dir: lazy.mnt })), { mode: 0o600 });
@@ -50,13 +55,27 @@ class MountedServer {
 
     /** Starts (or restarts on the same folder) and waits until the AOF is loaded; a refusal to start throws with the log's tail. */
     async start(): Promise<void> {
-        const args = [this.confFile, "--port", String(this.port), "--dir", this.lazy.mnt, "--bind", "127.0.0.1", "--logfile", this.logFile, "--daemonize", "no", ...this.extraArgs];
+        const args = [
+            this.confFile,
+            "--port",
+            String(this.port),
+            "--dir",
+            this.lazy.mnt,
+            "--bind",
+            "127.0.0.1",
+            "--logfile",
+            this.logFile,
+            "--daemonize",
+            "no",
+            ...this.extraArgs,
+        ];
         const proc = this.lazy.spawn("redis-server", args);
         this.proc = proc;
         this.exited = new Promise((r) => proc.once("exit", () => r()));
         const deadline = Date.now() + 60_000;
         while (Date.now() < deadline) {
-            if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server on LazyFS exited (${proc.exitCode ?? proc.signalCode}):\n${this.tail()}`);
+            if (proc.exitCode !== null || proc.signalCode !== null)
+                throw new Error(`redis-server on LazyFS exited (${proc.exitCode ?? proc.signalCode}):\n${this.tail()}`);
             const c = this.client();
             try {
                 await c.connect();
@@ -72,7 +91,15 @@ class MountedServer {
     }
 
     client(): Redis {
-        const c = new Redis({ host: "127.0.0.1", port: this.port, password: TEST_PASSWORD, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const c = new Redis({
+            host: "127.0.0.1",
+            port: this.port,
+            password: TEST_PASSWORD,
+            lazyConnect: true,
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+        });
         c.on("error", () => undefined);
         return c;
     }
@@ -106,7 +133,10 @@ class MountedServer {
 }
 
 /** A LazyFS mount and a server on it, in a temp folder; everything registered for cleanup on any exit. */
-async function mountedServer(o: { extraArgs?: string[]; lazyBin: string }): Promise<{ lazy: LazyFs; server: MountedServer; close: () => Promise<void> }> {
+async function mountedServer(o: {
+    extraArgs?: string[];
+    lazyBin: string;
+}): Promise<{ lazy: LazyFs; server: MountedServer; close: () => Promise<void> }> {
     requireRedisServer();
     // Short on purpose (see LazyFsOptions.work): /tmp, not TMPDIR. No "-" either: LazyFS's
     // argument parser takes a config path containing "-o" (any case) for a FUSE option and
@@ -129,16 +159,36 @@ async function mountedServer(o: { extraArgs?: string[]; lazyBin: string }): Prom
         unregister();
         throw e;
     }
-    return { lazy, server, close: async () => { await close(); unregister(); } };
+    return {
+        lazy,
+        server,
+        close: async () => {
+            await close();
+            unregister();
+        },
+    };
 }
 
 /** Producers: no retries, so an add in flight at the cut fails instead of waiting for the restart. */
-const producerConnection = (port: number) => ({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => null, enableOfflineQueue: false });
+const producerConnection = (port: number) => ({
+    host: "127.0.0.1",
+    port,
+    password: TEST_PASSWORD,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+});
 /**
  * Workers: reconnect and wait. A BullMQ worker whose connection has ended for good retries
  * its fetch without pause and starves the event loop (timers, signals) until it is closed.
  */
-const workerConnection = (port: number) => ({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: null, retryStrategy: () => 500 });
+const workerConnection = (port: number) => ({
+    host: "127.0.0.1",
+    port,
+    password: TEST_PASSWORD,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => 500,
+});
 
 /** Acknowledgement times (ms since epoch) of everything acknowledged and not yet found lost. */
 interface Ledger {
@@ -167,7 +217,13 @@ function startLoad(port: number, ledger: Ledger): Load {
     const clients: Redis[] = [];
     const queue = new Queue(QUEUE, { connection: producerConnection(port) });
     queue.on("error", () => undefined);
-    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: workerConnection(port), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100, lockDuration: LOCK_MS });
+    const worker = new Worker(
+        QUEUE,
+        async (job) => {
+            ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1);
+        },
+        { connection: workerConnection(port), concurrency: 20, stalledInterval: 1000, maxStalledCount: 100, lockDuration: LOCK_MS },
+    );
     worker.on("error", () => undefined);
     const paced = async (everyMs: number, op: () => Promise<void>) => {
         const t0 = Date.now();
@@ -182,7 +238,14 @@ function startLoad(port: number, ledger: Ledger): Load {
         }
     };
     const writers = [0, 1].map(() => {
-        const c = new Redis({ host: "127.0.0.1", port, password: TEST_PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+        const c = new Redis({
+            host: "127.0.0.1",
+            port,
+            password: TEST_PASSWORD,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+        });
         c.on("error", () => undefined);
         clients.push(c);
         return (async () => {
@@ -305,7 +368,9 @@ export interface PowerLossOptions {
  */
 export async function powerLoss(o: PowerLossOptions): Promise<PowerLossResult> {
     const lazyBin = o.lazyBin ?? requireLazyfs();
-    const say = (line: string) => { if (!o.quiet) process.stdout.write(line + "\n"); };
+    const say = (line: string) => {
+        if (!o.quiet) process.stdout.write(`${line}\n`);
+    };
     const [minLoad, maxLoad] = o.loadMs ?? [1500, 4000];
     const { lazy, server, close } = await mountedServer({ lazyBin, extraArgs: o.mode === "always" ? ["--appendfsync", "always"] : [] });
     const ledger = newLedger();
@@ -344,10 +409,14 @@ export async function powerLoss(o: PowerLossOptions): Promise<PowerLossResult> {
                 ...(rewriteInProgress === undefined ? {} : { rewriteInProgress }),
             };
             perCycle.push(r);
-            say(`  ${o.mode} cycle ${String(cycle).padStart(2)}: ${r.acknowledged} acknowledged, cut ${r.lastAckAgeMs} ms after the last; lost ${r.lostWrites} writes and ${r.lostJobs} jobs, window ${r.windowMs} ms${rewriteInProgress === undefined ? "" : rewriteInProgress ? " (cut during the rewrite)" : " (the rewrite had ended before the cut)"}`);
+            say(
+                `  ${o.mode} cycle ${String(cycle).padStart(2)}: ${r.acknowledged} acknowledged, cut ${r.lastAckAgeMs} ms after the last; lost ${r.lostWrites} writes and ${r.lostJobs} jobs, window ${r.windowMs} ms${rewriteInProgress === undefined ? "" : rewriteInProgress ? " (cut during the rewrite)" : " (the rewrite had ended before the cut)"}`,
+            );
         }
         const drained = await drain(server, ledger);
-        say(`  after the last restart: ${drained.completed} of ${drained.surviving} surviving acknowledged jobs completed; ${drained.runTwice} ran twice`);
+        say(
+            `  after the last restart: ${drained.completed} of ${drained.surviving} surviving acknowledged jobs completed; ${drained.runTwice} ran twice`,
+        );
         lag.disable();
         return {
             mode: o.duringRewrite ? "everysec, cut during an AOF rewrite" : o.mode,
@@ -394,7 +463,13 @@ async function rewriteThenWait(server: MountedServer, minLoad: number, maxLoad: 
 /** A worker drains the queue; every surviving acknowledged job must end completed. */
 async function drain(server: MountedServer, ledger: Ledger): Promise<{ surviving: number; completed: number; runTwice: number }> {
     const queue = new Queue(QUEUE, { connection: producerConnection(server.port) });
-    const worker = new Worker(QUEUE, async (job) => { ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1); }, { connection: workerConnection(server.port), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 });
+    const worker = new Worker(
+        QUEUE,
+        async (job) => {
+            ledger.processed.set(job.id!, (ledger.processed.get(job.id!) ?? 0) + 1);
+        },
+        { connection: workerConnection(server.port), concurrency: 50, stalledInterval: 1000, maxStalledCount: 100 },
+    );
     worker.on("error", () => undefined);
     queue.on("error", () => undefined);
     const closeAll = async () => {
@@ -435,7 +510,11 @@ export interface TornWriteResult {
 function aofMessages(log: string): string {
     return log
         .split("\n")
-        .filter((l) => /AOF|append only|truncat|Bad file|Unexpected|short read/i.test(l) && !/ready to accept|DB loaded|Opening AOF incr|RDB is base|Reading RDB base/i.test(l))
+        .filter(
+            (l) =>
+                /AOF|append only|truncat|Bad file|Unexpected|short read/i.test(l) &&
+                !/ready to accept|DB loaded|Opening AOF incr|RDB is base|Reading RDB base/i.test(l),
+        )
         .map((l) => l.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ [*#.-] /, ""))
         .join(" | ");
 }
@@ -454,8 +533,13 @@ function lastLines(text: string, n: number): string {
  */
 export async function tornWrite(o: { appendfsync: "always" | "everysec"; quiet?: boolean; lazyBin?: string }): Promise<TornWriteResult> {
     const lazyBin = o.lazyBin ?? requireLazyfs();
-    const say = (line: string) => { if (!o.quiet) process.stdout.write(line + "\n"); };
-    const { lazy, server, close } = await mountedServer({ lazyBin, extraArgs: o.appendfsync === "always" ? ["--appendfsync", "always"] : [] });
+    const say = (line: string) => {
+        if (!o.quiet) process.stdout.write(`${line}\n`);
+    };
+    const { lazy, server, close } = await mountedServer({
+        lazyBin,
+        extraArgs: o.appendfsync === "always" ? ["--appendfsync", "always"] : [],
+    });
     try {
         const acked = new Map<number, number>();
         const c = server.client();
@@ -475,7 +559,11 @@ export async function tornWrite(o: { appendfsync: "always" | "everysec"; quiet?:
         })();
         await sleep(1300);
         const aofDir = path.join(lazy.root, "appendonlydir");
-        const incr = fs.readdirSync(aofDir).filter((f) => f.endsWith(".incr.aof")).sort().at(-1)!;
+        const incr = fs
+            .readdirSync(aofDir)
+            .filter((f) => f.endsWith(".incr.aof"))
+            .sort()
+            .at(-1)!;
         lazy.tornOp(path.join(aofDir, incr), 2, [1]);
         const faultAt = Date.now();
         const deadline = Date.now() + 5000;
@@ -500,7 +588,10 @@ export async function tornWrite(o: { appendfsync: "always" | "everysec"; quiet?:
         let fixedByCheckAof: TornWriteResult["fixedByCheckAof"];
         if (!started) {
             const manifest = fs.readdirSync(path.join(lazy.root, "appendonlydir")).find((f) => f.endsWith(".manifest"))!;
-            const fix = spawnSync("redis-check-aof", ["--fix", path.join(lazy.root, "appendonlydir", manifest)], { input: "y\n", encoding: "utf8" });
+            const fix = spawnSync("redis-check-aof", ["--fix", path.join(lazy.root, "appendonlydir", manifest)], {
+                input: "y\n",
+                encoding: "utf8",
+            });
             await lazy.remount();
             try {
                 await server.start();
@@ -527,10 +618,23 @@ export async function tornWrite(o: { appendfsync: "always" | "everysec"; quiet?:
             }
             after.disconnect();
         }
-        say(`  torn write, appendfsync ${o.appendfsync}: fault fired ${faultFired}; ${acked.size} acknowledged; the server ${fixedByCheckAof ? "refused to start" : "started"}: ${loadMessage || "(no AOF message)"}`);
-        if (fixedByCheckAof) say(`  after redis-check-aof --fix: ${fixedByCheckAof.output.replace(/\n/g, " | ")}; started: ${fixedByCheckAof.startedAfter}`);
-        if (started) say(`  acknowledged writes lost: ${lost} (acknowledged more than ${POWER_WINDOW_MS / 1000} s before the fault: ${lostOlder})`);
-        return { appendfsync: o.appendfsync, faultFired, acknowledged: acked.size, startedAlone: !fixedByCheckAof, ...(fixedByCheckAof ? { fixedByCheckAof } : {}), lost: started ? lost : acked.size, lostOlderThanClaim: started ? lostOlder : -1, loadMessage };
+        say(
+            `  torn write, appendfsync ${o.appendfsync}: fault fired ${faultFired}; ${acked.size} acknowledged; the server ${fixedByCheckAof ? "refused to start" : "started"}: ${loadMessage || "(no AOF message)"}`,
+        );
+        if (fixedByCheckAof)
+            say(`  after redis-check-aof --fix: ${fixedByCheckAof.output.replace(/\n/g, " | ")}; started: ${fixedByCheckAof.startedAfter}`);
+        if (started)
+            say(`  acknowledged writes lost: ${lost} (acknowledged more than ${POWER_WINDOW_MS / 1000} s before the fault: ${lostOlder})`);
+        return {
+            appendfsync: o.appendfsync,
+            faultFired,
+            acknowledged: acked.size,
+            startedAlone: !fixedByCheckAof,
+            ...(fixedByCheckAof ? { fixedByCheckAof } : {}),
+            lost: started ? lost : acked.size,
+            lostOlderThanClaim: started ? lostOlder : -1,
+            loadMessage,
+        };
     } finally {
         await close();
     }

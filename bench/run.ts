@@ -20,10 +20,10 @@
  * updates the tracked bench/results.json and bench/results.svg. Every server and folder is
  * removed on any exit: Ctrl-C, a closed output pipe, an error.
  */
-import { execFile, execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { RedisServer, requireRedisServer } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
@@ -74,14 +74,21 @@ const ROOT = path.join(__dirname, "..");
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
     const v = env[name];
     if (v === undefined) return fallback;
-    if (!/^[0-9]+$/.test(v.trim()) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (!/^[0-9]+$/.test(v.trim()) || Number(v) < min || Number(v) > max)
+        throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
     return Number(v);
 }
 
 /** Arguments and environment, validated before anything starts; each problem a UsageError. */
 export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchArgs {
     const a: BenchArgs = {
-        help: false, durability: false, health: false, startup: false, plot: false, out: path.join(ROOT, "tmp", "bench"), writeResults: false,
+        help: false,
+        durability: false,
+        health: false,
+        startup: false,
+        plot: false,
+        out: path.join(ROOT, "tmp", "bench"),
+        writeResults: false,
         rounds: wholeNumber(env, "BENCH_ROUNDS", 3, 1, 100),
         requests: wholeNumber(env, "BENCH_REQUESTS", 200_000, 1000, 100_000_000),
         jobs: wholeNumber(env, "BENCH_JOBS", 5000, 10, 10_000_000),
@@ -134,7 +141,10 @@ const servers = new Map<RedisServer, () => void>();
 
 async function startServer(conf: string, args: string[] = []): Promise<RedisServer> {
     const s = await RedisServer.start({ conf, args });
-    servers.set(s, onAbort("redis-server", () => s.destroy()));
+    servers.set(
+        s,
+        onAbort("redis-server", () => s.destroy()),
+    );
     return s;
 }
 async function destroyServer(s: RedisServer): Promise<void> {
@@ -182,8 +192,22 @@ async function redisBenchmark(server: RedisServer, requests: number): Promise<Sa
     // -a on the command line is visible to `ps` on this machine for the few seconds of a run; the
     // server is a throwaway on loopback with a test password.
     const csv = await run("redis-benchmark", [
-        "-h", "127.0.0.1", "-p", String(server.port), "-a", TEST_PASSWORD, "-c", "50",
-        "-P", "16", "-n", String(requests), "-t", "set,get,lpush,rpop", "--csv", "-q",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(server.port),
+        "-a",
+        TEST_PASSWORD,
+        "-c",
+        "50",
+        "-P",
+        "16",
+        "-n",
+        String(requests),
+        "-t",
+        "set,get,lpush,rpop",
+        "--csv",
+        "-q",
     ]);
     const ops = {} as Sample["ops"];
     for (const line of csv.trim().split("\n")) {
@@ -210,9 +234,11 @@ async function bullmqWorkload(server: RedisServer, jobs: number, concurrency: nu
     const started = Date.now();
     void worker.run();
     // Four producers, each adding its share one job at a time, as the pipeline's API handlers do.
-    await Promise.all(Array.from({ length: 4 }, async (_, p) => {
-        for (let i = p; i < jobs; i += 4) await queue.add("job", { i });
-    }));
+    await Promise.all(
+        Array.from({ length: 4 }, async (_, p) => {
+            for (let i = p; i < jobs; i += 4) await queue.add("job", { i });
+        }),
+    );
     await done;
     const seconds = (Date.now() - started) / 1000;
     await worker.close();
@@ -223,7 +249,10 @@ async function bullmqWorkload(server: RedisServer, jobs: number, concurrency: nu
     return { jobsPerSec: jobs / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 /** A ratio across rounds: its median and its spread. */
 export interface Spread {
@@ -243,7 +272,8 @@ export function spread(xs: number[]): Spread {
  */
 export function verdict(s: Spread, target: number): string {
     const range = `${s.median.toFixed(3)} (${s.min.toFixed(3)} to ${s.max.toFixed(3)} across ${s.rounds} round${s.rounds > 1 ? "s" : ""})`;
-    if (s.rounds < 3) return `${range}: not measurable with ${s.rounds} round${s.rounds > 1 ? "s" : ""} against ${target} (BENCH_ROUNDS=5 or more)`;
+    if (s.rounds < 3)
+        return `${range}: not measurable with ${s.rounds} round${s.rounds > 1 ? "s" : ""} against ${target} (BENCH_ROUNDS=5 or more)`;
     if (s.min >= target) return `${range}: met (>= ${target})`;
     if (s.max < target) return `${range}: NOT met (< ${target})`;
     return `${range}: not measurable here, the spread covers the target ${target}`;
@@ -272,36 +302,63 @@ async function durability(a: BenchArgs): Promise<Record<string, unknown>> {
         for (const s of Object.values(started)) await destroyServer(s);
     }
 
-    const summary = Object.fromEntries((Object.keys(CONFIGS) as ConfigName[]).map((name) => {
-        const s = samples[name];
-        return [name, {
-            label: CONFIGS[name].label,
-            ops: Object.fromEntries(COMMANDS.map((cmd) => [cmd, median(s.map((x) => x.ops[cmd]))])),
-            bullmq: { jobsPerSec: median(s.map((x) => x.bullmq.jobsPerSec)), p50Ms: median(s.map((x) => x.bullmq.p50Ms)), p99Ms: median(s.map((x) => x.bullmq.p99Ms)) },
-        }];
-    })) as Summary;
+    const summary = Object.fromEntries(
+        (Object.keys(CONFIGS) as ConfigName[]).map((name) => {
+            const s = samples[name];
+            return [
+                name,
+                {
+                    label: CONFIGS[name].label,
+                    ops: Object.fromEntries(COMMANDS.map((cmd) => [cmd, median(s.map((x) => x.ops[cmd]))])),
+                    bullmq: {
+                        jobsPerSec: median(s.map((x) => x.bullmq.jobsPerSec)),
+                        p50Ms: median(s.map((x) => x.bullmq.p50Ms)),
+                        p99Ms: median(s.map((x) => x.bullmq.p99Ms)),
+                    },
+                },
+            ];
+        }),
+    ) as Summary;
     // Per-round ratios: (a) and (b) of the same round ran back to back, under the same load.
-    const perRound = (name: ConfigName) => ({
-        ...Object.fromEntries(COMMANDS.map((cmd) => [cmd, spread(samples[name].map((x, r) => x.ops[cmd] / samples.b[r]!.ops[cmd]))])),
-        bullmq: spread(samples[name].map((x, r) => x.bullmq.jobsPerSec / samples.b[r]!.bullmq.jobsPerSec)),
-    }) as Record<string, Spread>;
+    const perRound = (name: ConfigName) =>
+        ({
+            ...Object.fromEntries(COMMANDS.map((cmd) => [cmd, spread(samples[name].map((x, r) => x.ops[cmd] / samples.b[r]!.ops[cmd]))])),
+            bullmq: spread(samples[name].map((x, r) => x.bullmq.jobsPerSec / samples.b[r]!.bullmq.jobsPerSec)),
+        }) as Record<string, Spread>;
     const ratios = { a: perRound("a"), c: perRound("c") };
 
     const rows = [["configuration", ...COMMANDS.map((c) => `${c}/s`), "BullMQ jobs/s", "p50 ms", "p99 ms"]];
     for (const name of Object.keys(CONFIGS) as ConfigName[]) {
         const s = summary[name];
-        rows.push([s.label, ...COMMANDS.map((c) => String(Math.round(s.ops[c]!))), String(Math.round(s.bullmq.jobsPerSec)), String(s.bullmq.p50Ms), String(s.bullmq.p99Ms)]);
+        rows.push([
+            s.label,
+            ...COMMANDS.map((c) => String(Math.round(s.ops[c]!))),
+            String(Math.round(s.bullmq.jobsPerSec)),
+            String(s.bullmq.p50Ms),
+            String(s.bullmq.p99Ms),
+        ]);
     }
-    say("\n" + table(rows));
+    say(`\n${table(rows)}`);
     say(`\n(a)/(b) per round, median (lowest to highest):\n`);
-    for (const w of [...COMMANDS, "bullmq"]) say(`  ${w.padEnd(6)}  ${verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)}\n`);
+    for (const w of [...COMMANDS, "bullmq"])
+        say(`  ${w.padEnd(6)}  ${verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)}\n`);
     return {
         machine: machine(),
         redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(),
-        settings: { rounds: a.rounds, requests: a.requests, clients: 50, pipeline: 16, jobs: a.jobs, workerConcurrency: a.concurrency, producers: 4 },
+        settings: {
+            rounds: a.rounds,
+            requests: a.requests,
+            clients: 50,
+            pipeline: 16,
+            jobs: a.jobs,
+            workerConcurrency: a.concurrency,
+            producers: 4,
+        },
         summary,
         ratioToB: ratios,
-        verdicts: Object.fromEntries([...COMMANDS, "bullmq"].map((w) => [w, verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)])),
+        verdicts: Object.fromEntries(
+            [...COMMANDS, "bullmq"].map((w) => [w, verdict(ratios.a[w]!, w === "bullmq" ? TARGETS.bullmq : TARGETS.pipelined)]),
+        ),
         targets: TARGETS,
         samples,
     };
@@ -335,7 +392,16 @@ async function measureHealth(admin: ReturnType<RedisServer["client"]>, server: R
 
 async function healthCost(a: BenchArgs): Promise<Record<string, unknown>> {
     // Persistence off and room for 4M keys: the keyspace is built, not kept.
-    const server = await startServer(dockerConf(), ["--enable-debug-command", "yes", "--maxmemory", "2gb", "--appendonly", "no", "--save", ""]);
+    const server = await startServer(dockerConf(), [
+        "--enable-debug-command",
+        "yes",
+        "--maxmemory",
+        "2gb",
+        "--appendonly",
+        "no",
+        "--save",
+        "",
+    ]);
     const admin = server.client({ password: TEST_PASSWORD });
     const sizes: Record<string, unknown>[] = [];
     try {
@@ -343,7 +409,17 @@ async function healthCost(a: BenchArgs): Promise<Record<string, unknown>> {
         const queue = new Queue("pipeline-jobs", { connection: { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD } });
         await queue.addBulk([1, 2, 3].map((i) => ({ name: "w", data: { i } })));
         await queue.close();
-        const rows = [["keys", "with --discover (before): server ms", "commands", "wall ms", "declared queues (after): server ms", "commands", "wall ms"]];
+        const rows = [
+            [
+                "keys",
+                "with --discover (before): server ms",
+                "commands",
+                "wall ms",
+                "declared queues (after): server ms",
+                "commands",
+                "wall ms",
+            ],
+        ];
         for (const keys of HEALTH_SIZES) {
             say(`health: growing the keyspace to ${keys.toLocaleString("en")} keys ... `);
             await admin.call("DEBUG", "POPULATE", String(keys), "bull:pipeline-jobs:job");
@@ -355,16 +431,30 @@ async function healthCost(a: BenchArgs): Promise<Record<string, unknown>> {
             }
             say("measured\n");
             const ms = (runs: HealthRun[], k: "serverMs" | "wallMs") => spread(runs.map((x) => x[k]));
-            const cell = (s: Spread) => (s.rounds > 1 ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : s.median.toFixed(1));
-            rows.push([keys.toLocaleString("en"), cell(ms(before, "serverMs")), String(before[0]!.commands), cell(ms(before, "wallMs")), cell(ms(after, "serverMs")), String(after[0]!.commands), cell(ms(after, "wallMs"))]);
+            const cell = (s: Spread) =>
+                s.rounds > 1 ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : s.median.toFixed(1);
+            rows.push([
+                keys.toLocaleString("en"),
+                cell(ms(before, "serverMs")),
+                String(before[0]!.commands),
+                cell(ms(before, "wallMs")),
+                cell(ms(after, "serverMs")),
+                String(after[0]!.commands),
+                cell(ms(after, "wallMs")),
+            ]);
             sizes.push({ keys: Number(await admin.dbsize()), before, after });
         }
-        say("\nhealth, one run, median of " + a.healthRuns + " (lowest-highest):\n" + table(rows));
+        say(`\nhealth, one run, median of ${a.healthRuns} (lowest-highest):\n${table(rows)}`);
     } finally {
         admin.disconnect();
         await destroyServer(server);
     }
-    return { machine: machine(), redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(), runs: a.healthRuns, sizes };
+    return {
+        machine: machine(),
+        redis: execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim(),
+        runs: a.healthRuns,
+        sizes,
+    };
 }
 
 /** Wall-clock seconds the ops commands may take to start and answer, npm included; tracked here and in the README, never asserted in a test. */
@@ -410,7 +500,11 @@ async function startup(a: BenchArgs): Promise<Record<string, unknown>> {
             const within = s.max <= target ? "met" : s.min > target ? "NOT met" : "not measurable here, the spread covers the target";
             return [what, `${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`, `${target}`, within];
         };
-        const rows = [["command", "wall s, median (lowest-highest)", "target s", "verdict"], row("npm run smoke -- --help", help, STARTUP_TARGETS.help), row("npm run smoke -- --outputs FILE", smoke, STARTUP_TARGETS.smoke)];
+        const rows = [
+            ["command", "wall s, median (lowest-highest)", "target s", "verdict"],
+            row("npm run smoke -- --help", help, STARTUP_TARGETS.help),
+            row("npm run smoke -- --outputs FILE", smoke, STARTUP_TARGETS.smoke),
+        ];
         say(`\nops start-up, npm included (load average ${os.loadavg()[0]!.toFixed(1)}):\n${table(rows)}`);
         return { machine: machine(), runs: a.startupRuns, targets: STARTUP_TARGETS, helpSeconds: help, smokeSeconds: smoke };
     } finally {
@@ -421,12 +515,18 @@ async function startup(a: BenchArgs): Promise<Record<string, unknown>> {
 }
 
 function machine() {
-    return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version, loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10) };
+    return {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+        node: process.version,
+        loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
+    };
 }
 
 function table(rows: string[][]): string {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n") + "\n";
+    return `${rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n")}\n`;
 }
 
 /** Writes results into `dir`, keeping the sections of an earlier results.json that this run did not measure. */
@@ -442,7 +542,7 @@ function writeResults(dir: string, sections: Record<string, unknown>): string[] 
     // An earlier file held the durability section at its top level.
     const old = previous.durability ?? (previous.summary ? previous : undefined);
     const merged = { date: new Date().toISOString(), durability: old, health: previous.health, startup: previous.startup, ...sections };
-    fs.writeFileSync(file, JSON.stringify(merged, null, 2) + "\n");
+    fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
     const written = [file];
     const d = merged.durability as { summary?: Summary } | undefined;
     if (d?.summary) {
@@ -457,14 +557,25 @@ export function plot(summary: Record<ConfigName, { label: string; ops: Record<st
     const names = ["a", "b", "c"] as ConfigName[];
     const colors: Record<ConfigName, string> = { a: "#2b6cb0", b: "#a0aec0", c: "#c05621" };
     const workloads = [...COMMANDS, "BullMQ"];
-    const rel = (name: ConfigName, w: string) => (w === "BullMQ" ? summary[name].bullmq.jobsPerSec / summary.b.bullmq.jobsPerSec : summary[name].ops[w]! / summary.b.ops[w]!);
-    const W = 900, H = 360, left = 60, top = 40, ph = 240, pw = 480;
-    const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+    const rel = (name: ConfigName, w: string) =>
+        w === "BullMQ" ? summary[name].bullmq.jobsPerSec / summary.b.bullmq.jobsPerSec : summary[name].ops[w]! / summary.b.ops[w]!;
+    const W = 900,
+        H = 360,
+        left = 60,
+        top = 40,
+        ph = 240,
+        pw = 480;
+    const out: string[] = [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+        `<rect width="${W}" height="${H}" fill="white"/>`,
+    ];
     out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">Throughput relative to persistence off (b)</text>`);
     const max = 1.2;
     for (const t of [0, 0.25, 0.5, 0.75, 1, 1.2]) {
         const y = top + ph - (t / max) * ph;
-        out.push(`<line x1="${left}" x2="${left + pw}" y1="${y}" y2="${y}" stroke="#e2e8f0"/><text x="${left - 8}" y="${y + 4}" text-anchor="end">${t.toFixed(2)}</text>`);
+        out.push(
+            `<line x1="${left}" x2="${left + pw}" y1="${y}" y2="${y}" stroke="#e2e8f0"/><text x="${left - 8}" y="${y + 4}" text-anchor="end">${t.toFixed(2)}</text>`,
+        );
     }
     const groupW = pw / workloads.length;
     workloads.forEach((w, gi) => {
@@ -472,7 +583,9 @@ export function plot(summary: Record<ConfigName, { label: string; ops: Record<st
             const v = Math.min(rel(n, w), max);
             const h = (v / max) * ph;
             const x = left + gi * groupW + 10 + ni * ((groupW - 20) / 3);
-            out.push(`<rect x="${x.toFixed(1)}" y="${(top + ph - h).toFixed(1)}" width="${((groupW - 20) / 3 - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[n]}"><title>${summary[n].label} ${w}: ${rel(n, w).toFixed(3)}</title></rect>`);
+            out.push(
+                `<rect x="${x.toFixed(1)}" y="${(top + ph - h).toFixed(1)}" width="${((groupW - 20) / 3 - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[n]}"><title>${summary[n].label} ${w}: ${rel(n, w).toFixed(3)}</title></rect>`,
+            );
         });
         out.push(`<text x="${(left + gi * groupW + groupW / 2).toFixed(1)}" y="${top + ph + 16}" text-anchor="middle">${w}</text>`);
     });
@@ -482,16 +595,27 @@ export function plot(summary: Record<ConfigName, { label: string; ops: Record<st
     names.forEach((n, i) => {
         const y = top + 20 + i * 60;
         const b = summary[n].bullmq;
-        for (const [k, v, dy] of [["p50", b.p50Ms, 0], ["p99", b.p99Ms, 22]] as const) {
+        for (const [k, v, dy] of [
+            ["p50", b.p50Ms, 0],
+            ["p99", b.p99Ms, 22],
+        ] as const) {
             const wpx = (v / lmax) * 220;
-            out.push(`<text x="${lx}" y="${y + dy + 13}">${n} ${k}</text><rect x="${lx + 50}" y="${y + dy}" width="${wpx.toFixed(1)}" height="18" fill="${colors[n]}" opacity="${k === "p50" ? 1 : 0.6}"/><text x="${(lx + 56 + wpx).toFixed(1)}" y="${y + dy + 13}">${v}</text>`);
+            out.push(
+                `<text x="${lx}" y="${y + dy + 13}">${n} ${k}</text><rect x="${lx + 50}" y="${y + dy}" width="${wpx.toFixed(1)}" height="18" fill="${colors[n]}" opacity="${k === "p50" ? 1 : 0.6}"/><text x="${(lx + 56 + wpx).toFixed(1)}" y="${y + dy + 13}">${v}</text>`,
+            );
         }
     });
     const target = top + ph - (TARGETS.pipelined / max) * ph;
-    out.push(`<line x1="${left}" x2="${left + pw}" y1="${target}" y2="${target}" stroke="#2b6cb0" stroke-dasharray="4 3"/><text x="${left + pw}" y="${target - 4}" text-anchor="end" fill="#2b6cb0">target for (a): ${TARGETS.pipelined}</text>`);
-    names.forEach((n, i) => out.push(`<rect x="${left + i * 280}" y="${H - 40}" width="12" height="12" fill="${colors[n]}"/><text x="${left + i * 280 + 18}" y="${H - 30}">${summary[n].label}</text>`));
+    out.push(
+        `<line x1="${left}" x2="${left + pw}" y1="${target}" y2="${target}" stroke="#2b6cb0" stroke-dasharray="4 3"/><text x="${left + pw}" y="${target - 4}" text-anchor="end" fill="#2b6cb0">target for (a): ${TARGETS.pipelined}</text>`,
+    );
+    for (const [i, n] of names.entries()) {
+        out.push(
+            `<rect x="${left + i * 280}" y="${H - 40}" width="12" height="12" fill="${colors[n]}"/><text x="${left + i * 280 + 18}" y="${H - 30}">${summary[n].label}</text>`,
+        );
+    }
     out.push("</svg>");
-    return out.join("\n") + "\n";
+    return `${out.join("\n")}\n`;
 }
 
 /** `--plot`: redraw results.svg from results.json without measuring again. */
@@ -513,7 +637,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
     if (a.help) {
-        say(USAGE + "\n");
+        say(`${USAGE}\n`);
         return 0;
     }
     if (a.plot) {

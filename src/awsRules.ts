@@ -35,7 +35,9 @@ export function cacheNameProblem(name: string, service: "elasticache" | "memoryd
 
 /** A VM's server name goes into the snapshot policy's description: "The characters ^[0-9A-Za-z _-]+$ are supported." */
 export function serverNameProblem(name: string): string | undefined {
-    return /^[0-9A-Za-z_-]{1,200}$/.test(name) ? undefined : "letters, digits, _ and - only (the snapshot policy's description takes nothing else)";
+    return /^[0-9A-Za-z_-]{1,200}$/.test(name)
+        ? undefined
+        : "letters, digits, _ and - only (the snapshot policy's description takes nothing else)";
 }
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -51,7 +53,8 @@ function clock(hhmm: string): number | undefined {
 /** A daily window `hh:mm-hh:mm` (UTC) as [start, end) minutes of the day; end may pass midnight. */
 export function dailyWindow(w: string): [number, number] | undefined {
     const [a, b] = w.split("-");
-    const s = clock(a ?? ""), e = clock(b ?? "");
+    const s = clock(a ?? ""),
+        e = clock(b ?? "");
     if (s === undefined || e === undefined) return undefined;
     return [s, e <= s ? e + 24 * 60 : e];
 }
@@ -60,8 +63,10 @@ export function dailyWindow(w: string): [number, number] | undefined {
 export function weeklyWindow(w: string): [number, number] | undefined {
     const m = /^([a-z]{3}):(\d\d:\d\d)-([a-z]{3}):(\d\d:\d\d)$/.exec(w);
     if (!m) return undefined;
-    const d1 = DAYS.indexOf(m[1] as (typeof DAYS)[number]), d2 = DAYS.indexOf(m[3] as (typeof DAYS)[number]);
-    const t1 = clock(m[2]!), t2 = clock(m[4]!);
+    const d1 = DAYS.indexOf(m[1] as (typeof DAYS)[number]),
+        d2 = DAYS.indexOf(m[3] as (typeof DAYS)[number]);
+    const t1 = clock(m[2]!),
+        t2 = clock(m[4]!);
     if (d1 < 0 || d2 < 0 || t1 === undefined || t2 === undefined) return undefined;
     const s = d1 * 1440 + t1;
     let e = d2 * 1440 + t2;
@@ -79,17 +84,20 @@ export function snapshotWindowProblem(w: string): string | undefined {
 export function maintenanceWindowProblem(w: string): string | undefined {
     const d = weeklyWindow(w);
     if (!d) return "a UTC window ddd:hh:mm-ddd:hh:mm with ddd one of sun mon tue wed thu fri sat, such as sun:05:00-sun:06:00";
-    if (d[1] - d[0] < MIN_WINDOW_MINUTES) return `a window of at least ${MIN_WINDOW_MINUTES} minutes ("The minimum maintenance window is a 60 minute period")`;
+    if (d[1] - d[0] < MIN_WINDOW_MINUTES)
+        return `a window of at least ${MIN_WINDOW_MINUTES} minutes ("The minimum maintenance window is a 60 minute period")`;
     if (d[1] - d[0] > 24 * 60) return "a window of at most 24 hours";
     return undefined;
 }
 
 /** Whether the daily snapshot window meets the weekly maintenance window on any day (AWS refuses overlapping windows). */
 export function windowsOverlap(snapshotWindow: string, maintenanceWindow: string): boolean {
-    const d = dailyWindow(snapshotWindow), w = weeklyWindow(maintenanceWindow);
+    const d = dailyWindow(snapshotWindow),
+        w = weeklyWindow(maintenanceWindow);
     if (!d || !w) return false;
     for (let day = -1; day <= 7; day++) {
-        const s = day * 1440 + d[0], e = day * 1440 + d[1];
+        const s = day * 1440 + d[0],
+            e = day * 1440 + d[1];
         for (const shift of [-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK]) {
             if (s < w[1] + shift && w[0] + shift < e) return true;
         }
@@ -103,7 +111,34 @@ export function windowsOverlap(snapshotWindow: string, maintenanceWindow: string
  * script would never find its data disk. From "Instances built on the Nitro System" (EC2 user
  * guide): every current-generation family is Nitro; these previous-generation ones are not.
  */
-export const XEN_FAMILIES = new Set(["t1", "t2", "m1", "m2", "m3", "m4", "c1", "c3", "c4", "r3", "r4", "x1", "x1e", "i2", "i3", "d2", "h1", "g2", "g3", "g3s", "p2", "p3", "f1", "cc2", "cr1", "hs1"]);
+export const XEN_FAMILIES = new Set([
+    "t1",
+    "t2",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "c1",
+    "c3",
+    "c4",
+    "r3",
+    "r4",
+    "x1",
+    "x1e",
+    "i2",
+    "i3",
+    "d2",
+    "h1",
+    "g2",
+    "g3",
+    "g3s",
+    "p2",
+    "p3",
+    "f1",
+    "cc2",
+    "cr1",
+    "hs1",
+]);
 
 export function nitroProblem(instanceType: string): string | undefined {
     const [family, size] = instanceType.split(".");
@@ -127,11 +162,18 @@ export function multiAzSubnetsProblem(multiAz: boolean, subnetIds: string[]): st
  * that makes an invalid one is refused with the key that overrides it, or the rule for the
  * stack name. Returns `key: problem` lines.
  */
-export function derivedNameProblems(target: string, elasticache: { name?: string; service: "elasticache" | "memorydb" } | undefined, stack: string): string[] {
+export function derivedNameProblems(
+    target: string,
+    elasticache: { name?: string; service: "elasticache" | "memorydb" } | undefined,
+    stack: string,
+): string[] {
     const derived = `mspbyte-redis-${stack}`;
     if (target === "elasticache" && elasticache && elasticache.name === undefined) {
         const p = cacheNameProblem(derived, elasticache.service);
-        if (p) return [`elasticache.name: missing, and the stack name "${stack}" gives "${derived}"; allowed: ${p}; set elasticache.name, or use a shorter lowercase stack name`];
+        if (p)
+            return [
+                `elasticache.name: missing, and the stack name "${stack}" gives "${derived}"; allowed: ${p}; set elasticache.name, or use a shorter lowercase stack name`,
+            ];
     }
     if (target === "vm") {
         const p = serverNameProblem(derived);

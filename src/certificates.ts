@@ -36,33 +36,61 @@ export interface CertificateTransforms {
  * server certificate signed by it, generated and kept (secret) in the stack's state. Clients
  * verify the server with the CA, which the stack exports in `details`.
  */
-export function serverCertificates(name: string, dnsNames: pulumi.Input<string>[], parent: pulumi.Resource, ipAddresses: string[] = [], provided?: ProvidedCertificates, transform: CertificateTransforms = {}): ServerCertificates {
+export function serverCertificates(
+    name: string,
+    dnsNames: pulumi.Input<string>[],
+    parent: pulumi.Resource,
+    ipAddresses: string[] = [],
+    provided?: ProvidedCertificates,
+    transform: CertificateTransforms = {},
+): ServerCertificates {
     if (provided) {
         return { certPem: pulumi.output(provided.certPem), keyPem: pulumi.secret(provided.keyPem), caPem: pulumi.output(provided.caPem) };
     }
     const opts = { parent };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, transformed({ algorithm: "ECDSA", ecdsaCurve: "P256" }, transform.caKey), opts);
-    const caCert = new tls.SelfSignedCert(`${name}-ca`, transformed({
-        privateKeyPem: caKey.privateKeyPem,
-        isCaCertificate: true,
-        validityPeriodHours: CA_VALIDITY_HOURS,
-        allowedUses: ["cert_signing", "crl_signing"],
-        subject: { commonName: "mspbyte-redis CA" },
-    }, transform.ca), opts);
+    const caCert = new tls.SelfSignedCert(
+        `${name}-ca`,
+        transformed(
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                isCaCertificate: true,
+                validityPeriodHours: CA_VALIDITY_HOURS,
+                allowedUses: ["cert_signing", "crl_signing"],
+                subject: { commonName: "mspbyte-redis CA" },
+            },
+            transform.ca,
+        ),
+        opts,
+    );
     const key = new tls.PrivateKey(`${name}-tls-key`, transformed({ algorithm: "ECDSA", ecdsaCurve: "P256" }, transform.key), opts);
-    const request = new tls.CertRequest(`${name}-tls-request`, transformed({
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: "mspbyte-redis" },
-        dnsNames: [...dnsNames, "localhost"],
-        ipAddresses: ["127.0.0.1", ...ipAddresses],
-    }, transform.request), opts);
-    const cert = new tls.LocallySignedCert(`${name}-tls`, transformed({
-        certRequestPem: request.certRequestPem,
-        caPrivateKeyPem: caKey.privateKeyPem,
-        caCertPem: caCert.certPem,
-        validityPeriodHours: CERT_VALIDITY_HOURS,
-        earlyRenewalHours: CERT_EARLY_RENEWAL_HOURS,
-        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
-    }, transform.cert), opts);
+    const request = new tls.CertRequest(
+        `${name}-tls-request`,
+        transformed(
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: "mspbyte-redis" },
+                dnsNames: [...dnsNames, "localhost"],
+                ipAddresses: ["127.0.0.1", ...ipAddresses],
+            },
+            transform.request,
+        ),
+        opts,
+    );
+    const cert = new tls.LocallySignedCert(
+        `${name}-tls`,
+        transformed(
+            {
+                certRequestPem: request.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: caCert.certPem,
+                validityPeriodHours: CERT_VALIDITY_HOURS,
+                earlyRenewalHours: CERT_EARLY_RENEWAL_HOURS,
+                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+            },
+            transform.cert,
+        ),
+        opts,
+    );
     return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), caPem: caCert.certPem };
 }

@@ -82,10 +82,12 @@ export const connectionOutputsSchema = z.object({
     bullmq: z.object({
         prefix: z.string().min(1),
         queue: z.string().min(1),
-        defaultJobOptions: z.object({
-            removeOnComplete: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
-            removeOnFail: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
-        }).passthrough(),
+        defaultJobOptions: z
+            .object({
+                removeOnComplete: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+                removeOnFail: z.object({ count: z.number().int().nonnegative(), age: z.number().nonnegative() }),
+            })
+            .passthrough(),
     }),
     persistence: z.object({
         mode: z.enum(PERSISTENCE_MODES),
@@ -132,7 +134,9 @@ export function envValue(v: string): string {
     if (/^[\w@%+=:,./-]*$/.test(v)) return v;
     if (!v.includes("'") && !v.includes("\n")) return `'${v}'`;
     if (!/["\\$`\n]/.test(v)) return `"${v}"`;
-    throw new Error("the password holds both a single quote and one of \" \\ $ `, which no .env quoting keeps intact for both a shell and dotenv; use the REDIS_URL, which is percent-encoded");
+    throw new Error(
+        'the password holds both a single quote and one of " \\ $ `, which no .env quoting keeps intact for both a shell and dotenv; use the REDIS_URL, which is percent-encoded',
+    );
 }
 
 /** The pipeline's `.env`, one `KEY=value` a line. */
@@ -145,5 +149,5 @@ export function envFile(c: Pick<ConnectionOutputs, "host" | "port" | "tls" | "us
         ["REDIS_TLS", String(c.tls)],
         ["REDIS_URL", redisUrl(c)],
     ];
-    return values.map(([k, v]) => `${k}=${envValue(v)}`).join("\n") + "\n";
+    return `${values.map(([k, v]) => `${k}=${envValue(v)}`).join("\n")}\n`;
 }

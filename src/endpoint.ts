@@ -4,7 +4,7 @@
  * which the ops tools load without the Pulumi SDK.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BullmqSettings, Persistence, TargetName, bullmqSettings, redisUrl } from "./contract";
+import { type BullmqSettings, type Persistence, type TargetName, bullmqSettings, redisUrl } from "./contract";
 
 /** The contract as Pulumi outputs, with the password and the URL secret. */
 export interface ContractOutputs {
@@ -34,9 +34,9 @@ export interface RedisEndpoint {
 export function contractOutputs(target: TargetName, endpoint: RedisEndpoint, bullmq: { prefix: string; queue: string }): ContractOutputs {
     const password = pulumi.secret(endpoint.password);
     const url = pulumi.secret(
-        pulumi.all([endpoint.host, endpoint.port, endpoint.username, password]).apply(([host, port, username, pw]) =>
-            redisUrl({ tls: endpoint.tls, username, password: pw, host, port }),
-        ),
+        pulumi
+            .all([endpoint.host, endpoint.port, endpoint.username, password])
+            .apply(([host, port, username, pw]) => redisUrl({ tls: endpoint.tls, username, password: pw, host, port })),
     );
     return {
         target: pulumi.output(target),

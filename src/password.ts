@@ -11,12 +11,16 @@ export const GENERATED_PASSWORD_LENGTH = 32;
  */
 export function serverPassword(name: string, configured: string | undefined, parent?: pulumi.Resource): pulumi.Output<string> {
     if (configured !== undefined) return pulumi.secret(configured);
-    const generated = new random.RandomPassword(`${name}-password`, {
-        length: GENERATED_PASSWORD_LENGTH,
-        special: false,
-        minUpper: 2,
-        minLower: 2,
-        minNumeric: 2,
-    }, parent ? { parent } : {});
+    const generated = new random.RandomPassword(
+        `${name}-password`,
+        {
+            length: GENERATED_PASSWORD_LENGTH,
+            special: false,
+            minUpper: 2,
+            minLower: 2,
+            minNumeric: 2,
+        },
+        parent ? { parent } : {},
+    );
     return pulumi.secret(generated.result);
 }

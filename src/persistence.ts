@@ -75,10 +75,13 @@ export function externalPersistence(aof: boolean, conf: RedisConf): Persistence 
         rdbSavePoints: [],
         maxmemory: "set by the provider's plan",
         maxmemoryPolicy: "noeviction",
-        unsupported: [{
-            directive: "*",
-            reason: "the provider runs the server; this program sets none of redis.conf on it",
-            insteadUse: "the provider's settings: choose the noeviction policy and append-only persistence in its console; smoke checks both",
-        }],
+        unsupported: [
+            {
+                directive: "*",
+                reason: "the provider runs the server; this program sets none of redis.conf on it",
+                insteadUse:
+                    "the provider's settings: choose the noeviction policy and append-only persistence in its console; smoke checks both",
+            },
+        ],
     };
 }

@@ -3,11 +3,11 @@
  * loads the config and exports what this returns; tests call it directly, many configs in one
  * process, under mocks.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "./config";
-import { ContractOutputs, contractOutputs } from "./endpoint";
-import { RedisConf, loadRedisConf } from "./redisConf";
-import { RedisTarget, TargetDetails, buildTarget } from "./targets";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { type ContractOutputs, contractOutputs } from "./endpoint";
+import { type RedisConf, loadRedisConf } from "./redisConf";
+import { type RedisTarget, type TargetDetails, buildTarget } from "./targets";
 
 export interface RedisOptions {
     /** The target component's name (its resources' names start with it). @default "redis" */

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
 /** How a stack wants the resources that hold the queue's data treated. */
 export interface DataProtection {

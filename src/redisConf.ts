@@ -1,20 +1,30 @@
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** The repository's redis.conf: the one source of the server settings every target uses. */
 export const ROOT_REDIS_CONF = path.join(__dirname, "..", "redis.conf");
 
-
 /** Directives that belong to a target, never to the portable root file. */
 export const TARGET_DIRECTIVES = [
-    "bind", "port", "dir", "requirepass", "masterauth", "tls-port", "tls-cert-file",
-    "tls-key-file", "tls-ca-cert-file", "tls-auth-clients", "tls-replication", "supervised",
-    "daemonize", "pidfile", "logfile", "unixsocket",
+    "bind",
+    "port",
+    "dir",
+    "requirepass",
+    "masterauth",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-auth-clients",
+    "tls-replication",
+    "supervised",
+    "daemonize",
+    "pidfile",
+    "logfile",
+    "unixsocket",
 ] as const;
 
-export type ConfLine =
-    | { kind: "text"; raw: string }
-    | { kind: "directive"; name: string; args: string[]; raw: string };
+export type ConfLine = { kind: "text"; raw: string } | { kind: "directive"; name: string; args: string[]; raw: string };
 
 /** A parsed redis.conf that keeps comments, blank lines and order, so rendering changes only what it must. */
 export interface RedisConf {
@@ -81,18 +91,18 @@ export function splitArgs(line: string): string[] {
 
 /** Quotes one argument so that redis-server reads it back unchanged. */
 export function quoteArg(arg: string): string {
-    if (arg !== "" && /^[A-Za-z0-9_.,:/@+=%*<>~^!?#$&()\[\]{}|-]+$/.test(arg) && !arg.startsWith("#")) return arg;
+    if (arg !== "" && /^[A-Za-z0-9_.,:/@+=%*<>~^!?#$&()[\]{}|-]+$/.test(arg) && !arg.startsWith("#")) return arg;
     let out = '"';
     for (const ch of arg) {
         const code = ch.charCodeAt(0);
-        if (ch === '"' || ch === "\\") out += "\\" + ch;
+        if (ch === '"' || ch === "\\") out += `\\${ch}`;
         else if (ch === "\n") out += "\\n";
         else if (ch === "\r") out += "\\r";
         else if (ch === "\t") out += "\\t";
-        else if (code < 0x20 || code === 0x7f) out += "\\x" + code.toString(16).padStart(2, "0");
+        else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
         else out += ch;
     }
-    return out + '"';
+    return `${out}"`;
 }
 
 export function parseRedisConf(text: string): RedisConf {
@@ -194,7 +204,7 @@ function directive(name: string, args: string[]): ConfLine {
 }
 
 export function renderRedisConf(conf: RedisConf): string {
-    return conf.lines.map((l) => l.raw).join("\n") + "\n";
+    return `${conf.lines.map((l) => l.raw).join("\n")}\n`;
 }
 
 /**

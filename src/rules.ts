@@ -84,7 +84,7 @@ function parseIpv4(s: string): bigint | undefined {
 
 function parseIpv6(s: string): bigint | undefined {
     if (!/^[0-9a-fA-F:]+$/.test(s) || s.split("::").length > 2) return undefined;
-    const [head, tail] = s.includes("::") ? s.split("::") as [string, string] : [s, undefined];
+    const [head, tail] = s.includes("::") ? (s.split("::") as [string, string]) : [s, undefined];
     const groups = (x: string) => (x === "" ? [] : x.split(":"));
     const h = groups(head);
     const t = tail === undefined ? [] : groups(tail);
@@ -99,9 +99,13 @@ function formatAddress(family: 4 | 6, n: bigint): string {
     if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
     const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
     // The longest run of zero groups (two or more) becomes "::" (RFC 5952).
-    let best = -1, bestLen = 1;
-    for (let i = 0; i < 8;) {
-        if (groups[i] !== 0) { i++; continue; }
+    let best = -1,
+        bestLen = 1;
+    for (let i = 0; i < 8; ) {
+        if (groups[i] !== 0) {
+            i++;
+            continue;
+        }
         let j = i;
         while (j < 8 && groups[j] === 0) j++;
         if (j - i > bestLen) [best, bestLen] = [i, j - i];
@@ -170,10 +174,21 @@ export const PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "
  * is every address outside these.
  */
 const NOT_INTERNET_CIDRS = [
-    ...PRIVATE_CIDRS, "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+    ...PRIVATE_CIDRS,
+    "0.0.0.0/8",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/3",
     // IPv6: everything outside global unicast (2000::/3), and documentation inside it.
-    "::/3", "4000::/2", "8000::/1", "2001:db8::/32",
+    "::/3",
+    "4000::/2",
+    "8000::/1",
+    "2001:db8::/32",
 ];
 const PRIVATE = PRIVATE_CIDRS.map(block);
 const NOT_INTERNET = NOT_INTERNET_CIDRS.map(block);
@@ -183,6 +198,7 @@ function merge(ranges: Range[]): Range[] {
     const out: Range[] = [];
     for (const r of sorted) {
         const last = out[out.length - 1];
+        // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
         if (last && r[0] <= last[1] + 1n) last[1] = r[1] > last[1] ? r[1] : last[1];
         else out.push([r[0], r[1]]);
     }
@@ -234,20 +250,37 @@ export function sourceProblems(sources: readonly string[], o: { allowPublic: boo
     sources.forEach((s, index) => {
         const p = parseCidr(s);
         if (!p.ok) {
-            problems.push({ index, kind: "form", message: p.suggestion ? `a CIDR block with the network's own address, here ${p.suggestion}` : "a CIDR block, such as 10.0.0.0/16" });
+            problems.push({
+                index,
+                kind: "form",
+                message: p.suggestion
+                    ? `a CIDR block with the network's own address, here ${p.suggestion}`
+                    : "a CIDR block, such as 10.0.0.0/16",
+            });
             return;
         }
         parsed.push(p.cidr);
         if (internetCoveredBy([p.cidr]).length > 0) {
-            problems.push({ index, kind: "internet", message: `a private CIDR block; ${p.cidr.text} would admit the whole internet to the queue` });
+            problems.push({
+                index,
+                kind: "internet",
+                message: `a private CIDR block; ${p.cidr.text} would admit the whole internet to the queue`,
+            });
         } else if (!o.allowPublic && !isPrivateCidr(p.cidr)) {
-            problems.push({ index, kind: "public", message: `a private CIDR block (${PRIVATE_CIDRS.join(", ")}); ${p.cidr.text} reaches public addresses, which needs ${o.optIn}: true` });
+            problems.push({
+                index,
+                kind: "public",
+                message: `a private CIDR block (${PRIVATE_CIDRS.join(", ")}); ${p.cidr.text} reaches public addresses, which needs ${o.optIn}: true`,
+            });
         }
     });
     if (!problems.some((p) => p.kind === "internet")) {
         const open = internetCoveredBy(parsed);
         if (open.length > 0) {
-            problems.push({ kind: "internet", message: `private CIDR blocks; together these cover every ${open.map((f) => `IPv${f}`).join(" and ")} address on the internet, as ${f0(open[0]!)} would` });
+            problems.push({
+                kind: "internet",
+                message: `private CIDR blocks; together these cover every ${open.map((f) => `IPv${f}`).join(" and ")} address on the internet, as ${f0(open[0]!)} would`,
+            });
         }
     }
     return problems;
@@ -261,7 +294,10 @@ function f0(family: 4 | 6): string {
  * The AWS targets admit CIDR blocks and security groups: with neither, nothing can reach the
  * server (the vm and elasticache blocks' rule).
  */
-export function unreachableProblem(section: "vm" | "elasticache", s: { allowedCidrs: readonly string[]; allowedSecurityGroupIds: readonly string[] }): string | undefined {
+export function unreachableProblem(
+    section: "vm" | "elasticache",
+    s: { allowedCidrs: readonly string[]; allowedSecurityGroupIds: readonly string[] },
+): string | undefined {
     if (s.allowedCidrs.length > 0 || s.allowedSecurityGroupIds.length > 0) return undefined;
     return `at least one CIDR block here or one security group in ${section}.allowedSecurityGroupIds; without either nothing can reach the ${section === "vm" ? "server" : "cache"}`;
 }
@@ -328,7 +364,11 @@ export function dockerHostIpProblem(hostIp: string, said: Said): string | undefi
  * The Redis NetworkPolicy admits the pods matching allowedPodLabels in the allowed namespaces:
  * with neither, its rule has no source, which Kubernetes reads as every pod.
  */
-export function networkPolicySourcesProblem(allowedPodLabels: Readonly<Record<string, string>>, allowedNamespaces: readonly string[], said: Said): string | undefined {
+export function networkPolicySourcesProblem(
+    allowedPodLabels: Readonly<Record<string, string>>,
+    allowedNamespaces: readonly string[],
+    said: Said,
+): string | undefined {
     if (Object.keys(allowedPodLabels).length > 0 || allowedNamespaces.length > 0) return undefined;
     return said === "config"
         ? "at least one label here, or a namespace in kubernetes.allowedNamespaces; the NetworkPolicy would otherwise admit no client"
@@ -402,8 +442,18 @@ export function truncate(s: string, max = ECHO_MAX_CHARS): string {
 export function describeGiven(value: unknown, o: { secretKey: boolean }): string {
     if (value === undefined) return "missing";
     const json = JSON.stringify(value) ?? String(value);
-    const kind = typeof value === "string" ? "a value" : Array.isArray(value) ? "a list" : value !== null && typeof value === "object" ? "an object" : "a value";
-    if (o.secretKey) return typeof value === "string" ? `given a secret of ${value.length} characters` : `given ${kind} (not shown: the key holds a secret)`;
+    const kind =
+        typeof value === "string"
+            ? "a value"
+            : Array.isArray(value)
+              ? "a list"
+              : value !== null && typeof value === "object"
+                ? "an object"
+                : "a value";
+    if (o.secretKey)
+        return typeof value === "string"
+            ? `given a secret of ${value.length} characters`
+            : `given ${kind} (not shown: the key holds a secret)`;
     if (looksLikeKeyMaterial(json)) return `given ${kind} that looks like key material (${json.length} characters, not shown)`;
     return `given ${truncate(json)}`;
 }
@@ -411,6 +461,8 @@ export function describeGiven(value: unknown, o: { secretKey: boolean }): string
 /** A problem line made safe to print: key material removed, and cut to a bounded length. */
 export function redactMessage(message: string): string {
     let out = message.replace(/-----BEGIN [A-Z0-9 ]+-----\s*[A-Za-z0-9+/=\s]{16,}(-----END [A-Z0-9 ]+-----)?/g, "[PEM block, not shown]");
-    out = out.replace(TOKEN, (token, offset: number) => (looksLikeKeyMaterial(token) && !/sha256:$/.test(out.slice(0, offset)) ? "[not shown]" : token));
+    out = out.replace(TOKEN, (token, offset: number) =>
+        looksLikeKeyMaterial(token) && !/sha256:$/.test(out.slice(0, offset)) ? "[not shown]" : token,
+    );
     return truncate(out, MESSAGE_MAX_CHARS);
 }

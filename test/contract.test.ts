@@ -7,7 +7,10 @@ import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../src/memory";
 describe("redisUrl", () => {
     it.each([
         [{ tls: false, username: "default", password: "abc", host: "127.0.0.1", port: 6379 }, "redis://default:abc@127.0.0.1:6379"],
-        [{ tls: true, username: "app", password: "p@ss:w/rd#?", host: "cache.example.com", port: 6380 }, "rediss://app:p%40ss%3Aw%2Frd%23%3F@cache.example.com:6380"],
+        [
+            { tls: true, username: "app", password: "p@ss:w/rd#?", host: "cache.example.com", port: 6380 },
+            "rediss://app:p%40ss%3Aw%2Frd%23%3F@cache.example.com:6380",
+        ],
         [{ tls: false, username: "default", password: "x", host: "::1", port: 6379 }, "redis://default:x@[::1]:6379"],
     ])("%j", (c, url) => {
         expect(redisUrl(c)).toBe(url);
@@ -19,15 +22,17 @@ describe("redisUrl", () => {
 
 describe("envFile", () => {
     it("writes the pipeline's variables, quoting what a shell would split", () => {
-        expect(envFile({ host: "127.0.0.1", port: 6379, tls: false, username: "default", password: "it's a pw" })).toBe([
-            "REDIS_HOST=127.0.0.1",
-            "REDIS_PORT=6379",
-            "REDIS_USERNAME=default",
-            `REDIS_PASSWORD="it's a pw"`,
-            "REDIS_TLS=false",
-            "REDIS_URL=redis://default:it%27s%20a%20pw@127.0.0.1:6379",
-            "",
-        ].join("\n"));
+        expect(envFile({ host: "127.0.0.1", port: 6379, tls: false, username: "default", password: "it's a pw" })).toBe(
+            [
+                "REDIS_HOST=127.0.0.1",
+                "REDIS_PORT=6379",
+                "REDIS_USERNAME=default",
+                `REDIS_PASSWORD="it's a pw"`,
+                "REDIS_TLS=false",
+                "REDIS_URL=redis://default:it%27s%20a%20pw@127.0.0.1:6379",
+                "",
+            ].join("\n"),
+        );
     });
 });
 
@@ -42,10 +47,22 @@ describe("bullmqSettings", () => {
 
 describe("dataResourceOptions", () => {
     it.each([
-        [{ protect: false, deleteData: false }, { protect: false, retainOnDelete: true }],
-        [{ protect: true, deleteData: false }, { protect: true, retainOnDelete: true }],
-        [{ protect: false, deleteData: true }, { protect: false, retainOnDelete: false }],
-        [{ protect: true, deleteData: true }, { protect: false, retainOnDelete: false }],
+        [
+            { protect: false, deleteData: false },
+            { protect: false, retainOnDelete: true },
+        ],
+        [
+            { protect: true, deleteData: false },
+            { protect: true, retainOnDelete: true },
+        ],
+        [
+            { protect: false, deleteData: true },
+            { protect: false, retainOnDelete: false },
+        ],
+        [
+            { protect: true, deleteData: true },
+            { protect: false, retainOnDelete: false },
+        ],
     ])("%j", (given, expected) => {
         expect(dataResourceOptions(given)).toEqual(expected);
     });
@@ -59,8 +76,16 @@ describe("serverResourceOptions", () => {
 });
 
 describe("memory sizes", () => {
-    it.each([["512mb", 536_870_912], ["1gb", 1_073_741_824], ["100", 100], ["1k", 1000], ["2KB", 2048], ["1tb", undefined], ["-1", undefined], ["12 mb", 12_582_912]])(
-        "%s", (given, bytes) => expect(parseMemorySize(given)).toBe(bytes));
+    it.each([
+        ["512mb", 536_870_912],
+        ["1gb", 1_073_741_824],
+        ["100", 100],
+        ["1k", 1000],
+        ["2KB", 2048],
+        ["1tb", undefined],
+        ["-1", undefined],
+        ["12 mb", 12_582_912],
+    ])("%s", (given, bytes) => expect(parseMemorySize(given)).toBe(bytes));
     it("formats whole units", () => {
         expect(formatMemorySize(536_870_912)).toBe("512mb");
         expect(formatMemorySize(1_073_741_824)).toBe("1gb");
@@ -74,7 +99,7 @@ describe("memory sizes", () => {
 
 describe("envValue reads back unchanged in a shell", () => {
     it.each(["plain", "with space", "it's", 'say "hi"', "$HOME", "a\\b"])("%j", async (v) => {
-        const { execFileSync } = await import("child_process");
+        const { execFileSync } = await import("node:child_process");
         const out = execFileSync("sh", ["-c", `X=${envValue(v)}; printf %s "$X"`], { encoding: "utf8" });
         expect(out).toBe(v);
     });
@@ -92,7 +117,8 @@ describe("connectionOutputsSchema", () => {
     });
 
     it("takes every target, and no other", () => {
-        for (const target of TARGETS) expect(connectionOutputsSchema.safeParse({ ...outputsFor({ port: 6379 }), target }).success, target).toBe(true);
+        for (const target of TARGETS)
+            expect(connectionOutputsSchema.safeParse({ ...outputsFor({ port: 6379 }), target }).success, target).toBe(true);
         const wrong = connectionOutputsSchema.safeParse({ ...outputsFor({ port: 6379 }), target: "lambda" });
         expect(wrong.success).toBe(false);
         expect(wrong.error?.issues.map((i) => i.path.join("."))).toEqual(["target"]);
@@ -103,6 +129,10 @@ describe("connectionOutputsSchema", () => {
         const problems = (edit: object) => connectionOutputsSchema.safeParse({ ...o, ...edit }).error?.issues.map((i) => i.path.join("."));
         expect(problems({ port: 70000 })).toEqual(["port"]);
         expect(problems({ persistence: { ...o.persistence, maxmemoryPolicy: "allkeys-lru" } })).toEqual(["persistence.maxmemoryPolicy"]);
-        expect(problems({ bullmq: { ...o.bullmq, defaultJobOptions: { ...o.bullmq.defaultJobOptions, removeOnFail: { count: -1, age: 60 } } } })).toEqual(["bullmq.defaultJobOptions.removeOnFail.count"]);
+        expect(
+            problems({
+                bullmq: { ...o.bullmq, defaultJobOptions: { ...o.bullmq.defaultJobOptions, removeOnFail: { count: -1, age: 60 } } },
+            }),
+        ).toEqual(["bullmq.defaultJobOptions.removeOnFail.count"]);
     });
 });

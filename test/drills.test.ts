@@ -4,10 +4,10 @@
  * cleanup when it is interrupted or its output closes. The power-loss drill is in
  * test/integration/powerloss.test.ts.
  */
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { WINDOW_MS, crashUnderLoad, diskFull, memoryFull, parseDrillArgs, truncatedAof } from "../bench/drills";
 import { LAZYFS_HOWTO, requireLazyfs } from "../tools/lazyfs";
@@ -51,9 +51,19 @@ const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 /** Runs `npm run drill -- ARGS` as a user would (through tsx), with its own TMPDIR so what it leaves behind can be seen. */
-function drill(args: string[], o: { env?: NodeJS.ProcessEnv; onLine?: (line: string, kill: (sig: NodeJS.Signals) => void, closeOutput: () => void, pid: number) => void } = {}) {
+function drill(
+    args: string[],
+    o: {
+        env?: NodeJS.ProcessEnv;
+        onLine?: (line: string, kill: (sig: NodeJS.Signals) => void, closeOutput: () => void, pid: number) => void;
+    } = {},
+) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-drillcli-"));
-    const child = spawn(TSX, ["bench/drills.ts", ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(TSX, ["bench/drills.ts", ...args], {
+        cwd: ROOT,
+        env: { ...process.env, TMPDIR: tmp, ...o.env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     let buffered = "";
@@ -61,12 +71,20 @@ function drill(args: string[], o: { env?: NodeJS.ProcessEnv; onLine?: (line: str
     child.stdout.on("data", (d: Buffer) => {
         stdout += d;
         buffered += d;
-        let i;
-        while ((i = buffered.indexOf("\n")) >= 0) {
+        for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
             const line = buffered.slice(0, i);
             buffered = buffered.slice(i + 1);
             try {
-                if (!closed) o.onLine?.(line, (sig) => child.kill(sig), () => { closed = true; child.stdout.destroy(); }, child.pid!);
+                if (!closed)
+                    o.onLine?.(
+                        line,
+                        (sig) => child.kill(sig),
+                        () => {
+                            closed = true;
+                            child.stdout.destroy();
+                        },
+                        child.pid!,
+                    );
             } catch (e) {
                 child.kill("SIGINT");
                 throw e;
@@ -85,15 +103,18 @@ function drill(args: string[], o: { env?: NodeJS.ProcessEnv; onLine?: (line: str
 
 /** Every process: pid, parent pid, command line. */
 function processes(): { pid: string; ppid: string; argv: string[] }[] {
-    return fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
-        try {
-            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-            const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
-            return [{ pid, ppid, argv: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean) }];
-        } catch {
-            return [];
-        }
-    });
+    return fs
+        .readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((pid) => {
+            try {
+                const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+                const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
+                return [{ pid, ppid, argv: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean) }];
+            } catch {
+                return [];
+            }
+        });
 }
 
 function descendants(root: number): { pid: string; argv: string[] }[] {
@@ -123,8 +144,19 @@ describe("the drill command", () => {
 
     it("defaults: every drill, 20 cycles, 5 control cycles, results in the untracked tmp/ folder only", () => {
         const a = parseDrillArgs([], {});
-        expect(a).toEqual({ help: false, only: ["crash", "memory", "disk", "torn", "powerloss"], cycles: 20, controlCycles: 5, out: path.join(ROOT, "tmp", "drills.json"), writeResults: false });
-        expect(parseDrillArgs(["--only", "powerloss,crash", "--cycles=3", "--write-results"], { DRILL_CYCLES: "7" })).toMatchObject({ only: ["crash", "powerloss"], cycles: 3, writeResults: true });
+        expect(a).toEqual({
+            help: false,
+            only: ["crash", "memory", "disk", "torn", "powerloss"],
+            cycles: 20,
+            controlCycles: 5,
+            out: path.join(ROOT, "tmp", "drills.json"),
+            writeResults: false,
+        });
+        expect(parseDrillArgs(["--only", "powerloss,crash", "--cycles=3", "--write-results"], { DRILL_CYCLES: "7" })).toMatchObject({
+            only: ["crash", "powerloss"],
+            cycles: 3,
+            writeResults: true,
+        });
     });
 
     it("--help prints the usage and exits 0 without running anything; a bad value exits 2 before anything starts", async () => {
@@ -135,11 +167,15 @@ describe("the drill command", () => {
         expect(help.left).toEqual([]);
         const bad = await drill([], { env: { DRILL_CYCLES: "abc" } });
         expect(bad.code).toBe(2);
-        expect(bad.stderr).toBe('drill: DRILL_CYCLES must be a whole number from 1 to 1000, got "abc"\nRun `npm run drill -- --help` for usage.\n');
+        expect(bad.stderr).toBe(
+            'drill: DRILL_CYCLES must be a whole number from 1 to 1000, got "abc"\nRun `npm run drill -- --help` for usage.\n',
+        );
     }, 60_000);
 
     it("LazyFS missing or LAZYFS_BIN wrong: exit 2 with how to get it, nothing started", async () => {
-        expect(() => requireLazyfs({ LAZYFS_BIN: "/nonexistent/lazyfs" })).toThrow(`LAZYFS_BIN="/nonexistent/lazyfs" is not an executable file: ${LAZYFS_HOWTO}`);
+        expect(() => requireLazyfs({ LAZYFS_BIN: "/nonexistent/lazyfs" })).toThrow(
+            `LAZYFS_BIN="/nonexistent/lazyfs" is not an executable file: ${LAZYFS_HOWTO}`,
+        );
         const r = await drill(["--only", "powerloss"], { env: { LAZYFS_BIN: "/nonexistent/lazyfs" } });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(/github\.com\/dsrhaslab\/lazyfs/);
@@ -147,14 +183,22 @@ describe("the drill command", () => {
     }, 30_000);
 
     it("Ctrl-C during a crash drill: its redis-server is stopped and its folder removed, exit 130", async () => {
-        const r = await drill(["--only", "crash", "--cycles", "3"], { onLine: (line, kill) => { if (/^cycle\s+1:/.test(line)) kill("SIGINT"); } });
+        const r = await drill(["--only", "crash", "--cycles", "3"], {
+            onLine: (line, kill) => {
+                if (/^cycle\s+1:/.test(line)) kill("SIGINT");
+            },
+        });
         expect(r.stderr).toMatch(/interrupted: stopping servers, unmounting, removing folders/);
         expect(r.code).toBe(130);
         expect(r.left).toEqual([]);
     }, 90_000);
 
     it("the output pipe closed mid-run: the drill cleans up and exits 1 instead of orphaning its servers", async () => {
-        const r = await drill(["--only", "crash", "--cycles", "3"], { onLine: (line, _kill, closeOutput) => { if (/^cycle\s+1:/.test(line)) closeOutput(); } });
+        const r = await drill(["--only", "crash", "--cycles", "3"], {
+            onLine: (line, _kill, closeOutput) => {
+                if (/^cycle\s+1:/.test(line)) closeOutput();
+            },
+        });
         expect(r.stderr).toMatch(/output closed: stopping servers, unmounting, removing folders/);
         expect(r.code).toBe(1);
         expect(r.left).toEqual([]);
@@ -166,7 +210,9 @@ describe("the drill command", () => {
         const r = await drill(["--only", "powerloss", "--cycles", "3"], {
             onLine: (line, kill, _close, pid) => {
                 if (/everysec cycle\s+1:/.test(line)) {
-                    daemons = descendants(pid).filter((d) => /lazyfs$/.test(d.argv[0] ?? "")).map((d) => ({ pid: d.pid, work: path.dirname(d.argv[1]!) }));
+                    daemons = descendants(pid)
+                        .filter((d) => /lazyfs$/.test(d.argv[0] ?? ""))
+                        .map((d) => ({ pid: d.pid, work: path.dirname(d.argv[1]!) }));
                     kill("SIGINT");
                 }
             },

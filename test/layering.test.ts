@@ -6,8 +6,8 @@
  * without the Pulumi SDK or the config schema: nothing they load at run time, directly or
  * through other modules, is @pulumi/* or src/config*. test/ may import every folder.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as ts from "typescript";
 import { describe, expect, it } from "vitest";
 
@@ -47,9 +47,14 @@ function importsOf(file: string, files: Files): Import[] {
     const visit = (node: ts.Node) => {
         if (ts.isImportDeclaration(node)) add(node, node.moduleSpecifier, node.importClause?.isTypeOnly ?? false);
         else if (ts.isExportDeclaration(node)) add(node, node.moduleSpecifier, node.isTypeOnly);
-        else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node, node.moduleReference.expression, node.isTypeOnly);
+        else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+            add(node, node.moduleReference.expression, node.isTypeOnly);
         else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node, node.argument.literal as ts.Expression, true);
-        else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === "require"))) {
+        else if (
+            ts.isCallExpression(node) &&
+            (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+                (ts.isIdentifier(node.expression) && node.expression.text === "require"))
+        ) {
             add(node, node.arguments[0], false);
         }
         ts.forEachChild(node, visit);
@@ -95,7 +100,8 @@ function violations(files: Files): { direction: string[]; contract: string[]; op
         const via = chain.length > 1 ? ` (through ${chain.join(" -> ")})` : "";
         for (const i of importsOf(file, files).filter((x) => !x.typeOnly)) {
             if (isPulumi(i.spec)) ops.push(`${at(file, i)}${via}: the ops tools must not load the Pulumi SDK`);
-            else if (i.target !== undefined && isConfig(i.target)) ops.push(`${at(file, i)}${via}: the ops tools must not load the config schema`);
+            else if (i.target !== undefined && isConfig(i.target))
+                ops.push(`${at(file, i)}${via}: the ops tools must not load the config schema`);
             else if (i.target !== undefined && files.has(i.target) && !seen.has(i.target)) {
                 seen.add(i.target);
                 queue.push([...chain, i.target]);
@@ -127,10 +133,16 @@ describe("the checker", () => {
             ["src/program.ts", 'import { a } from "./contract";\nimport { b } from "../tools/redisServer";\n'],
             ["src/contract.ts", 'import { z } from "zod";\nimport { c } from "./config";\n'],
             ["src/config.ts", 'import * as pulumi from "@pulumi/pulumi";\n'],
-            ["src/ops/smoke.ts", 'import { d } from "./checks";\nimport type { StackConfig } from "../config";\nexport { e } from "../contract";\n'],
+            [
+                "src/ops/smoke.ts",
+                'import { d } from "./checks";\nimport type { StackConfig } from "../config";\nexport { e } from "../contract";\n',
+            ],
             ["src/ops/checks.ts", 'const late = () => import("@pulumi/pulumi");\n'],
             ["tools/redisServer.ts", 'import { f } from "../src/redisConf";\nimport { g } from "../test/helpers/pulumiMocks";\n'],
-            ["bench/run.ts", 'import { h } from "../tools/redisServer";\nimport { i } from "./exit";\nconst j = require("../test/helpers/outputs");\n'],
+            [
+                "bench/run.ts",
+                'import { h } from "../tools/redisServer";\nimport { i } from "./exit";\nconst j = require("../test/helpers/outputs");\n',
+            ],
             ["bench/exit.ts", 'type K = typeof import("../bench/run");\n'],
             ["policy/index.ts", 'import { l } from "../src/rules";\nimport { m } from "../bench/run";\n'],
         ]);
@@ -155,7 +167,8 @@ describe("the layering of this tree", () => {
     const found = violations(files);
 
     it("reads every source file of src/, tools/, bench/ and policy/, and their imports", () => {
-        for (const f of ["src/contract.ts", "src/ops/smoke.ts", "tools/redisServer.ts", "bench/run.ts", "policy/index.ts"]) expect([...files.keys()]).toContain(f);
+        for (const f of ["src/contract.ts", "src/ops/smoke.ts", "tools/redisServer.ts", "bench/run.ts", "policy/index.ts"])
+            expect([...files.keys()]).toContain(f);
         expect(importsOf("bench/run.ts", files).map((i) => i.target)).toContain("tools/redisServer.ts");
         expect(importsOf("tools/outputs.ts", files).map((i) => i.target)).toContain("src/contract.ts");
     });

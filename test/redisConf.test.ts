@@ -1,7 +1,18 @@
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { persistenceOf } from "../src/persistence";
-import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf, quoteArg, splitArgs, renderForTarget, ROOT_REDIS_CONF } from "../src/redisConf";
+import {
+    applyOverrides,
+    getAll,
+    getDirective,
+    loadRedisConf,
+    parseRedisConf,
+    renderRedisConf,
+    quoteArg,
+    splitArgs,
+    renderForTarget,
+    ROOT_REDIS_CONF,
+} from "../src/redisConf";
 import { dockerConf } from "../tools/render";
 
 describe("parse and render", () => {
@@ -13,7 +24,11 @@ describe("parse and render", () => {
         const conf = loadRedisConf();
         expect(getDirective(conf, "appendonly")).toBe("yes");
         expect(getDirective(conf, "appendfsync")).toBe("everysec");
-        expect(getAll(conf, "save")).toEqual([["900", "1"], ["300", "10"], ["60", "10000"]]);
+        expect(getAll(conf, "save")).toEqual([
+            ["900", "1"],
+            ["300", "10"],
+            ["60", "10000"],
+        ]);
         expect(getDirective(conf, "maxmemory")).toBe("512mb");
         expect(getDirective(conf, "maxmemory-policy")).toBe("noeviction");
     });
@@ -27,9 +42,12 @@ describe("parse and render", () => {
         expect(splitArgs(line)).toEqual(args);
     });
 
-    it.each(["simple", "with space", 'q"uote', "back\\slash", "", "#hash", "tab\there", "new\nline"])("quotes %j so that it reads back unchanged", (arg) => {
-        expect(splitArgs(`x ${quoteArg(arg)}`)).toEqual(["x", arg]);
-    });
+    it.each(["simple", "with space", 'q"uote', "back\\slash", "", "#hash", "tab\there", "new\nline"])(
+        "quotes %j so that it reads back unchanged",
+        (arg) => {
+            expect(splitArgs(`x ${quoteArg(arg)}`)).toEqual(["x", arg]);
+        },
+    );
 });
 
 describe("overrides", () => {
@@ -43,15 +61,19 @@ describe("overrides", () => {
 
     it("appends target directives under one marked section", () => {
         const text = renderForTarget({ port: 6380, bind: ["10.0.0.5", "127.0.0.1"], dir: "/var/lib/redis", password: "p w" });
-        expect(text.endsWith([
-            "",
-            "# --- Set for this target by mspbyte-redis (src/redisConf.ts) ---",
-            "port 6380",
-            "bind 10.0.0.5 127.0.0.1",
-            "dir /var/lib/redis",
-            'requirepass "p w"',
-            "",
-        ].join("\n"))).toBe(true);
+        expect(
+            text.endsWith(
+                [
+                    "",
+                    "# --- Set for this target by mspbyte-redis (src/redisConf.ts) ---",
+                    "port 6380",
+                    "bind 10.0.0.5 127.0.0.1",
+                    "dir /var/lib/redis",
+                    'requirepass "p w"',
+                    "",
+                ].join("\n"),
+            ),
+        ).toBe(true);
     });
 
     it("closes the plain port when TLS is on", () => {
@@ -71,8 +93,13 @@ describe("overrides", () => {
 
     it("reports the persistence a rendered file gives", () => {
         expect(persistenceOf(parseRedisConf(dockerConf()))).toEqual({
-            mode: "aof+rdb", aof: true, appendfsync: "everysec", rdbSavePoints: ["900 1", "300 10", "60 10000"],
-            maxmemory: "512mb", maxmemoryPolicy: "noeviction", unsupported: [],
+            mode: "aof+rdb",
+            aof: true,
+            appendfsync: "everysec",
+            rdbSavePoints: ["900 1", "300 10", "60 10000"],
+            maxmemory: "512mb",
+            maxmemoryPolicy: "noeviction",
+            unsupported: [],
         });
     });
 });

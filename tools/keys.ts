@@ -1,5 +1,5 @@
 /** Which acknowledged keys a server still has, checked in pipelined batches (tens of thousands at a time). */
-import Redis from "ioredis";
+import type Redis from "ioredis";
 
 /** The items whose key is not on the server: one pipelined EXISTS per item, 5,000 a round trip; a command error throws. */
 export async function absentOnServer<T>(client: Redis, items: readonly T[], keyOf: (item: T) => string): Promise<T[]> {

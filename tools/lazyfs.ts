@@ -12,9 +12,9 @@
  * Config format and FIFO commands: LazyFS's `lazyfs/config/default.toml` and
  * `lazyfs/src/main.cpp` (fht_worker) at a47a5ba.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { logTail, sleep } from "./redisServer";
 import { SBIN_PATH, requireTool } from "./requireTool";
 
@@ -40,11 +40,15 @@ export function requireLazyfs(env: NodeJS.ProcessEnv = process.env): string {
         bin = found.stdout.trim();
     }
     if (!fs.existsSync("/dev/fuse")) {
-        throw new Error("/dev/fuse is missing: install FUSE (`sudo apt-get install -y fuse3`) and load the module (`sudo modprobe fuse`); in a container, pass --device /dev/fuse --cap-add SYS_ADMIN");
+        throw new Error(
+            "/dev/fuse is missing: install FUSE (`sudo apt-get install -y fuse3`) and load the module (`sudo modprobe fuse`); in a container, pass --device /dev/fuse --cap-add SYS_ADMIN",
+        );
     }
     for (const tool of ["unshare", "nsenter", "umount"]) requireTool(tool);
     if (typeof process.getuid === "function" && process.getuid() !== 0) {
-        throw new Error("the power-loss drill mounts LazyFS in a mount namespace of its own, which needs root: run it as root (CI runs as root)");
+        throw new Error(
+            "the power-loss drill mounts LazyFS in a mount namespace of its own, which needs root: run it as root (CI runs as root)",
+        );
     }
     return bin;
 }
@@ -73,7 +77,11 @@ export class LazyFs {
     private daemonExit?: Promise<void>;
     private cleared = 0;
 
-    private constructor(private readonly o: LazyFsOptions, private readonly holder: ChildProcess, private readonly holderExit: Promise<void>) {
+    private constructor(
+        private readonly o: LazyFsOptions,
+        private readonly holder: ChildProcess,
+        private readonly holderExit: Promise<void>,
+    ) {
         this.root = path.join(o.work, "r");
         this.mnt = path.join(o.work, "m");
         this.fifo = path.join(o.work, "faults.fifo");
@@ -89,7 +97,11 @@ export class LazyFs {
         // The watchdog: waits for its stdin to close (the drill ended, however), then kills every
         // process left in its own mount namespace and unmounts. Only the drill's processes are there.
         const watchdog = `cat >/dev/null; me=$(readlink /proc/$$/ns/mnt); for d in /proc/[0-9]*; do p=\${d#/proc/}; [ "$p" = "$$" ] && continue; [ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$me" ] && kill -9 "$p" 2>/dev/null; done; umount -l ${JSON.stringify(mnt)} 2>/dev/null; exit 0`;
-        const holder = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", watchdog], { stdio: ["pipe", "ignore", "ignore"], detached: true, env: { ...process.env, PATH: SBIN_PATH } });
+        const holder = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", watchdog], {
+            stdio: ["pipe", "ignore", "ignore"],
+            detached: true,
+            env: { ...process.env, PATH: SBIN_PATH },
+        });
         const holderExit = new Promise<void>((r) => holder.once("exit", () => r()));
         holder.stdin!.on("error", () => undefined);
         const lazy = new LazyFs(o, holder, holderExit);
@@ -134,12 +146,19 @@ export class LazyFs {
     /** Starts a program inside the namespace (it sees the mount); its own process group, so a terminal's Ctrl-C reaches the drill alone, which ends it. */
     spawn(cmd: string, args: string[], stdio: ("ignore" | "pipe" | number)[] = ["ignore", "ignore", "pipe"]): ChildProcess {
         // nsenter entering a mount namespace only does not fork: the child's PID is the program's.
-        return spawn("nsenter", ["-t", String(this.holder.pid), "-m", "--", cmd, ...args], { stdio, detached: true, env: { ...process.env, PATH: SBIN_PATH } });
+        return spawn("nsenter", ["-t", String(this.holder.pid), "-m", "--", cmd, ...args], {
+            stdio,
+            detached: true,
+            env: { ...process.env, PATH: SBIN_PATH },
+        });
     }
 
     private mounted(): boolean {
         try {
-            return fs.readFileSync(`/proc/${this.holder.pid}/mountinfo`, "utf8").split("\n").some((l) => l.split(" ")[4] === this.mnt && / - fuse/.test(l));
+            return fs
+                .readFileSync(`/proc/${this.holder.pid}/mountinfo`, "utf8")
+                .split("\n")
+                .some((l) => l.split(" ")[4] === this.mnt && / - fuse/.test(l));
         } catch {
             return false;
         }
@@ -152,7 +171,22 @@ export class LazyFs {
     private async mount(): Promise<void> {
         const out = fs.openSync(this.log, "a");
         try {
-            this.daemon = this.spawn(this.o.bin, [this.mnt, "--config-path", path.join(this.o.work, "lazyfs.toml"), "-o", "allow_other", "-o", "modules=subdir", "-o", `subdir=${this.root}`, "-f"], ["ignore", out, out]);
+            this.daemon = this.spawn(
+                this.o.bin,
+                [
+                    this.mnt,
+                    "--config-path",
+                    path.join(this.o.work, "lazyfs.toml"),
+                    "-o",
+                    "allow_other",
+                    "-o",
+                    "modules=subdir",
+                    "-o",
+                    `subdir=${this.root}`,
+                    "-f",
+                ],
+                ["ignore", out, out],
+            );
         } finally {
             fs.closeSync(out);
         }
@@ -237,7 +271,10 @@ export class LazyFs {
             }
         }
         if (this.holder.exitCode === null) {
-            spawnSync("nsenter", ["-t", String(this.holder.pid), "-m", "--", "umount", "-l", this.mnt], { env: { ...process.env, PATH: SBIN_PATH }, stdio: "ignore" });
+            spawnSync("nsenter", ["-t", String(this.holder.pid), "-m", "--", "umount", "-l", this.mnt], {
+                env: { ...process.env, PATH: SBIN_PATH },
+                stdio: "ignore",
+            });
         }
     }
 

@@ -1,8 +1,8 @@
 /** Stack outputs (as `pulumi stack output --json --show-secrets` prints them) for a test server. */
-import { ConnectionOutputs, bullmqSettings, redisUrl } from "../src/contract";
+import { type ConnectionOutputs, bullmqSettings, redisUrl } from "../src/contract";
 import { persistenceOf } from "../src/persistence";
 import { parseRedisConf } from "../src/redisConf";
-import { RedisServer } from "./redisServer";
+import type { RedisServer } from "./redisServer";
 import { TEST_PASSWORD, dockerConf } from "./render";
 
 export function outputsFor(server: { port: number }, o: Partial<ConnectionOutputs> = {}): ConnectionOutputs {

@@ -1,6 +1,6 @@
 /** BullMQ queues on a real server: waiting for workers to empty one, counting what completed. */
-import { JobType, Queue } from "bullmq";
-import Redis from "ioredis";
+import type { JobType, Queue } from "bullmq";
+import type Redis from "ioredis";
 import { sleep } from "./redisServer";
 
 /**

@@ -2,15 +2,16 @@
  * Real redis-servers for the tests and the bench, started from a rendered redis.conf. Each gets a
  * fresh data directory and a free loopback port; `kill9` and `restart` act on the real process.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import Redis, { RedisOptions } from "ioredis";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import Redis, { type RedisOptions } from "ioredis";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
 
-export const INSTALL_HINT = "redis-server not found on PATH: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS); .ci/run installs it on CI";
+export const INSTALL_HINT =
+    "redis-server not found on PATH: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS); .ci/run installs it on CI";
 
 /** Fails with how to install it when there is no redis-server: never a silent skip. */
 export function requireRedisServer(): string {
@@ -77,7 +78,19 @@ export class RedisServer {
     /** Command line as a person would type it: the file, then port, dir and loopback. */
     commandArgs(): string[] {
         const portArgs = this.tls ? ["--port", "0", "--tls-port", String(this.port)] : ["--port", String(this.port)];
-        return [this.confFile, ...portArgs, "--dir", this.dir, "--bind", "127.0.0.1", "--logfile", this.logFile, "--daemonize", "no", ...this.extraArgs];
+        return [
+            this.confFile,
+            ...portArgs,
+            "--dir",
+            this.dir,
+            "--bind",
+            "127.0.0.1",
+            "--logfile",
+            this.logFile,
+            "--daemonize",
+            "no",
+            ...this.extraArgs,
+        ];
     }
 
     private async launch(): Promise<void> {
@@ -100,7 +113,10 @@ export class RedisServer {
     private listening(): Promise<boolean> {
         return new Promise((resolve) => {
             const s = net.connect(this.port, "127.0.0.1");
-            s.once("connect", () => { s.destroy(); resolve(true); });
+            s.once("connect", () => {
+                s.destroy();
+                resolve(true);
+            });
             s.once("error", () => resolve(false));
         });
     }
@@ -112,7 +128,15 @@ export class RedisServer {
 
     /** A client; pass the password (or none to test refusal). Retries are off: errors surface. */
     client(o: RedisOptions = {}): Redis {
-        return new Redis({ host: "127.0.0.1", port: this.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, ...o });
+        return new Redis({
+            host: "127.0.0.1",
+            port: this.port,
+            lazyConnect: true,
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            ...o,
+        });
     }
 
     /** SIGKILL: no shutdown save, no final fsync, as a crash or the OOM killer would. */

@@ -5,5 +5,7 @@ import { renderForTarget } from "../src/redisConf";
 export const TEST_PASSWORD = "Integration-Test-Password-0123";
 
 export function dockerConf(o: { password?: string; maxmemory?: string; tls?: boolean; tlsDir?: string } = {}): string {
-    return renderForTarget(dockerConfOverrides({ password: o.password ?? TEST_PASSWORD, maxmemory: o.maxmemory, tls: o.tls, tlsDir: o.tlsDir }));
+    return renderForTarget(
+        dockerConfOverrides({ password: o.password ?? TEST_PASSWORD, maxmemory: o.maxmemory, tls: o.tls, tlsDir: o.tlsDir }),
+    );
 }

@@ -1,5 +1,5 @@
 /** Real command-line tools the tests drive; a missing one fails the test with how to install it. */
-import { execFileSync } from "child_process";
+import { execFileSync } from "node:child_process";
 
 const INSTALL: Record<string, string> = {
     "cloud-init": "sudo apt-get install -y cloud-init",
@@ -21,7 +21,8 @@ export function requireTool(name: string): void {
     try {
         execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", env: { PATH: SBIN_PATH } });
     } catch {
-        throw new Error(`${name} not found on PATH: install it with \`${INSTALL[name] ?? `the package that provides ${name}`}\`; .ci/run installs it on CI`);
+        throw new Error(
+            `${name} not found on PATH: install it with \`${INSTALL[name] ?? `the package that provides ${name}`}\`; .ci/run installs it on CI`,
+        );
     }
 }
-

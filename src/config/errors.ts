@@ -20,7 +20,10 @@ export const MAX_PROBLEMS_LISTED = 20;
 
 export function shortList(problems: string[]): string[] {
     if (problems.length <= MAX_PROBLEMS_LISTED) return problems;
-    return [...problems.slice(0, MAX_PROBLEMS_LISTED), `... and ${problems.length - MAX_PROBLEMS_LISTED} more problems, not listed: fix these first`];
+    return [
+        ...problems.slice(0, MAX_PROBLEMS_LISTED),
+        `... and ${problems.length - MAX_PROBLEMS_LISTED} more problems, not listed: fix these first`,
+    ];
 }
 
 /** Keys whose values are never shown: the password and the TLS material (a certificate may arrive as a key, swapped). */
@@ -50,7 +53,7 @@ function objectShape(schema: unknown): Record<string, unknown> | undefined {
 
 /** One zod issue as problem lines; `shape` is the stack schema's keys, by which a value may be shown. */
 export function formatIssue(issue: z.core.$ZodIssue, shape: Record<string, unknown>): string[] {
-    const key = NAMESPACE + ":" + issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
+    const key = `${NAMESPACE}:${issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("")}`;
     if (issue.code === "unrecognized_keys") {
         const where = issue.path.length === 0 ? `${NAMESPACE}:` : `${key}.`;
         const known = issue.message.replace(/^allowed keys: /, "").split(", ");

@@ -11,10 +11,23 @@
  * Each target's own block: src/targets/<target>/config.ts.
  */
 export { TARGETS, type TargetName } from "../contract";
-export { AUTH_TOKEN_FORBIDDEN, LOG_RETENTION_DAYS, MANAGED_DEFAULTS, MAX_REPLICAS, elasticacheSchema, type ElasticacheConfig } from "../targets/managed/config";
+export {
+    AUTH_TOKEN_FORBIDDEN,
+    LOG_RETENTION_DAYS,
+    MANAGED_DEFAULTS,
+    MAX_REPLICAS,
+    elasticacheSchema,
+    type ElasticacheConfig,
+} from "../targets/managed/config";
 export { DEFAULT_CONTAINER_NAME, DEFAULT_REDIS_IMAGE, DOCKER_DEFAULTS, dockerSchema, type DockerConfig } from "../targets/docker/config";
 export { EXTERNAL_DEFAULTS, externalSchema, type ExternalConfig } from "../targets/external/config";
-export { DEFAULT_EXPORTER_IMAGE, KUBERNETES_DEFAULTS, QUANTITY, kubernetesSchema, type KubernetesConfig } from "../targets/kubernetes/config";
+export {
+    DEFAULT_EXPORTER_IMAGE,
+    KUBERNETES_DEFAULTS,
+    QUANTITY,
+    kubernetesSchema,
+    type KubernetesConfig,
+} from "../targets/kubernetes/config";
 export { VM_DEFAULTS, vmSchema, type VmConfig } from "../targets/vm/config";
 export { ConfigError, MAX_PROBLEMS_LISTED, NAMESPACE } from "./errors";
 export { isConfigSecret, loadConfig } from "./load";

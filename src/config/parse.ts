@@ -55,14 +55,20 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
         problems.push(`${NAMESPACE}:password: given as plain text; allowed: a secret, set with \`pulumi config set --secret password\``);
     }
     if (input.previousPassword !== undefined && !secretKeys.has("previousPassword")) {
-        problems.push(`${NAMESPACE}:previousPassword: given as plain text; allowed: a secret, set with \`pulumi config set --secret previousPassword\``);
+        problems.push(
+            `${NAMESPACE}:previousPassword: given as plain text; allowed: a secret, set with \`pulumi config set --secret previousPassword\``,
+        );
     }
     const given = TLS_KEYS.filter((k) => input[k] !== undefined);
     if (given.length > 0 && given.length < TLS_KEYS.length) {
-        problems.push(`${NAMESPACE}:${TLS_KEYS.find((k) => input[k] === undefined)}: missing; allowed: all three of tlsCertificate, tlsKey and tlsCa, or none (a certificate is then generated)`);
+        problems.push(
+            `${NAMESPACE}:${TLS_KEYS.find((k) => input[k] === undefined)}: missing; allowed: all three of tlsCertificate, tlsKey and tlsCa, or none (a certificate is then generated)`,
+        );
     }
     if (input.tlsKey !== undefined && !secretKeys.has("tlsKey")) {
-        problems.push(`${NAMESPACE}:tlsKey: given as plain text; allowed: a secret, set with \`pulumi config set --secret tlsKey < server.key\``);
+        problems.push(
+            `${NAMESPACE}:tlsKey: given as plain text; allowed: a secret, set with \`pulumi config set --secret tlsKey < server.key\``,
+        );
     }
     problems.push(...unusedSections(input));
     const issues = (error: z.ZodError | undefined) => (error?.issues ?? []).flatMap((i) => formatIssue(i, anyTargetSchema.shape));
@@ -74,7 +80,14 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string, se
     const result = stackSchema.safeParse(input, { reportInput: true });
     if (!result.success) problems.push(...issues(result.error));
     if (result.success) problems.push(...protectionProblems(result.data, stack));
-    if (result.success) problems.push(...derivedNameProblems(result.data.target, result.data.target === "elasticache" ? result.data.elasticache : undefined, stack).map((p) => `${NAMESPACE}:${p}`));
+    if (result.success)
+        problems.push(
+            ...derivedNameProblems(
+                result.data.target,
+                result.data.target === "elasticache" ? result.data.elasticache : undefined,
+                stack,
+            ).map((p) => `${NAMESPACE}:${p}`),
+        );
     if (problems.length > 0 || !result.success) throw new ConfigError(shortList(problems.map(redactMessage)));
 
     const { tlsCertificate, tlsKey, tlsCa, protect, maxmemory, ...rest } = result.data;
@@ -102,7 +115,9 @@ function unusedSections(input: Record<string, unknown>): string[] {
     const problems: string[] = [];
     for (const section of TARGETS) {
         if (section === target || input[section] === undefined) continue;
-        problems.push(`${NAMESPACE}:${section}: given ${/^[aeiou]/.test(section) ? "an" : "a"} ${section} block; allowed: unset for target ${target}; this block configures target ${section} and nothing in it applies here (remove it, or set target: ${section})`);
+        problems.push(
+            `${NAMESPACE}:${section}: given ${/^[aeiou]/.test(section) ? "an" : "a"} ${section} block; allowed: unset for target ${target}; this block configures target ${section} and nothing in it applies here (remove it, or set target: ${section})`,
+        );
         delete input[section];
     }
     return problems;
@@ -114,7 +129,8 @@ function protectionProblems(c: z.output<typeof stackSchema>, stack: string): str
     const problems: string[] = [];
     const where = `on stack ${truncate(stack, 40)}; only ${UNPROTECTED_STACKS.join(", ")} may run unprotected (the policy pack's redis-data-protected refuses the same)`;
     if (c.protect === false) problems.push(`${NAMESPACE}:protect: given false; allowed: true or unset ${where}`);
-    if (c.target === "docker" && c.docker.deleteData === true) problems.push(`${NAMESPACE}:docker.deleteData: given true; allowed: false ${where}`);
+    if (c.target === "docker" && c.docker.deleteData === true)
+        problems.push(`${NAMESPACE}:docker.deleteData: given true; allowed: false ${where}`);
     return problems;
 }
 

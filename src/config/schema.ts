@@ -21,11 +21,16 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 const PASSWORD_ALLOWED = `a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret password\`; leave it unset to have one generated`;
 const PREVIOUS_PASSWORD_ALLOWED = `the password being replaced, a secret of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} printable ASCII characters without spaces, set with \`pulumi config set --secret previousPassword\` for phase one of a rotation (README, Password rotation) and removed for phase two`;
-const EXTERNAL_PASSWORD_MISSING = "the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run";
+const EXTERNAL_PASSWORD_MISSING =
+    "the external server's password, a secret set with `pulumi config set --secret password`; it cannot be generated for a server this program does not run";
 const TARGET_ALLOWED = TARGETS.join(" | ");
 
 const password = (error: string | ((issue: { input: unknown }) => string)) =>
-    z.string({ error }).min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).regex(/^[\x21-\x7e]+$/);
+    z
+        .string({ error })
+        .min(PASSWORD_MIN_LENGTH)
+        .max(PASSWORD_MAX_LENGTH)
+        .regex(/^[\x21-\x7e]+$/);
 
 /** The keys every target takes, after `target` and before the target's own block. */
 const common = {
@@ -36,16 +41,31 @@ const common = {
      */
     previousPassword: password(PREVIOUS_PASSWORD_ALLOWED).optional(),
     /** The stack's own TLS certificate, key and CA (PEM, all three secret), used instead of generated ones. */
-    tlsCertificate: z.string({ error: "a PEM certificate (-----BEGIN CERTIFICATE-----)" }).regex(/-----BEGIN CERTIFICATE-----/).optional(),
-    tlsKey: z.string({ error: "a PEM private key (-----BEGIN ... PRIVATE KEY-----)" }).regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/).optional(),
-    tlsCa: z.string({ error: "a PEM CA certificate (-----BEGIN CERTIFICATE-----)" }).regex(/-----BEGIN CERTIFICATE-----/).optional(),
+    tlsCertificate: z
+        .string({ error: "a PEM certificate (-----BEGIN CERTIFICATE-----)" })
+        .regex(/-----BEGIN CERTIFICATE-----/)
+        .optional(),
+    tlsKey: z
+        .string({ error: "a PEM private key (-----BEGIN ... PRIVATE KEY-----)" })
+        .regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/)
+        .optional(),
+    tlsCa: z
+        .string({ error: "a PEM CA certificate (-----BEGIN CERTIFICATE-----)" })
+        .regex(/-----BEGIN CERTIFICATE-----/)
+        .optional(),
     /** Protect data-holding resources from deletion. @default true on every stack but dev */
     protect: bool().optional(),
     /** Overrides redis.conf's maxmemory (512mb) for this stack. */
     maxmemory: memorySize(MEMORY_ALLOWED).optional(),
     bullmq: strict({
-        prefix: z.string({ error: "a key prefix: letters, digits, and _ - : { }" }).regex(/^[\w:{}-]{1,64}$/).default("bull"),
-        queue: z.string({ error: "a queue name: letters, digits, _ and -" }).regex(/^[\w-]{1,64}$/).default("pipeline-jobs"),
+        prefix: z
+            .string({ error: "a key prefix: letters, digits, and _ - : { }" })
+            .regex(/^[\w:{}-]{1,64}$/)
+            .default("bull"),
+        queue: z
+            .string({ error: "a queue name: letters, digits, _ and -" })
+            .regex(/^[\w-]{1,64}$/)
+            .default("pipeline-jobs"),
     }).default({ prefix: "bull", queue: "pipeline-jobs" }),
 };
 
@@ -66,38 +86,62 @@ const STACK_KEYS = Object.keys(anyTargetSchema.shape);
 
 const target = <T extends TargetName>(name: T) => z.literal(name, { error: TARGET_ALLOWED });
 
-export const stackSchema = z.discriminatedUnion("target", [
-    strict({ target: target("docker"), ...common, docker: dockerSchema.prefault({}) }, { listed: STACK_KEYS }),
-    strict({ target: target("vm"), ...common, vm: vmSchema }, { listed: STACK_KEYS }),
-    /** ElastiCache, or MemoryDB with `elasticache.service: memorydb`. */
-    strict({ target: target("elasticache"), ...common, elasticache: elasticacheSchema }, { listed: STACK_KEYS }),
-    strict({ target: target("kubernetes"), ...common, kubernetes: kubernetesSchema }, { listed: STACK_KEYS }),
-    strict({
-        target: target("external"),
-        ...common,
-        password: password((issue) => (issue.input === undefined ? EXTERNAL_PASSWORD_MISSING : PASSWORD_ALLOWED)),
-        external: externalSchema,
-    }, { listed: STACK_KEYS }),
-], { error: TARGET_ALLOWED }).superRefine((c, ctx) => {
-    const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
-    const tokenProblem = c.target === "elasticache" && c.password !== undefined ? authTokenProblem(c.password) : undefined;
-    if (tokenProblem) issue(["password"], c.password, tokenProblem);
-    for (const p of rotationProblems(c)) issue(["previousPassword"], c.previousPassword, p);
-    if (c.target === "elasticache" && c.maxmemory !== undefined) {
-        issue(["maxmemory"], c.maxmemory, "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)");
-    }
-    if (c.target === "external" && c.maxmemory !== undefined) {
-        issue(["maxmemory"], c.maxmemory, "unset for target external; the provider's plan sets maxmemory on a server this program does not run");
-    }
-    if ((c.target === "elasticache" || c.target === "external") && c.tlsCertificate !== undefined) {
-        issue(["tlsCertificate"], c.tlsCertificate, `unset for target ${c.target}, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only`);
-    }
-    const sources = c.target === "vm" ? c.vm : c.target === "elasticache" ? c.elasticache : undefined;
-    for (const p of sources ? sourceProblems(sources.allowedCidrs, { allowPublic: sources.allowPublicCidrs, optIn: `${c.target}.allowPublicCidrs` }) : []) {
-        if (p.kind === "public") issue([c.target, "allowedCidrs", p.index!], sources!.allowedCidrs[p.index!], p.message);
-    }
-    checkMemoryFits(c, issue);
-});
+export const stackSchema = z
+    .discriminatedUnion(
+        "target",
+        [
+            strict({ target: target("docker"), ...common, docker: dockerSchema.prefault({}) }, { listed: STACK_KEYS }),
+            strict({ target: target("vm"), ...common, vm: vmSchema }, { listed: STACK_KEYS }),
+            /** ElastiCache, or MemoryDB with `elasticache.service: memorydb`. */
+            strict({ target: target("elasticache"), ...common, elasticache: elasticacheSchema }, { listed: STACK_KEYS }),
+            strict({ target: target("kubernetes"), ...common, kubernetes: kubernetesSchema }, { listed: STACK_KEYS }),
+            strict(
+                {
+                    target: target("external"),
+                    ...common,
+                    password: password((issue) => (issue.input === undefined ? EXTERNAL_PASSWORD_MISSING : PASSWORD_ALLOWED)),
+                    external: externalSchema,
+                },
+                { listed: STACK_KEYS },
+            ),
+        ],
+        { error: TARGET_ALLOWED },
+    )
+    .superRefine((c, ctx) => {
+        const issue = (path: (string | number)[], input: unknown, message: string) =>
+            ctx.addIssue({ code: "custom", path, input, message });
+        const tokenProblem = c.target === "elasticache" && c.password !== undefined ? authTokenProblem(c.password) : undefined;
+        if (tokenProblem) issue(["password"], c.password, tokenProblem);
+        for (const p of rotationProblems(c)) issue(["previousPassword"], c.previousPassword, p);
+        if (c.target === "elasticache" && c.maxmemory !== undefined) {
+            issue(
+                ["maxmemory"],
+                c.maxmemory,
+                "unset for target elasticache; the node type sets maxmemory and reserved-memory-percent keeps the headroom (choose elasticache.nodeType instead)",
+            );
+        }
+        if (c.target === "external" && c.maxmemory !== undefined) {
+            issue(
+                ["maxmemory"],
+                c.maxmemory,
+                "unset for target external; the provider's plan sets maxmemory on a server this program does not run",
+            );
+        }
+        if ((c.target === "elasticache" || c.target === "external") && c.tlsCertificate !== undefined) {
+            issue(
+                ["tlsCertificate"],
+                c.tlsCertificate,
+                `unset for target ${c.target}, with tlsKey and tlsCa; the stack's own certificate is used by the docker, vm and kubernetes targets only`,
+            );
+        }
+        const sources = c.target === "vm" ? c.vm : c.target === "elasticache" ? c.elasticache : undefined;
+        for (const p of sources
+            ? sourceProblems(sources.allowedCidrs, { allowPublic: sources.allowPublicCidrs, optIn: `${c.target}.allowPublicCidrs` })
+            : []) {
+            if (p.kind === "public") issue([c.target, "allowedCidrs", p.index!], sources!.allowedCidrs[p.index!], p.message);
+        }
+        checkMemoryFits(c, issue);
+    });
 
 /**
  * A rotation's phase one is checked against `password`: there must be a new password to move
@@ -108,7 +152,9 @@ function rotationProblems(c: { target: TargetName; password?: string; previousPa
     const previous = c.previousPassword;
     if (previous === undefined) return [];
     if (c.target === "external") {
-        return ["unset for target external; an external server's passwords are rotated by its provider (README, Password rotation): set `password` to the new one once the provider accepts it"];
+        return [
+            "unset for target external; an external server's passwords are rotated by its provider (README, Password rotation): set `password` to the new one once the provider accepts it",
+        ];
     }
     if (c.password === undefined) {
         return ["unset while `password` is unset; phase one of a rotation sets the new `password` (a secret) and keeps the old one here"];

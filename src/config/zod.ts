@@ -32,13 +32,12 @@ export function strict<T extends z.core.$ZodLooseShape>(shape: T, o: { missing?:
  * another way ("512 MB", "1.5gb", "512Mi") is refused with the spelling it wants.
  */
 export const memorySize = (allowed: string) =>
-    z.union([z.string(), z.number()], { error: allowed })
-        .superRefine((v, ctx) => {
-            if (isRedisMemorySize(v, MAXMEMORY_MIN_BYTES)) return;
-            const spelling = typeof v === "string" && !REDIS_MEMORY_SIZE.test(v.trim()) ? redisMemorySpelling(v) : undefined;
-            const wanted = spelling !== undefined && isRedisMemorySize(spelling, MAXMEMORY_MIN_BYTES) ? `; write it ${spelling}` : "";
-            ctx.addIssue({ code: "custom", input: v, message: allowed + wanted });
-        });
+    z.union([z.string(), z.number()], { error: allowed }).superRefine((v, ctx) => {
+        if (isRedisMemorySize(v, MAXMEMORY_MIN_BYTES)) return;
+        const spelling = typeof v === "string" && !REDIS_MEMORY_SIZE.test(v.trim()) ? redisMemorySpelling(v) : undefined;
+        const wanted = spelling !== undefined && isRedisMemorySize(spelling, MAXMEMORY_MIN_BYTES) ? `; write it ${spelling}` : "";
+        ctx.addIssue({ code: "custom", input: v, message: allowed + wanted });
+    });
 
 export const MEMORY_ALLOWED = `a memory size of at least 16mb, as redis.conf writes it: bytes (536870912) or a number with b, kb, mb or gb (512mb, 1gb)`;
 const PORT_ALLOWED = "an integer from 1 to 65535";
@@ -52,21 +51,29 @@ export const bool = () => z.boolean({ error: BOOLEAN_ALLOWED });
  * blocks together, admitting the whole internet are refused here; public blocks are refused
  * without the section's `allowPublicCidrs` opt-in, in the stack-level check.
  */
-export const cidrList = (key: string) => z.array(z.string(), { error: `a list of CIDR blocks, such as ["10.0.0.0/16"]` })
-    .superRefine((list, ctx) => {
+export const cidrList = (key: string) =>
+    z.array(z.string(), { error: `a list of CIDR blocks, such as ["10.0.0.0/16"]` }).superRefine((list, ctx) => {
         for (const p of sourceProblems(list, { allowPublic: true, optIn: "allowPublicCidrs" })) {
-            const message = p.kind === "internet" ? `${p.message} (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` : p.message;
-            ctx.addIssue({ code: "custom", path: p.index === undefined ? [] : [p.index], input: p.index === undefined ? list : list[p.index], message });
+            const message =
+                p.kind === "internet" ? `${p.message} (use ${key} for the pipeline's subnets, or allowedSecurityGroupIds)` : p.message;
+            ctx.addIssue({
+                code: "custom",
+                path: p.index === undefined ? [] : [p.index],
+                input: p.index === undefined ? list : list[p.index],
+                message,
+            });
         }
     });
 
 /** AWS ids and addresses the vm and elasticache blocks both take, each written once. */
 export const vpcId = () => z.string({ error: "a VPC id, such as vpc-0123456789abcdef0" }).regex(/^vpc-[0-9a-f]+$/);
-export const securityGroupIds = () => z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: "a list of security group ids, such as [\"sg-0123\"]" });
+export const securityGroupIds = () =>
+    z.array(z.string().regex(/^sg-[0-9a-f]+$/), { error: 'a list of security group ids, such as ["sg-0123"]' });
 export const kmsKeyArn = () => z.string({ error: "a KMS key ARN" }).regex(/^arn:aws[\w-]*:kms:/);
 export const emailAddress = () => z.string({ error: "an email address" }).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/);
 
 /** An image pinned by tag or digest; `example` is named in the message. */
 export const pinnedImage = (example: string) =>
-    z.string({ error: `an image pinned by tag or digest, such as ${example}` })
-        .refine(isPinnedImage, { error: `an image pinned by tag or digest, such as ${example}; an untagged or :latest image changes under you` });
+    z.string({ error: `an image pinned by tag or digest, such as ${example}` }).refine(isPinnedImage, {
+        error: `an image pinned by tag or digest, such as ${example}; an untagged or :latest image changes under you`,
+    });

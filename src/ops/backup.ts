@@ -6,10 +6,10 @@
  * On ElastiCache and MemoryDB, a named native snapshot through the AWS SDK, waited for
  * (`--snapshot-name`, `--region`, `--timeout`); --out is then not used.
  */
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { Writable } from "stream";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Writable } from "node:stream";
 import type { ConnectionOutputs } from "../contract.ts";
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommand, runAsCommand, scrub } from "./cli.ts";
 // The AWS SDK loads only for managed stacks (types here are erased): the other targets start fast.
@@ -92,19 +92,32 @@ export async function backupToFile(o: ConnectionOutputs, file: string, opts: Bac
         let status: BackupResult["crc64"] = "none";
         if (header.version >= FIRST_CHECKSUMMED_VERSION) {
             if (held.equals(Buffer.alloc(8))) status = "disabled";
-            else if (!held.equals(crc.digest())) throw new RdbError(`the snapshot received fails its CRC64 check (trailer ${Buffer.from(held).reverse().toString("hex")}, content ${crc.hex()})`);
+            else if (!held.equals(crc.digest()))
+                throw new RdbError(
+                    `the snapshot received fails its CRC64 check (trailer ${Buffer.from(held).reverse().toString("hex")}, content ${crc.hex()})`,
+                );
             else status = "ok";
         }
         const fd = fs.openSync(partial, "r");
         const tail = Buffer.alloc(Math.min(r.bytes, 9));
         fs.readSync(fd, tail, 0, tail.length, r.bytes - tail.length);
         fs.closeSync(fd);
-        if (tail[header.version >= FIRST_CHECKSUMMED_VERSION ? 0 : tail.length - 1] !== 0xff) throw new RdbError("the snapshot received does not end with the RDB end-of-file mark");
+        if (tail[header.version >= FIRST_CHECKSUMMED_VERSION ? 0 : tail.length - 1] !== 0xff)
+            throw new RdbError("the snapshot received does not end with the RDB end-of-file mark");
         fs.renameSync(partial, file);
         PARTIALS.delete(partial);
         const digest = sha.digest("hex");
         fs.writeFileSync(checksumFile(file), sha256Line(digest, path.basename(file)), { mode: 0o600 });
-        return { file, bytes: r.bytes, seconds: (Date.now() - started) / 1000, header, sha256: digest, crc64: status, instant, replicationOffset: r.offset };
+        return {
+            file,
+            bytes: r.bytes,
+            seconds: (Date.now() - started) / 1000,
+            header,
+            sha256: digest,
+            crc64: status,
+            instant,
+            replicationOffset: r.offset,
+        };
     } catch (e) {
         sink.destroy();
         out.destroy();
@@ -127,7 +140,12 @@ export async function verifyBackup(file: string, prefix: string): Promise<Verify
     const header = parseRdbHeader(readHead(file));
     const scratch = await ScratchServer.load(file);
     try {
-        return { serverVersion, rdbVersion: header.version, keys: await scratch.keyCount(), queues: await countQueues(scratch.client, prefix) };
+        return {
+            serverVersion,
+            rdbVersion: header.version,
+            keys: await scratch.keyCount(),
+            queues: await countQueues(scratch.client, prefix),
+        };
     } finally {
         await scratch.stop();
     }
@@ -160,13 +178,20 @@ export function cleanupOnSignals(said = "no partial file or scratch server left 
     }
 }
 
-const USAGE = "npm run backup -- --stack NAME | --outputs FILE --out FILE [--verify] [--force] [--ca FILE] | on ElastiCache/MemoryDB: [--snapshot-name NAME] [--region REGION] [--timeout SECONDS]";
+const USAGE =
+    "npm run backup -- --stack NAME | --outputs FILE --out FILE [--verify] [--force] [--ca FILE] | on ElastiCache/MemoryDB: [--snapshot-name NAME] [--region REGION] [--timeout SECONDS]";
 
 function rate(bytes: number, seconds: number): string {
     return `${(bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s`;
 }
 
-export async function runNative(target: ManagedTarget, label: string, args: Record<string, string | boolean | undefined>, region: string | undefined, o: NativeOptions = {}): Promise<NativeResult> {
+export async function runNative(
+    target: ManagedTarget,
+    label: string,
+    args: Record<string, string | boolean | undefined>,
+    region: string | undefined,
+    o: NativeOptions = {},
+): Promise<NativeResult> {
     const { SNAPSHOT_NAME_RE, defaultSnapshotName, nativeSnapshot } = await import("./day2/native.ts");
     const source = target.service === "elasticache" ? target.replicationGroupId : target.clusterName;
     const name = (args["snapshot-name"] as string | undefined) ?? defaultSnapshotName(source);
@@ -174,14 +199,18 @@ export async function runNative(target: ManagedTarget, label: string, args: Reco
     const timeout = args.timeout === undefined ? 3600 : Number(args.timeout);
     if (!(timeout >= 1)) throw new UsageError(`--timeout takes seconds (1 or more); given ${String(args.timeout)}`);
     const what = target.service === "elasticache" ? "ElastiCache" : "MemoryDB";
-    process.stdout.write(`backup: ${label} is on ${what}, which refuses replication commands: taking native snapshot ${name} of ${source}${region ? ` in ${region}` : ""} through the AWS API\n`);
+    process.stdout.write(
+        `backup: ${label} is on ${what}, which refuses replication commands: taking native snapshot ${name} of ${source}${region ? ` in ${region}` : ""} through the AWS API\n`,
+    );
     const r = await nativeSnapshot(target, name, {
         region,
         timeoutMs: timeout * 1000,
         onStatus: (s, secs) => process.stderr.write(`snapshot ${name}: ${s} after ${secs} s\n`),
         ...o,
     });
-    process.stdout.write(`snapshot ${r.name} of ${r.source} is available after ${r.seconds} s${r.sizeBytes !== undefined ? ` (${humanBytes(r.sizeBytes)})` : ""}; it stays in AWS: restore it with elasticache.restoreFromSnapshot (see README), or export it to S3 for restore --in\n`);
+    process.stdout.write(
+        `snapshot ${r.name} of ${r.source} is available after ${r.seconds} s${r.sizeBytes !== undefined ? ` (${humanBytes(r.sizeBytes)})` : ""}; it stays in AWS: restore it with elasticache.restoreFromSnapshot (see README), or export it to S3 for restore --in\n`,
+    );
     return r;
 }
 
@@ -214,21 +243,33 @@ export async function main(argv: string[], native: NativeOptions = {}): Promise<
             caFile: args.ca as string | undefined,
             force: args.force === true,
             progress: (n, t) => progress.update(n, t),
-            onInstant: () => process.stdout.write(`snapshot instant ${new Date().toISOString()}: the server forked; writes after this are not in the file\n`),
+            onInstant: () =>
+                process.stdout.write(
+                    `snapshot instant ${new Date().toISOString()}: the server forked; writes after this are not in the file\n`,
+                ),
         });
     } catch (e) {
         if (e instanceof UsageError) throw e;
         process.stdout.write(`FAIL ${scrub((e as Error).message)}\n`);
         return EXIT_FAILED;
     }
-    const keys = r.header.keys === null ? "key count not in the header" : `${r.header.keys} keys${r.header.db ? ` in db ${r.header.db}` : ""}`;
-    const writer = r.header.aux["redis-ver"] ? ` from Redis ${r.header.aux["redis-ver"]}` : r.header.aux["valkey-ver"] ? ` from Valkey ${r.header.aux["valkey-ver"]}` : "";
-    process.stdout.write(`wrote ${file}: ${humanBytes(r.bytes)}, ${formatRdbName(r.header)}${writer}, ${keys}, CRC64 ${r.crc64}, in ${r.seconds.toFixed(1)} s (${rate(r.bytes, r.seconds)})\n`);
+    const keys =
+        r.header.keys === null ? "key count not in the header" : `${r.header.keys} keys${r.header.db ? ` in db ${r.header.db}` : ""}`;
+    const writer = r.header.aux["redis-ver"]
+        ? ` from Redis ${r.header.aux["redis-ver"]}`
+        : r.header.aux["valkey-ver"]
+          ? ` from Valkey ${r.header.aux["valkey-ver"]}`
+          : "";
+    process.stdout.write(
+        `wrote ${file}: ${humanBytes(r.bytes)}, ${formatRdbName(r.header)}${writer}, ${keys}, CRC64 ${r.crc64}, in ${r.seconds.toFixed(1)} s (${rate(r.bytes, r.seconds)})\n`,
+    );
     process.stdout.write(`sha256 ${r.sha256} in ${checksumFile(file)}\n`);
     if (!args.verify) return EXIT_OK;
     try {
         const v = await verifyBackup(file, o.bullmq.prefix);
-        process.stdout.write(`verify: a scratch redis-server ${v.serverVersion} loaded ${file}: ${formatRdbName(r.header)}, ${v.keys} keys\n`);
+        process.stdout.write(
+            `verify: a scratch redis-server ${v.serverVersion} loaded ${file}: ${formatRdbName(r.header)}, ${v.keys} keys\n`,
+        );
         process.stdout.write(formatCounts(v.queues));
         if (r.header.keys !== null && v.keys > r.header.keys) {
             process.stdout.write(`FAIL the scratch server holds ${v.keys} keys, the file's header says ${r.header.keys}\n`);

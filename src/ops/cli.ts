@@ -8,8 +8,8 @@
  * AWS SDK are imported where they are used, once the arguments are parsed, so `--help` and a
  * wrong argument answer at once.
  */
-import * as path from "path";
-import { type ParseArgsConfig, parseArgs } from "util";
+import * as path from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** Bad arguments or input (a missing file, bad JSON, a missing output): exit 2, one line. */
 export class UsageError extends Error {}
@@ -22,7 +22,7 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** Parses `--stack NAME | --outputs FILE` plus the command's own options. */
 export function parseCommand<O extends Options>(usage: string, argv: string[], options: O) {
-    let parsed;
+    let parsed: { values: Record<string, unknown> };
     try {
         parsed = parseArgs({
             args: argv,

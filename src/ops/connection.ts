@@ -1,6 +1,6 @@
 /** ioredis options for a stack's server, as the pipeline would connect; ioredis itself loads at the first connection. */
-import * as fs from "fs";
-import * as net from "net";
+import * as fs from "node:fs";
+import * as net from "node:net";
 import type Redis from "ioredis";
 import type { Cluster, RedisOptions } from "ioredis";
 import type { ConnectionOutputs } from "../contract.ts";
@@ -27,12 +27,16 @@ export function redisOptions(o: ConnectionOutputs, c: ConnectOptions = {}): Redi
         host: o.host,
         port: o.port,
         ...(c.anonymous ? {} : { username: o.username, password: o.password }),
-        ...(useTls ? { tls: {
-            // SNI takes a host name, never an address (RFC 6066).
-            ...(net.isIP(o.host) ? {} : { servername: o.host }),
-            ...(c.caFile ? { ca: fs.readFileSync(c.caFile) } : {}),
-            ...(c.insecure ? { rejectUnauthorized: false } : {}),
-        } } : {}),
+        ...(useTls
+            ? {
+                  tls: {
+                      // SNI takes a host name, never an address (RFC 6066).
+                      ...(net.isIP(o.host) ? {} : { servername: o.host }),
+                      ...(c.caFile ? { ca: fs.readFileSync(c.caFile) } : {}),
+                      ...(c.insecure ? { rejectUnauthorized: false } : {}),
+                  },
+              }
+            : {}),
         connectTimeout: c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         commandTimeout: c.commandTimeoutMs ?? c.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         lazyConnect: true,
@@ -69,7 +73,8 @@ export function explain(e: Error, timeoutMs: number): string {
     const m = e.message;
     if (/Command timed out/.test(m)) return `the connection was accepted but no reply came within ${s} (the server is hung or overloaded)`;
     if (/Stream isn't writeable/.test(m)) return "the connection closed before the command could be sent";
-    if (/connect ETIMEDOUT/.test(m)) return `no connection within ${s} (${m}): packets dropped on the way, or a TLS handshake nobody answered`;
+    if (/connect ETIMEDOUT/.test(m))
+        return `no connection within ${s} (${m}): packets dropped on the way, or a TLS handshake nobody answered`;
     if (/ECONNREFUSED/.test(m)) return `connection refused (${m}): nothing listens there`;
     if (/^Connection is closed/.test(m)) return "the server closed the connection";
     return m;
@@ -96,7 +101,12 @@ export async function connect(o: ConnectionOutputs, c: ConnectOptions = {}): Pro
 }
 
 /** Awaits a command's result; a failure other than a Redis error reply becomes a ConnectionError naming the place. */
-export async function named<T>(o: Pick<ConnectionOutputs, "host" | "port">, tls: boolean, p: Promise<T>, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
+export async function named<T>(
+    o: Pick<ConnectionOutputs, "host" | "port">,
+    tls: boolean,
+    p: Promise<T>,
+    timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<T> {
     try {
         return await p;
     } catch (e) {
@@ -139,7 +149,14 @@ export async function connectCluster(o: ConnectionOutputs, c: ConnectOptions = {
     cluster.on("error", (e: Error) => (cause ??= e));
     await new Promise<void>((resolve, reject) => {
         cluster.once("ready", () => resolve());
-        cluster.once("end", () => reject(new ConnectionError(`cluster through ${place(o, tls !== undefined)}`, cause ? explain(cause, connectTimeout ?? CONNECT_TIMEOUT_MS) : "the cluster connection closed")));
+        cluster.once("end", () =>
+            reject(
+                new ConnectionError(
+                    `cluster through ${place(o, tls !== undefined)}`,
+                    cause ? explain(cause, connectTimeout ?? CONNECT_TIMEOUT_MS) : "the cluster connection closed",
+                ),
+            ),
+        );
     });
     return cluster;
 }

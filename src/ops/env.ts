@@ -2,8 +2,8 @@
  * `npm run env -- --stack NAME | --outputs FILE [--out PATH] [--force]`: the pipeline's `.env`.
  * Printed, or written with mode 0600; a different existing file is kept unless --force.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { EXIT_OK, UsageError, parseCommand, runAsCommand } from "./cli.ts";
 
 const USAGE = "npm run env -- --stack NAME | --outputs FILE [--out PATH] [--force]";
@@ -14,7 +14,8 @@ export function writeEnvFile(file: string, content: string, force: boolean): "wr
     try {
         existing = fs.readFileSync(file, "utf8");
     } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`);
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+            throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`);
     }
     if (existing === content) {
         fs.chmodSync(file, 0o600);

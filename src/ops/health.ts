@@ -11,7 +11,17 @@
 import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import type { ConnectionOutputs } from "../contract.ts";
-import { type QueueDepths, type ServerConfig, type Verdict, elapsed, evictionVerdict, headroomVerdict, persistenceVerdict, retentionVerdict, snapshotState } from "./checks.ts";
+import {
+    type QueueDepths,
+    type ServerConfig,
+    type Verdict,
+    elapsed,
+    evictionVerdict,
+    headroomVerdict,
+    persistenceVerdict,
+    retentionVerdict,
+    snapshotState,
+} from "./checks.ts";
 import { EXIT_FAILED, EXIT_OK, UsageError, humanBytes, parseCommand, runAsCommand, scrub } from "./cli.ts";
 import { CONNECT_TIMEOUT_MS, ConnectionError, connect, connectCluster, info, isCluster, named, place } from "./connection.ts";
 
@@ -82,7 +92,22 @@ export interface HealthOptions {
 }
 
 /** Key suffixes that only a BullMQ queue writes: `<prefix>:<queue>:<suffix>`. */
-const QUEUE_KEY_SUFFIXES = new Set(["meta", "id", "wait", "paused", "active", "delayed", "completed", "failed", "prioritized", "events", "marker", "waiting-children", "stalled-check", "pc"]);
+const QUEUE_KEY_SUFFIXES = new Set([
+    "meta",
+    "id",
+    "wait",
+    "paused",
+    "active",
+    "delayed",
+    "completed",
+    "failed",
+    "prioritized",
+    "events",
+    "marker",
+    "waiting-children",
+    "stalled-check",
+    "pc",
+]);
 
 /**
  * Names of every queue under the prefix, found by scanning keys. Costs the server time in
@@ -115,41 +140,53 @@ export const COMMANDS_PER_QUEUE = 15;
  * keyspace. One pipeline per queue: on a cluster a queue's keys share one slot.
  */
 export async function readQueues(client: Redis | Cluster, prefix: string, names: string[]): Promise<QueueDepths[]> {
-    return Promise.all(names.map(async (name) => {
-        const k = (s: string) => `${prefix}:${name}:${s}`;
-        const p = client.pipeline()
-            .exists(k("meta")).hget(k("meta"), "paused")
-            .llen(k("wait")).lindex(k("wait"), -1).llen(k("paused"))
-            .zcard(k("prioritized")).zcard(k("waiting-children")).llen(k("active")).zcard(k("delayed"))
-            .zcard(k("completed")).zcard(k("failed"))
-            .zrange(k("completed"), 0, 0, "WITHSCORES").zrange(k("completed"), -1, -1, "WITHSCORES")
-            .zrange(k("failed"), 0, 0, "WITHSCORES").zrange(k("failed"), -1, -1, "WITHSCORES");
-        const replies = (await p.exec()) ?? [];
-        const r = replies.map(([err, value], i) => {
-            if (err) throw new Error(`queue ${name}: reply ${i + 1} of its reads failed: ${err.message}`);
-            return value;
-        });
-        const n = (i: number) => Number(r[i] ?? 0);
-        const score = (i: number) => ((r[i] as string[]).length === 2 ? Number((r[i] as string[])[1]) : null);
-        // BullMQ before v6 left a "0:<ts>" marker at the tail of the wait list: not a job.
-        const marker = typeof r[3] === "string" && r[3].startsWith("0:") ? 1 : 0;
-        return {
-            name,
-            exists: n(0) === 1,
-            paused: r[1] === "1",
-            waiting: n(2) - marker + n(4) + n(5) + n(6),
-            prioritized: n(5),
-            waitingChildren: n(6),
-            active: n(7),
-            delayed: n(8),
-            completed: n(9),
-            failed: n(10),
-            completedOldestMs: score(11),
-            completedNewestMs: score(12),
-            failedOldestMs: score(13),
-            failedNewestMs: score(14),
-        };
-    }));
+    return Promise.all(
+        names.map(async (name) => {
+            const k = (s: string) => `${prefix}:${name}:${s}`;
+            const p = client
+                .pipeline()
+                .exists(k("meta"))
+                .hget(k("meta"), "paused")
+                .llen(k("wait"))
+                .lindex(k("wait"), -1)
+                .llen(k("paused"))
+                .zcard(k("prioritized"))
+                .zcard(k("waiting-children"))
+                .llen(k("active"))
+                .zcard(k("delayed"))
+                .zcard(k("completed"))
+                .zcard(k("failed"))
+                .zrange(k("completed"), 0, 0, "WITHSCORES")
+                .zrange(k("completed"), -1, -1, "WITHSCORES")
+                .zrange(k("failed"), 0, 0, "WITHSCORES")
+                .zrange(k("failed"), -1, -1, "WITHSCORES");
+            const replies = (await p.exec()) ?? [];
+            const r = replies.map(([err, value], i) => {
+                if (err) throw new Error(`queue ${name}: reply ${i + 1} of its reads failed: ${err.message}`);
+                return value;
+            });
+            const n = (i: number) => Number(r[i] ?? 0);
+            const score = (i: number) => ((r[i] as string[]).length === 2 ? Number((r[i] as string[])[1]) : null);
+            // BullMQ before v6 left a "0:<ts>" marker at the tail of the wait list: not a job.
+            const marker = typeof r[3] === "string" && r[3].startsWith("0:") ? 1 : 0;
+            return {
+                name,
+                exists: n(0) === 1,
+                paused: r[1] === "1",
+                waiting: n(2) - marker + n(4) + n(5) + n(6),
+                prioritized: n(5),
+                waitingChildren: n(6),
+                active: n(7),
+                delayed: n(8),
+                completed: n(9),
+                failed: n(10),
+                completedOldestMs: score(11),
+                completedNewestMs: score(12),
+                failedOldestMs: score(13),
+                failedNewestMs: score(14),
+            };
+        }),
+    );
 }
 
 /** CONFIG GET for the three settings the checks need, in one round trip; undefined where blocked. */
@@ -208,7 +245,11 @@ export async function collectHealth(o: ConnectionOutputs, opts: HealthOptions = 
     // A SCAN of a large keyspace takes as long as it takes (each SCAN still within the
     // command timeout): the budget holds for runs without --discover.
     const budget = new Promise<never>((_, reject) => {
-        if (!opts.discover) timer = setTimeout(() => reject(new ConnectionError(place(o, o.tls), `no complete answer within ${HEALTH_BUDGET_MS / 1000} s`)), HEALTH_BUDGET_MS);
+        if (!opts.discover)
+            timer = setTimeout(
+                () => reject(new ConnectionError(place(o, o.tls), `no complete answer within ${HEALTH_BUDGET_MS / 1000} s`)),
+                HEALTH_BUDGET_MS,
+            );
     });
     const clients: { disconnect(): void }[] = [];
     try {
@@ -230,13 +271,26 @@ async function collect(o: ConnectionOutputs, opts: HealthOptions, clients: { dis
     if (cluster) clients.push(cluster);
     let discovered = opts.discovered ?? [];
     if (opts.discover) {
-        const scans = await named(o, o.tls, Promise.all((cluster ? cluster.nodes("master") : [client]).map((node) => discoverQueues(node, o.bullmq.prefix))), CONNECT_TIMEOUT_MS);
+        const scans = await named(
+            o,
+            o.tls,
+            Promise.all((cluster ? cluster.nodes("master") : [client]).map((node) => discoverQueues(node, o.bullmq.prefix))),
+            CONNECT_TIMEOUT_MS,
+        );
         discovered = [...new Set(scans.flatMap((s) => s.names))].sort();
         scanCommands = scans.reduce((sum, s) => sum + s.commands, 0);
         roundTrips += scanCommands;
     }
     const names = queueNames(o, opts, discovered);
-    const depths = await named(o, o.tls, readQueues(cluster ?? client, o.bullmq.prefix, names.map(([n]) => n)));
+    const depths = await named(
+        o,
+        o.tls,
+        readQueues(
+            cluster ?? client,
+            o.bullmq.prefix,
+            names.map(([n]) => n),
+        ),
+    );
     roundTrips += 1;
     const queues: QueueHealth[] = depths.map((d, k) => ({ ...d, source: names[k]![1], retention: retentionVerdict(d, o.bullmq) }));
     const checks: Checks = {
@@ -245,7 +299,9 @@ async function collect(o: ConnectionOutputs, opts: HealthOptions, clients: { dis
         "memory-headroom": headroomVerdict(i),
     };
     const problems = [
-        ...Object.entries(checks).filter(([, v]) => v.status === "fail").map(([k, v]) => `${k}: ${v.detail}`),
+        ...Object.entries(checks)
+            .filter(([, v]) => v.status === "fail")
+            .map(([k, v]) => `${k}: ${v.detail}`),
         ...queues.filter((q) => q.retention.status === "fail").map((q) => `retention: ${q.retention.detail}`),
     ];
     return {
@@ -261,9 +317,12 @@ async function collect(o: ConnectionOutputs, opts: HealthOptions, clients: { dis
 }
 
 function rdbLine(s: ServerHealth): string {
-    const state = s.rdbLastSaveStatus !== "ok" ? `last save FAILED (${s.rdbLastSaveStatus})`
-        : s.rdbNeverSaved ? "never saved since the server started"
-        : `last save ok, ${elapsed(s.rdbLastSaveAgeSeconds!)} ago`;
+    const state =
+        s.rdbLastSaveStatus !== "ok"
+            ? `last save FAILED (${s.rdbLastSaveStatus})`
+            : s.rdbNeverSaved
+              ? "never saved since the server started"
+              : `last save ok, ${elapsed(s.rdbLastSaveAgeSeconds!)} ago`;
     return `${state}${s.rdbSnapshotInProgress ? ", snapshot in progress" : ""}, ${s.rdbChangesSinceLastSave} changes since`;
 }
 
@@ -275,7 +334,10 @@ export function formatHealth(h: Health): string {
         : "off";
     const rows: [string, string][] = [
         ["server", `${h.target} at ${h.host}:${h.port}, Redis ${s.version}, up ${elapsed(s.uptimeSeconds)}`],
-        ["used_memory", `${s.usedMemoryHuman}${s.memoryPercent === null ? " (no maxmemory set)" : ` = ${s.memoryPercent}% of maxmemory ${s.maxmemoryHuman}`}`],
+        [
+            "used_memory",
+            `${s.usedMemoryHuman}${s.memoryPercent === null ? " (no maxmemory set)" : ` = ${s.memoryPercent}% of maxmemory ${s.maxmemoryHuman}`}`,
+        ],
         ["maxmemory_policy", s.maxmemoryPolicy],
         ["evicted_keys", String(s.evictedKeys)],
         ["connected_clients", String(s.connectedClients)],
@@ -295,25 +357,38 @@ export function formatHealth(h: Health): string {
     for (const [name, v] of Object.entries(h.checks)) lines.push(`${v.status === "pass" ? "ok  " : "FAIL"} ${name}: ${v.detail}`);
     for (const q of h.queues) lines.push(`${q.retention.status === "pass" ? "ok  " : "FAIL"} retention: ${q.retention.detail}`);
     const sources = h.queues.map((q) => `${q.name} (${q.source})`).join(", ");
-    lines.push(`cost: ${h.cost.commands} commands in ${h.cost.roundTrips} round trips, ${h.cost.scanCommands ? `${h.cost.scanCommands} of them SCANs of the keyspace` : "no key scan"}; queues: ${sources}`);
+    lines.push(
+        `cost: ${h.cost.commands} commands in ${h.cost.roundTrips} round trips, ${h.cost.scanCommands ? `${h.cost.scanCommands} of them SCANs of the keyspace` : "no key scan"}; queues: ${sources}`,
+    );
     lines.push(h.problems.length === 0 ? "no problems" : `${h.problems.length} problem${h.problems.length > 1 ? "s" : ""}`);
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
 }
 
 const USAGE = "npm run health -- --stack NAME | --outputs FILE [--queues A,B] [--discover] [--json] [--watch SECONDS] [--ca FILE]";
 
 export async function main(argv: string[]): Promise<number> {
     const args = parseCommand(USAGE, argv, {
-        json: { type: "boolean" }, watch: { type: "string" }, ca: { type: "string" }, queues: { type: "string" }, discover: { type: "boolean" },
+        json: { type: "boolean" },
+        watch: { type: "string" },
+        ca: { type: "string" },
+        queues: { type: "string" },
+        discover: { type: "boolean" },
     });
     const watch = args.watch === undefined ? undefined : Number(args.watch);
-    if (watch !== undefined && !(watch >= 1 && watch <= 3600)) throw new UsageError(`--watch takes seconds from 1 to 3600; given ${String(args.watch)}`);
-    const queues = args.queues === undefined ? [] : String(args.queues).split(",").map((q) => q.trim());
-    if (queues.some((q) => q === "" || /[\s*?]/.test(q))) throw new UsageError(`--queues takes queue names separated by commas; given ${String(args.queues)}`);
+    if (watch !== undefined && !(watch >= 1 && watch <= 3600))
+        throw new UsageError(`--watch takes seconds from 1 to 3600; given ${String(args.watch)}`);
+    const queues =
+        args.queues === undefined
+            ? []
+            : String(args.queues)
+                  .split(",")
+                  .map((q) => q.trim());
+    if (queues.some((q) => q === "" || /[\s*?]/.test(q)))
+        throw new UsageError(`--queues takes queue names separated by commas; given ${String(args.queues)}`);
     const { loadOutputs } = await import("./outputs.ts");
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const opts: HealthOptions = { caFile: args.ca as string | undefined, queues, discover: args.discover === true };
-    const render = (h: Health) => (args.json ? JSON.stringify(h, null, 2) + "\n" : formatHealth(h));
+    const render = (h: Health) => (args.json ? `${JSON.stringify(h, null, 2)}\n` : formatHealth(h));
     if (watch === undefined) {
         const h = await collectHealth(outputs, opts);
         process.stdout.write(scrub(render(h)));
@@ -339,11 +414,12 @@ async function watchHealth(o: ConnectionOutputs, opts: HealthOptions, seconds: n
             if (opts.discover && !discovered) discovered = h.queues.filter((q) => q.source === "--discover").map((q) => q.name);
             const notes: string[] = [];
             if (failures > 0) notes.push(`answering again after ${failures} failed poll${failures > 1 ? "s" : ""}`);
-            if (runId !== undefined && h.server.runId !== runId) notes.push(`the server restarted (new run_id, up ${elapsed(h.server.uptimeSeconds)})`);
+            if (runId !== undefined && h.server.runId !== runId)
+                notes.push(`the server restarted (new run_id, up ${elapsed(h.server.uptimeSeconds)})`);
             runId = h.server.runId;
             failures = 0;
             if (json) {
-                process.stdout.write(scrub(JSON.stringify({ time: stamp, notes, ...h }) + "\n"));
+                process.stdout.write(scrub(`${JSON.stringify({ time: stamp, notes, ...h })}\n`));
             } else {
                 if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
                 const head = `${stamp}  (every ${seconds} s, Ctrl-C to stop)${notes.length ? `  ${notes.join("; ")}` : ""}`;
@@ -352,7 +428,9 @@ async function watchHealth(o: ConnectionOutputs, opts: HealthOptions, seconds: n
         } catch (e) {
             failures++;
             const message = `poll failed: ${(e as Error).message}; trying again in ${seconds} s`;
-            process.stdout.write(scrub(json ? JSON.stringify({ time: stamp, error: message }) + "\n" : `${stamp}  ${message} (Ctrl-C to stop)\n\n`));
+            process.stdout.write(
+                scrub(json ? `${JSON.stringify({ time: stamp, error: message })}\n` : `${stamp}  ${message} (Ctrl-C to stop)\n\n`),
+            );
         }
         await new Promise((r) => setTimeout(r, seconds * 1000));
     }

@@ -3,8 +3,8 @@
  * from a file holding that same JSON. Checked against the output contract before use, every
  * problem listed at once, and no message ever quotes the file's text (it holds the password).
  */
-import { execFile } from "child_process";
-import * as fs from "fs";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import { CONTRACT_OUTPUTS, type ConnectionOutputs, connectionOutputsSchema } from "../contract.ts";
 import { UsageError, registerSecret } from "./cli.ts";
 
@@ -16,17 +16,22 @@ const SECRET_OUTPUTS = new Set(["password", "url"]);
  * malformed URL can put part of its password where a host would be, so none of its parts is
  * ever quoted.
  */
-export function urlProblems(o: Pick<ConnectionOutputs, "url"> & Partial<Pick<ConnectionOutputs, "host" | "port" | "tls" | "username" | "password">>): string[] {
+export function urlProblems(
+    o: Pick<ConnectionOutputs, "url"> & Partial<Pick<ConnectionOutputs, "host" | "port" | "tls" | "username" | "password">>,
+): string[] {
     let u: URL;
     try {
         u = new URL(o.url);
     } catch {
-        return [`output url is not a URL; expected ${o.tls ? "rediss" : "redis"}://${o.username ?? "default"}:<password>@${o.host ?? "<host>"}:${o.port ?? "<port>"}`];
+        return [
+            `output url is not a URL; expected ${o.tls ? "rediss" : "redis"}://${o.username ?? "default"}:<password>@${o.host ?? "<host>"}:${o.port ?? "<port>"}`,
+        ];
     }
     const scheme = u.protocol.replace(/:$/, "");
     const problems: string[] = [];
     if (scheme !== "redis" && scheme !== "rediss") problems.push(`output url does not start with redis:// or rediss://`);
-    else if (o.tls !== undefined && (scheme === "rediss") !== o.tls) problems.push(`output url starts with ${scheme}:// but output tls is ${o.tls}`);
+    else if (o.tls !== undefined && (scheme === "rediss") !== o.tls)
+        problems.push(`output url starts with ${scheme}:// but output tls is ${o.tls}`);
     const decode = (s: string) => {
         try {
             return decodeURIComponent(s);
@@ -35,10 +40,14 @@ export function urlProblems(o: Pick<ConnectionOutputs, "url"> & Partial<Pick<Con
         }
     };
     const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
-    if (o.host !== undefined && bare(u.hostname) !== bare(o.host)) problems.push(`output url names another host than output host ${o.host}`);
-    if (o.port !== undefined && (u.port === "" ? 6379 : Number(u.port)) !== o.port) problems.push(`output url names another port than output port ${o.port}`);
-    if (o.username !== undefined && decode(u.username) !== o.username) problems.push(`output url names another user than output username ${o.username}`);
-    if (o.password !== undefined && decode(u.password) !== o.password) problems.push("output url holds another password than output password");
+    if (o.host !== undefined && bare(u.hostname) !== bare(o.host))
+        problems.push(`output url names another host than output host ${o.host}`);
+    if (o.port !== undefined && (u.port === "" ? 6379 : Number(u.port)) !== o.port)
+        problems.push(`output url names another port than output port ${o.port}`);
+    if (o.username !== undefined && decode(u.username) !== o.username)
+        problems.push(`output url names another user than output username ${o.username}`);
+    if (o.password !== undefined && decode(u.password) !== o.password)
+        problems.push("output url holds another password than output password");
     return problems;
 }
 
@@ -51,8 +60,10 @@ export function outputsProblems(json: unknown): string[] {
     for (const k of SECRET_OUTPUTS) if (typeof record[k] === "string") registerSecret(record[k] as string);
     const problems: string[] = [];
     const missing = CONTRACT_OUTPUTS.filter((k) => !(k in record));
-    if (missing.length > 0) problems.push(`missing output${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (is it an mspbyte-redis stack?)`);
-    if (record.password === "[secret]" || record.url === "[secret]") problems.push("the password is masked as [secret]; export the outputs with --show-secrets");
+    if (missing.length > 0)
+        problems.push(`missing output${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (is it an mspbyte-redis stack?)`);
+    if (record.password === "[secret]" || record.url === "[secret]")
+        problems.push("the password is masked as [secret]; export the outputs with --show-secrets");
     const result = connectionOutputsSchema.safeParse(json);
     if (!result.success) {
         for (const issue of result.error.issues) {
@@ -60,7 +71,11 @@ export function outputsProblems(json: unknown): string[] {
             if (missing.includes(key as (typeof CONTRACT_OUTPUTS)[number])) continue;
             const name = issue.path.join(".");
             // A secret's problem is said without zod's wording, which may describe the value.
-            problems.push(SECRET_OUTPUTS.has(key) ? `output ${name} must be a string` : `output ${name} is not as the contract says (${issue.message})`);
+            problems.push(
+                SECRET_OUTPUTS.has(key)
+                    ? `output ${name} must be a string`
+                    : `output ${name} is not as the contract says (${issue.message})`,
+            );
         }
     }
     // The url is compared whenever the outputs it is compared with have their types, whatever
@@ -69,7 +84,16 @@ export function outputsProblems(json: unknown): string[] {
     const ofType = <T>(k: string, t: string) => (typeof r[k] === t ? (r[k] as T) : undefined);
     if (r.password === "") problems.push("output password is empty: the server would take connections without one");
     if (typeof r.url === "string" && r.password !== "[secret]" && r.url !== "[secret]") {
-        problems.push(...urlProblems({ url: r.url, host: ofType("host", "string"), port: ofType("port", "number"), tls: ofType("tls", "boolean"), username: ofType("username", "string"), password: ofType("password", "string") }));
+        problems.push(
+            ...urlProblems({
+                url: r.url,
+                host: ofType("host", "string"),
+                port: ofType("port", "number"),
+                tls: ofType("tls", "boolean"),
+                username: ofType("username", "string"),
+                password: ofType("password", "string"),
+            }),
+        );
     }
     return [...new Set(problems)];
 }
@@ -95,7 +119,9 @@ export function parseJson(text: string, source: string): unknown {
         const before = text.slice(0, offset);
         const line = before.split("\n").length;
         const column = offset - before.lastIndexOf("\n");
-        throw new UsageError(`${source} is not valid JSON: ${what} at line ${line}, column ${column} (the text is not shown: it may hold the password)`);
+        throw new UsageError(
+            `${source} is not valid JSON: ${what} at line ${line}, column ${column} (the text is not shown: it may hold the password)`,
+        );
     }
 }
 
@@ -113,7 +139,16 @@ export function jsonFault(text: string): { offset: number; what: string } {
         while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
     };
     const fail = (what?: string): never => {
-        throw new Fault(what ?? (i >= text.length ? "unexpected end of the file" : text[i] === "'" ? "a single quote where JSON wants a double-quoted string" : /[A-Za-z0-9_$-]/.test(text[i]!) ? "a value or name without double quotes" : "an unexpected character"));
+        throw new Fault(
+            what ??
+                (i >= text.length
+                    ? "unexpected end of the file"
+                    : text[i] === "'"
+                      ? "a single quote where JSON wants a double-quoted string"
+                      : /[A-Za-z0-9_$-]/.test(text[i]!)
+                        ? "a value or name without double quotes"
+                        : "an unexpected character"),
+        );
     };
     const str = () => {
         i++;
@@ -146,7 +181,10 @@ export function jsonFault(text: string): { offset: number; what: string } {
                 i++;
                 value();
                 ws();
-                if (text[i] === ",") { i++; continue; }
+                if (text[i] === ",") {
+                    i++;
+                    continue;
+                }
                 if (text[i] === "}") return void i++;
                 fail("a missing comma or closing brace");
             }
@@ -158,12 +196,21 @@ export function jsonFault(text: string): { offset: number; what: string } {
             for (;;) {
                 value();
                 ws();
-                if (text[i] === ",") { i++; continue; }
-                if (text[i] === "]") return void i++;
+                if (text[i] === ",") {
+                    i++;
+                    continue;
+                }
+                if (text[i] === "]") {
+                    i++;
+                    return;
+                }
                 fail("a missing comma or closing bracket");
             }
         }
-        if (ch === '"') return str();
+        if (ch === '"') {
+            str();
+            return;
+        }
         const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
         if (!m) fail();
         i += m![0].length;
@@ -210,20 +257,29 @@ export function checkOutputsFile(file: string): string[] {
 /** Runs the Pulumi CLI for a stack's whole output (the contract and `details`) as JSON. */
 export function readStackJson(stack: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-        execFile("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err && (err as NodeJS.ErrnoException).code === "ENOENT") {
-                return reject(new UsageError("the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE"));
-            }
-            if (err) {
-                const first = stderr.trim().split("\n").find((l) => l.trim() !== "") ?? err.message;
-                return reject(new UsageError(`pulumi stack output --stack ${stack} failed: ${first.trim()}`));
-            }
-            try {
-                resolve(parseJson(stdout, `pulumi stack output --stack ${stack}`));
-            } catch (e) {
-                reject(e);
-            }
-        });
+        execFile(
+            "pulumi",
+            ["stack", "output", "--json", "--show-secrets", "--stack", stack],
+            { maxBuffer: 16 * 1024 * 1024 },
+            (err, stdout, stderr) => {
+                if (err && (err as NodeJS.ErrnoException).code === "ENOENT") {
+                    return reject(new UsageError("the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE"));
+                }
+                if (err) {
+                    const first =
+                        stderr
+                            .trim()
+                            .split("\n")
+                            .find((l) => l.trim() !== "") ?? err.message;
+                    return reject(new UsageError(`pulumi stack output --stack ${stack} failed: ${first.trim()}`));
+                }
+                try {
+                    resolve(parseJson(stdout, `pulumi stack output --stack ${stack}`));
+                } catch (e) {
+                    reject(e);
+                }
+            },
+        );
     });
 }
 

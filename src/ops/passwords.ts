@@ -30,7 +30,10 @@ export async function tryPassword(o: ConnectionOutputs, user: string, password: 
     try {
         // Redis 7 accepts AUTH with any password for a user marked nopass: ask first whether
         // an unauthenticated client is served at all.
-        const open = await client.ping().then(() => true, (e: Error) => !/NOAUTH/.test(e.message));
+        const open = await client.ping().then(
+            () => true,
+            (e: Error) => !/NOAUTH/.test(e.message),
+        );
         if (open) return "no password required";
         await client.call("AUTH", user, password);
         return "accepted";
@@ -44,7 +47,11 @@ export async function tryPassword(o: ConnectionOutputs, user: string, password: 
     }
 }
 
-export function candidatesFrom(env: NodeJS.ProcessEnv, names: { env?: string[]; accept?: string[]; refuse?: string[] }, stdin?: string): Candidate[] {
+export function candidatesFrom(
+    env: NodeJS.ProcessEnv,
+    names: { env?: string[]; accept?: string[]; refuse?: string[] },
+    stdin?: string,
+): Candidate[] {
     const out: Candidate[] = [];
     const add = (name: string, expect?: Candidate["expect"]) => {
         const v = env[name];
@@ -72,7 +79,8 @@ function readStdin(): Promise<string> {
     });
 }
 
-const USAGE = "npm run passwords -- --stack NAME | --outputs FILE [--env VAR]... [--accept VAR]... [--refuse VAR]... [--stdin] [--user NAME] [--ca FILE]";
+const USAGE =
+    "npm run passwords -- --stack NAME | --outputs FILE [--env VAR]... [--accept VAR]... [--refuse VAR]... [--stdin] [--user NAME] [--ca FILE]";
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, stdinText?: string): Promise<number> {
     const args = parseCommand(USAGE, argv, {
@@ -88,7 +96,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const stdin = args.stdin ? (stdinText ?? (await readStdin())) : undefined;
     const candidates: Candidate[] = [
         { label: "stack output password", password: o.password },
-        ...candidatesFrom(env, { env: args.env as string[] | undefined, accept: args.accept as string[] | undefined, refuse: args.refuse as string[] | undefined }, stdin),
+        ...candidatesFrom(
+            env,
+            {
+                env: args.env as string[] | undefined,
+                accept: args.accept as string[] | undefined,
+                refuse: args.refuse as string[] | undefined,
+            },
+            stdin,
+        ),
     ];
     // Every candidate is a secret: the last filter before any output replaces it.
     for (const c of candidates) registerSecret(c.password);
@@ -114,7 +130,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         if (!ok) failed++;
         process.stdout.write(`${v.padEnd(8)}  ${c.label}${c.expect ? ` (expected ${c.expect}${ok ? "" : ": FAIL"})` : ""}\n`);
     }
-    process.stdout.write(`${candidates.length} candidates: ${tally.accepted} accepted, ${tally.refused} refused${failed ? `; ${failed} not as expected` : ""}\n`);
+    process.stdout.write(
+        `${candidates.length} candidates: ${tally.accepted} accepted, ${tally.refused} refused${failed ? `; ${failed} not as expected` : ""}\n`,
+    );
     return failed ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -56,13 +56,22 @@ function hours(s: number): string {
     return s % 86400 === 0 ? `${s / 86400} d` : s % 3600 === 0 ? `${s / 3600} h` : `${s} s`;
 }
 
-export async function plan(verb: Verb, q: Queue, conn: Redis | Cluster, c: QueueCounts, o: ConnectionOutputs, opts: { states: Finished[]; delayed: boolean; force: boolean }): Promise<Plan> {
+export async function plan(
+    verb: Verb,
+    q: Queue,
+    conn: Redis | Cluster,
+    c: QueueCounts,
+    o: ConnectionOutputs,
+    opts: { states: Finished[]; delayed: boolean; force: boolean },
+): Promise<Plan> {
     const n = c.counts;
     const actions: string[] = [];
     let jobs = 0;
     if (verb === "clean") {
         for (const p of await cleanPlan(q, conn, o, opts.states)) {
-            actions.push(`remove ${p.byAge} ${p.state} jobs finished more than ${hours(p.ageSeconds)} ago, then ${p.byCount} more, oldest first, to keep the newest ${p.keep} (${p.total} ${p.state} now)`);
+            actions.push(
+                `remove ${p.byAge} ${p.state} jobs finished more than ${hours(p.ageSeconds)} ago, then ${p.byCount} more, oldest first, to keep the newest ${p.keep} (${p.total} ${p.state} now)`,
+            );
             jobs += p.byAge + p.byCount;
         }
     } else if (verb === "retry") {
@@ -72,19 +81,37 @@ export async function plan(verb: Verb, q: Queue, conn: Redis | Cluster, c: Queue
         }
     } else if (verb === "drain") {
         const waiting = n.wait + n.prioritized;
-        actions.push(`remove ${waiting} waiting jobs${opts.delayed ? ` and ${n.delayed} delayed jobs` : ` (${n.delayed} delayed jobs kept; --delayed removes them too)`}; ${n.active} active jobs finish`);
+        actions.push(
+            `remove ${waiting} waiting jobs${opts.delayed ? ` and ${n.delayed} delayed jobs` : ` (${n.delayed} delayed jobs kept; --delayed removes them too)`}; ${n.active} active jobs finish`,
+        );
         jobs = waiting + (opts.delayed ? n.delayed : 0);
     } else if (verb === "obliterate") {
         const all = Object.values(n).reduce((a, b) => a + b, 0);
-        actions.push(`remove queue ${c.name} and all its ${all} jobs (${Object.entries(n).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(", ") || "none"})`);
-        if (n.active > 0 && !opts.force) actions.push(`${n.active} jobs are active: BullMQ refuses to obliterate unless --force is given too (their workers then fail to complete them)`);
+        actions.push(
+            `remove queue ${c.name} and all its ${all} jobs (${
+                Object.entries(n)
+                    .filter(([, v]) => v > 0)
+                    .map(([k, v]) => `${v} ${k}`)
+                    .join(", ") || "none"
+            })`,
+        );
+        if (n.active > 0 && !opts.force)
+            actions.push(
+                `${n.active} jobs are active: BullMQ refuses to obliterate unless --force is given too (their workers then fail to complete them)`,
+            );
         jobs = all;
     } else if (verb === "pause") actions.push("pause: workers stop taking new jobs; active ones finish");
     else if (verb === "resume") actions.push("resume: workers take jobs again");
     return { queue: c.name, actions, jobs };
 }
 
-export async function apply(verb: Verb, q: Queue, conn: Redis | Cluster, o: ConnectionOutputs, opts: { states: Finished[]; delayed: boolean; force: boolean }): Promise<void> {
+export async function apply(
+    verb: Verb,
+    q: Queue,
+    conn: Redis | Cluster,
+    o: ConnectionOutputs,
+    opts: { states: Finished[]; delayed: boolean; force: boolean },
+): Promise<void> {
     if (verb === "clean") {
         for (const p of await cleanPlan(q, conn, o, opts.states)) {
             if (p.ageSeconds > 0) await q.clean(p.ageSeconds * 1000, 0, p.state);
@@ -113,7 +140,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         return EXIT_OK;
     }
     const verb = argv[0] as Verb;
-    if (!VERBS.includes(verb)) throw new UsageError(`${argv[0] === undefined ? "no verb" : `unknown verb ${argv[0]}`}: one of ${VERBS.join(", ")}\nusage: ${USAGE}`);
+    if (!VERBS.includes(verb))
+        throw new UsageError(
+            `${argv[0] === undefined ? "no verb" : `unknown verb ${argv[0]}`}: one of ${VERBS.join(", ")}\nusage: ${USAGE}`,
+        );
     const args = parseCommand(USAGE, argv.slice(1), {
         queue: { type: "string" },
         yes: { type: "boolean" },
@@ -124,7 +154,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         ca: { type: "string" },
     });
     const state = args.state as string | undefined;
-    if (state !== undefined && state !== "completed" && state !== "failed") throw new UsageError(`--state takes completed or failed; given ${state}`);
+    if (state !== undefined && state !== "completed" && state !== "failed")
+        throw new UsageError(`--state takes completed or failed; given ${state}`);
     if (state !== undefined && verb !== "clean" && verb !== "retry") throw new UsageError(`--state is for clean and retry`);
     if (args.delayed && verb !== "drain") throw new UsageError("--delayed is for drain");
     if (args.force && verb !== "obliterate") throw new UsageError("--force is for obliterate");
@@ -135,7 +166,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     try {
         if (verb === "counts") {
             const rows = await countQueues(conn, o.bullmq.prefix, args.queue ? [args.queue as string] : undefined);
-            out(args.json ? JSON.stringify(rows, null, 2) + "\n" : formatCounts(rows));
+            out(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatCounts(rows));
             return EXIT_OK;
         }
         const name = (args.queue as string | undefined) ?? o.bullmq.queue;

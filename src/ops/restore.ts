@@ -16,7 +16,7 @@
  * are then replaced, others kept, and both counts said), a data set larger than the server's
  * free memory.
  */
-import * as fs from "fs";
+import * as fs from "node:fs";
 import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import type { ConnectionOutputs } from "../contract.ts";
@@ -57,7 +57,8 @@ export interface RestoreResult {
 /** Keys sent per round trip. */
 const BATCH = 1000;
 /** DUMP and PTTL of every key given, in order: payload (or nil when gone), then PTTL. */
-const DUMP_SCRIPT = "local r = {} for i, k in ipairs(KEYS) do r[2 * i - 1] = redis.call('DUMP', k) r[2 * i] = redis.call('PTTL', k) end return r";
+const DUMP_SCRIPT =
+    "local r = {} for i, k in ipairs(KEYS) do r[2 * i - 1] = redis.call('DUMP', k) r[2 * i] = redis.call('PTTL', k) end return r";
 /** Batches written but not yet answered. */
 const IN_FLIGHT = 4;
 
@@ -92,26 +93,41 @@ export async function preflight(file: string, t: Target, opts: RestoreOptions) {
     const sumFile = checksumFile(file);
     if (fs.existsSync(sumFile)) {
         const want = parseSha256File(fs.readFileSync(sumFile, "utf8"));
-        if (want !== check.sha256) throw new RestoreRefused(`${file} does not match ${sumFile} (sha256 ${check.sha256}, expected ${want ?? "unreadable"}): it is damaged or not the file that was backed up`);
+        if (want !== check.sha256)
+            throw new RestoreRefused(
+                `${file} does not match ${sumFile} (sha256 ${check.sha256}, expected ${want ?? "unreadable"}): it is damaged or not the file that was backed up`,
+            );
     }
-    const writer = check.header.aux["valkey-ver"] ? `Valkey ${check.header.aux["valkey-ver"]}` : check.header.aux["redis-ver"] ? `Redis ${check.header.aux["redis-ver"]}` : "an unknown server";
+    const writer = check.header.aux["valkey-ver"]
+        ? `Valkey ${check.header.aux["valkey-ver"]}`
+        : check.header.aux["redis-ver"]
+          ? `Redis ${check.header.aux["redis-ver"]}`
+          : "an unknown server";
     const fileName = `${formatRdbName(check.header)} (written by ${writer})`;
     const target = serverRdbVersion(await info(t.client, "server"));
     if (!readsRdb(target.rdb, check.header.version)) {
-        throw new RestoreRefused(`${file} is ${fileName}, newer than the server reads: ${target.server} reads up to RDB ${target.rdb}; restore into a server at least as new as the one that wrote it`);
+        throw new RestoreRefused(
+            `${file} is ${fileName}, newer than the server reads: ${target.server} reads up to RDB ${target.rdb}; restore into a server at least as new as the one that wrote it`,
+        );
     }
     const localInfo = localServerInfo();
     const localVersion = localInfo.version;
     const local = serverRdbVersion(localInfo.info);
     if (!readsRdb(local.rdb, check.header.version)) {
-        throw new RestoreRefused(`${file} is ${fileName}; this machine's redis-server ${localVersion} reads up to RDB ${local.rdb}: install a redis-server at least as new as the one that wrote it to restore from here`);
+        throw new RestoreRefused(
+            `${file} is ${fileName}; this machine's redis-server ${localVersion} reads up to RDB ${local.rdb}: install a redis-server at least as new as the one that wrote it to restore from here`,
+        );
     }
     if (!readsRdb(target.rdb, local.rdb)) {
-        throw new RestoreRefused(`keys travel as DUMP payloads of this machine's redis-server ${localVersion} (RDB ${local.rdb}), newer than ${target.server} reads (up to RDB ${target.rdb}): restore from a machine whose redis-server is no newer than the server's`);
+        throw new RestoreRefused(
+            `keys travel as DUMP payloads of this machine's redis-server ${localVersion} (RDB ${local.rdb}), newer than ${target.server} reads (up to RDB ${target.rdb}): restore from a machine whose redis-server is no newer than the server's`,
+        );
     }
     const keysBefore = await keyTotal(t.masters);
     if (keysBefore > 0 && !opts.force) {
-        throw new RestoreRefused(`the server holds ${keysBefore} key${keysBefore === 1 ? "" : "s"}; restore never merges silently: empty it first, or pass --force to restore over them (keys of the same name are replaced, the others kept)`);
+        throw new RestoreRefused(
+            `the server holds ${keysBefore} key${keysBefore === 1 ? "" : "s"}; restore never merges silently: empty it first, or pass --force to restore over them (keys of the same name are replaced, the others kept)`,
+        );
     }
     return { check, fileName, target, keysBefore };
 }
@@ -122,11 +138,14 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
     let scratch: ScratchServer | undefined;
     try {
         const { check, fileName, target, keysBefore } = await preflight(file, t, opts);
-        log(`file: ${fileName}, ${humanBytes(check.size)}, CRC64 ${check.crc64}${fs.existsSync(checksumFile(file)) ? `, sha256 matches ${checksumFile(file)}` : ""}`);
+        log(
+            `file: ${fileName}, ${humanBytes(check.size)}, CRC64 ${check.crc64}${fs.existsSync(checksumFile(file)) ? `, sha256 matches ${checksumFile(file)}` : ""}`,
+        );
         log(`server: ${target.server} (reads up to RDB ${target.rdb}), ${keysBefore} keys before`);
         scratch = await ScratchServer.load(file);
         const dbs = await scratch.databases();
-        if (t.cluster && dbs.some((d) => d !== 0)) throw new RestoreRefused(`the file holds keys in databases ${dbs.join(", ")}; a cluster has only database 0`);
+        if (t.cluster && dbs.some((d) => d !== 0))
+            throw new RestoreRefused(`the file holds keys in databases ${dbs.join(", ")}; a cluster has only database 0`);
         const keysInFile = await scratch.keyCount();
         const scratchMem = await info(scratch.client, "memory");
         const need = Number(scratchMem.used_memory ?? 0) - Number(scratchMem.used_memory_startup ?? 0);
@@ -135,7 +154,9 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
             const max = Number(mem.maxmemory ?? 0);
             const free = max - Number(mem.used_memory ?? 0);
             if (max > 0 && need > free) {
-                throw new RestoreRefused(`the data set takes about ${humanBytes(need)} in memory; the server has ${humanBytes(Math.max(free, 0))} free under maxmemory ${humanBytes(max)}: raise maxmemory (or the node size) first`);
+                throw new RestoreRefused(
+                    `the data set takes about ${humanBytes(need)} in memory; the server has ${humanBytes(Math.max(free, 0))} free under maxmemory ${humanBytes(max)}: raise maxmemory (or the node size) first`,
+                );
             }
         }
         const expected = await countQueues(scratch.client, o.bullmq.prefix);
@@ -160,7 +181,14 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                 let results: (Error | null)[];
                 if (t.cluster) {
                     const cluster = t.cluster;
-                    results = await Promise.all(items.map(([k, ttl, p]) => cluster.call("RESTORE", k, ttl, p, ...extra).then(() => null, (e: Error) => e)));
+                    results = await Promise.all(
+                        items.map(([k, ttl, p]) =>
+                            cluster.call("RESTORE", k, ttl, p, ...extra).then(
+                                () => null,
+                                (e: Error) => e,
+                            ),
+                        ),
+                    );
                 } else {
                     const pipe = t.client.pipeline();
                     for (const [k, ttl, p] of items) pipe.call("RESTORE", k, ttl, p, ...extra);
@@ -169,7 +197,9 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                 const failed = results.findIndex((e) => e !== null);
                 restored += results.filter((e) => e === null).length;
                 if (failed >= 0) {
-                    failure ??= new Error(`RESTORE of ${items[failed]![0].toString("latin1").slice(0, 100)} failed: ${results[failed]!.message}; ${restored} of ${keysInFile} keys were written before it stopped`);
+                    failure ??= new Error(
+                        `RESTORE of ${items[failed]![0].toString("latin1").slice(0, 100)} failed: ${results[failed]!.message}; ${restored} of ${keysInFile} keys were written before it stopped`,
+                    );
                     return;
                 }
                 opts.progress?.(restored, keysInFile);
@@ -187,7 +217,7 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
                     const payload = got[2 * i] as Buffer | null;
                     const pttl = Number(got[2 * i + 1]);
                     if (!payload || pttl === -2) continue; // expired since the scan
-                    items.push([keys[i]!, pttl > 0 ? pttl : 0, payload]);
+                    items.push([keys[i]!, Math.max(pttl, 0), payload]);
                     if (pttl > 0) volatile++;
                     bytes += payload.length;
                 }
@@ -204,13 +234,31 @@ export async function restoreFile(o: ConnectionOutputs, file: string, opts: Rest
         }
         const seconds = (Date.now() - started) / 1000;
         const keysAfter = await keyTotal(t.masters);
-        const actual = await countQueues(t.cluster ?? t.client, o.bullmq.prefix, expected.map((q) => q.name));
+        const actual = await countQueues(
+            t.cluster ?? t.client,
+            o.bullmq.prefix,
+            expected.map((q) => q.name),
+        );
         const problems = diffCounts(expected, actual);
         // Keys restored with a TTL (job locks, the stall check, rate limits) may lapse before the count.
         const low = restored - volatile;
-        if (!opts.force && (keysAfter < low || keysAfter > restored)) problems.unshift(`the server holds ${keysAfter} keys; ${restored} were restored (${volatile} with a TTL)`);
-        if (opts.force && keysAfter < low) problems.unshift(`the server holds ${keysAfter} keys, fewer than the ${restored} restored (${volatile} with a TTL)`);
-        return { check, serverVersion: target.server, keysBefore, keysInFile, keysRestored: restored, keysAfter, bytes, seconds, expected, actual, problems };
+        if (!opts.force && (keysAfter < low || keysAfter > restored))
+            problems.unshift(`the server holds ${keysAfter} keys; ${restored} were restored (${volatile} with a TTL)`);
+        if (opts.force && keysAfter < low)
+            problems.unshift(`the server holds ${keysAfter} keys, fewer than the ${restored} restored (${volatile} with a TTL)`);
+        return {
+            check,
+            serverVersion: target.server,
+            keysBefore,
+            keysInFile,
+            keysRestored: restored,
+            keysAfter,
+            bytes,
+            seconds,
+            expected,
+            actual,
+            problems,
+        };
     } finally {
         await scratch?.stop();
         t.client.disconnect();
@@ -228,7 +276,9 @@ export async function main(argv: string[]): Promise<number> {
     const { loadStack } = await import("./day2/stack.ts");
     const stack = await loadStack({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
     const o = stack.outputs;
-    cleanupOnSignals("the scratch server is stopped; keys copied before the interruption stay on the server (restore again with --force, or empty it)");
+    cleanupOnSignals(
+        "the scratch server is stopped; keys copied before the interruption stay on the server (restore again with --force, or empty it)",
+    );
     process.stdout.write(`restore: ${file} into ${stack.label} (target ${o.target}) at ${o.host}:${o.port}\n`);
     const progress = new Progress("restored", "keys");
     let r: RestoreResult;
@@ -245,7 +295,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`FAIL ${scrub((e as Error).message)}${refused ? "; nothing was written" : ""}\n`);
         return EXIT_FAILED;
     }
-    process.stdout.write(`restored ${r.keysRestored} keys (${humanBytes(r.bytes)} of DUMP payloads) in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / Math.max(r.seconds, 0.001)).toFixed(1)} MB/s)\n`);
+    process.stdout.write(
+        `restored ${r.keysRestored} keys (${humanBytes(r.bytes)} of DUMP payloads) in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / Math.max(r.seconds, 0.001)).toFixed(1)} MB/s)\n`,
+    );
     process.stdout.write(formatCounts(r.actual));
     if (r.problems.length) {
         for (const p of r.problems) process.stdout.write(`FAIL ${p}\n`);

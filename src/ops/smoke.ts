@@ -3,7 +3,7 @@
  * against the output contract, one line per check; exit 0 only when every check passes.
  * `--outputs FILE --check` checks the file alone, every problem at once, without connecting.
  */
-import { randomUUID } from "crypto";
+import { randomUUID } from "node:crypto";
 import type { ConnectionOptions } from "bullmq";
 import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
@@ -60,16 +60,65 @@ export interface SmokeCheck {
 
 /** The checks in the order they run: a check that needs what an earlier one could not give is skipped, with why. */
 export const SMOKE_CHECKS = [
-    { name: "reachable", checks: "a Redis server answers PING at host:port, over the declared protocol (or, to tell a mismatch from a dead server, the other)", run: reachable },
-    { name: "auth", checks: "the server refuses a client without the password and accepts the outputs' username and password", needs: (r) => reachedNeeded(r) ?? credentialsWithheld(r), run: auth },
-    { name: "tls", checks: "the server speaks the protocol the outputs declare (tls), its certificate verified", needs: reachedNeeded, run: tls },
-    { name: "url", checks: "the url output names the same server, user and password as the other outputs, and connects", needs: urlNeeds, run: url },
-    { name: "eviction-policy", checks: "maxmemory-policy is noeviction: a full server refuses writes and drops no job", needs: authenticatedNeeded, run: (r) => judged(r, (i, cfg) => evictionVerdict(i, cfg)) },
-    { name: "persistence", checks: "the server keeps writes as the persistence output declares (AOF, save points, replicas), and its last writes to disk succeeded", needs: authenticatedNeeded, run: (r) => judged(r, (i, cfg) => persistenceVerdict(r.o.persistence, i, cfg)) },
-    { name: "memory-headroom", checks: "used_memory is under the headroom limit of maxmemory", needs: authenticatedNeeded, run: (r) => judged(r, (i) => headroomVerdict(i)) },
-    { name: "round-trip", checks: "a key is written with a TTL, read back and deleted, through the client the pipeline would use", needs: authenticatedNeeded, run: roundTrip },
-    { name: "bullmq", checks: "a job added to a throwaway queue is completed by a worker and its result read back", needs: authenticatedNeeded, run: (r) => bullmqRoundTrip(r.o, { ...r.opts, tls: r.reached!.tls }) },
-    { name: "retention", checks: "the declared queue keeps its finished jobs as the stack's removeOnComplete and removeOnFail say", needs: authenticatedNeeded, run: retention },
+    {
+        name: "reachable",
+        checks: "a Redis server answers PING at host:port, over the declared protocol (or, to tell a mismatch from a dead server, the other)",
+        run: reachable,
+    },
+    {
+        name: "auth",
+        checks: "the server refuses a client without the password and accepts the outputs' username and password",
+        needs: (r) => reachedNeeded(r) ?? credentialsWithheld(r),
+        run: auth,
+    },
+    {
+        name: "tls",
+        checks: "the server speaks the protocol the outputs declare (tls), its certificate verified",
+        needs: reachedNeeded,
+        run: tls,
+    },
+    {
+        name: "url",
+        checks: "the url output names the same server, user and password as the other outputs, and connects",
+        needs: urlNeeds,
+        run: url,
+    },
+    {
+        name: "eviction-policy",
+        checks: "maxmemory-policy is noeviction: a full server refuses writes and drops no job",
+        needs: authenticatedNeeded,
+        run: (r) => judged(r, (i, cfg) => evictionVerdict(i, cfg)),
+    },
+    {
+        name: "persistence",
+        checks: "the server keeps writes as the persistence output declares (AOF, save points, replicas), and its last writes to disk succeeded",
+        needs: authenticatedNeeded,
+        run: (r) => judged(r, (i, cfg) => persistenceVerdict(r.o.persistence, i, cfg)),
+    },
+    {
+        name: "memory-headroom",
+        checks: "used_memory is under the headroom limit of maxmemory",
+        needs: authenticatedNeeded,
+        run: (r) => judged(r, (i) => headroomVerdict(i)),
+    },
+    {
+        name: "round-trip",
+        checks: "a key is written with a TTL, read back and deleted, through the client the pipeline would use",
+        needs: authenticatedNeeded,
+        run: roundTrip,
+    },
+    {
+        name: "bullmq",
+        checks: "a job added to a throwaway queue is completed by a worker and its result read back",
+        needs: authenticatedNeeded,
+        run: (r) => bullmqRoundTrip(r.o, { ...r.opts, tls: r.reached!.tls }),
+    },
+    {
+        name: "retention",
+        checks: "the declared queue keeps its finished jobs as the stack's removeOnComplete and removeOnFail say",
+        needs: authenticatedNeeded,
+        run: retention,
+    },
 ] as const satisfies readonly SmokeCheck[];
 
 export type CheckName = (typeof SMOKE_CHECKS)[number]["name"];
@@ -123,18 +172,24 @@ async function reachable(r: SmokeRun): Promise<Outcome> {
     const { o, opts } = r;
     const declared = await probe(o, o.tls, opts, PROBE_TIMEOUT_MS);
     r.declared = declared;
-    const other = declared.ok ? undefined : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 1500 - (Date.now() - r.started))));
+    const other = declared.ok
+        ? undefined
+        : await probe(o, !o.tls, opts, Math.max(500, Math.min(PROBE_TIMEOUT_MS, DOWN_BUDGET_MS - 1500 - (Date.now() - r.started))));
     const reached = declared.ok ? declared : other?.ok ? other : undefined;
     if (!reached) return ["fail", `no answer: ${declared.error}; also tried ${other?.error}`];
     r.reached = reached;
-    return ["pass", `${o.host}:${o.port} answered PING (${reached.answer}) over ${reached.tls ? "TLS" : "plain TCP"}; round trip ${reached.medianMs?.toFixed(2)} ms (median of 20 PINGs)`];
+    return [
+        "pass",
+        `${o.host}:${o.port} answered PING (${reached.answer}) over ${reached.tls ? "TLS" : "plain TCP"}; round trip ${reached.medianMs?.toFixed(2)} ms (median of 20 PINGs)`,
+    ];
 }
 
 /** Refused without the password, accepted with it (sent with AUTH, its reply read). */
 async function auth(r: SmokeRun): Promise<Outcome> {
     const { o, opts } = r;
     const anonymous = await session(o, r.reached!, opts, (c) => replyOf(c.ping())).catch((e: Error) => `error ${e.message}`);
-    if (anonymous === "PONG") return ["fail", "the server answered PING without a password: requirepass (or the default user's ACL) is not set"];
+    if (anonymous === "PONG")
+        return ["fail", "the server answered PING without a password: requirepass (or the default user's ACL) is not set"];
     let client: Redis | undefined;
     try {
         client = await connect(o, { tls: r.reached!.tls, anonymous: true, caFile: opts.caFile });
@@ -155,8 +210,16 @@ async function auth(r: SmokeRun): Promise<Outcome> {
 function tls(r: SmokeRun): Outcome {
     const { o } = r;
     const reached = r.reached!;
-    if (reached.tls === o.tls) return ["pass", o.tls ? `TLS as declared${reached.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)"];
-    if (o.tls) return ["fail", `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${r.declared?.reason})`];
+    if (reached.tls === o.tls)
+        return [
+            "pass",
+            o.tls ? `TLS as declared${reached.verified ? ", certificate verified" : ""}` : "plain TCP as declared (tls: false)",
+        ];
+    if (o.tls)
+        return [
+            "fail",
+            `the outputs declare tls: true but ${o.host}:${o.port} speaks plain TCP (the TLS handshake failed: ${r.declared?.reason})`,
+        ];
     return ["fail", `the outputs declare tls: false but ${o.host}:${o.port} wants TLS (a plain connection failed: ${r.declared?.reason})`];
 }
 
@@ -223,7 +286,16 @@ async function urlCheck(o: ConnectionOutputs, opts: SmokeOptions): Promise<Outco
     // The URL first: its host, port and credentials win over the options, as in a worker that
     // passes it alone; only the TLS file options (a CA) come from here.
     const ioredis = await import("ioredis");
-    const c = new ioredis.default(o.url, { ...(o.tls ? { tls } : {}), connectTimeout, commandTimeout, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new ioredis.default(o.url, {
+        ...(o.tls ? { tls } : {}),
+        connectTimeout,
+        commandTimeout,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
     c.on("error", () => undefined);
     try {
         await named(o, o.tls, c.connect());
@@ -248,9 +320,22 @@ async function bullmqRoundTrip(o: ConnectionOutputs, opts: SmokeOptions & { tls:
     } catch (e) {
         return ["fail", `cluster connection: ${(e as Error).message}`];
     }
-    const connection: ConnectionOptions = cluster ?? { host, port, username, password, tls, connectTimeout, maxRetriesPerRequest: null, retryStrategy: () => null };
+    const connection: ConnectionOptions = cluster ?? {
+        host,
+        port,
+        username,
+        password,
+        tls,
+        connectTimeout,
+        maxRetriesPerRequest: null,
+        retryStrategy: () => null,
+    };
     const queue = new Queue(name, { prefix: o.bullmq.prefix, connection });
-    const worker = new Worker(name, async (job) => ({ echo: (job.data as { token: string }).token }), { prefix: o.bullmq.prefix, connection, autorun: false });
+    const worker = new Worker(name, async (job) => ({ echo: (job.data as { token: string }).token }), {
+        prefix: o.bullmq.prefix,
+        connection,
+        autorun: false,
+    });
     queue.on("error", () => undefined);
     worker.on("error", () => undefined);
     const token = randomUUID();
@@ -301,7 +386,13 @@ async function probe(o: ConnectionOutputs, tls: boolean, opts: SmokeOptions, tim
     const attempt = async (insecure: boolean): Promise<Probe> => {
         let c: Redis | undefined;
         try {
-            c = await connect(o, { tls, anonymous: true, caFile: opts.caFile, connectTimeoutMs: timeoutMs, ...(insecure ? { insecure } : {}) });
+            c = await connect(o, {
+                tls,
+                anonymous: true,
+                caFile: opts.caFile,
+                connectTimeoutMs: timeoutMs,
+                ...(insecure ? { insecure } : {}),
+            });
             const answer = (await named(o, tls, replyOf(c.ping()), timeoutMs)).replace(/^error /, "").split(" ")[0]!;
             const times: number[] = [];
             for (let i = 0; i < 20; i++) {
@@ -349,8 +440,10 @@ export function formatResults(results: CheckResult[], seconds: number): string {
     const width = Math.max(...results.map((r) => r.name.length));
     const lines = results.map((r) => `${r.status.toUpperCase().padEnd(4)} ${r.name.padEnd(width)}  ${r.detail}`);
     const count = (s: Status) => results.filter((r) => r.status === s).length;
-    lines.push(`${results.length} checks: ${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped in ${seconds.toFixed(2)} s`);
-    return lines.join("\n") + "\n";
+    lines.push(
+        `${results.length} checks: ${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped in ${seconds.toFixed(2)} s`,
+    );
+    return `${lines.join("\n")}\n`;
 }
 
 const USAGE = "npm run smoke -- --stack NAME | --outputs FILE [--ca FILE] [--check]";
@@ -362,14 +455,20 @@ export async function main(argv: string[]): Promise<number> {
         const file = String(args.outputs);
         const { checkOutputsFile } = await import("./outputs.ts");
         const problems = checkOutputsFile(file);
-        process.stdout.write(scrub(problems.length === 0
-            ? `${file}: every output as the contract says\n`
-            : `${file}: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n${problems.map((p) => `  ${p}\n`).join("")}`));
+        process.stdout.write(
+            scrub(
+                problems.length === 0
+                    ? `${file}: every output as the contract says\n`
+                    : `${file}: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n${problems.map((p) => `  ${p}\n`).join("")}`,
+            ),
+        );
         return problems.length === 0 ? EXIT_OK : EXIT_USAGE;
     }
     const { loadOutputs } = await import("./outputs.ts");
     const outputs = await loadOutputs({ stack: args.stack as string | undefined, outputs: args.outputs as string | undefined });
-    process.stdout.write(`smoke: ${args.stack ? `stack ${args.stack}` : String(args.outputs)} (target ${outputs.target}) at ${outputs.host}:${outputs.port}\n`);
+    process.stdout.write(
+        `smoke: ${args.stack ? `stack ${args.stack}` : String(args.outputs)} (target ${outputs.target}) at ${outputs.host}:${outputs.port}\n`,
+    );
     const started = Date.now();
     const results = await runSmoke(outputs, { caFile: args.ca as string | undefined });
     process.stdout.write(scrub(formatResults(results, (Date.now() - started) / 1000)));

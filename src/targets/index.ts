@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../config";
-import { RedisEndpoint } from "../endpoint";
-import { RedisConf } from "../redisConf";
+import type { StackConfig } from "../config";
+import type { RedisEndpoint } from "../endpoint";
+import type { RedisConf } from "../redisConf";
 import { serverPassword } from "../password";
 import { previousPasswordInput } from "../rotation";
-import { DockerDetails, DockerRedis } from "./docker/docker";
-import { ElasticacheDetails, ElasticacheRedis } from "./managed/elasticache";
-import { ExternalDetails, ExternalRedis } from "./external/external";
-import { MemorydbDetails, MemorydbRedis } from "./managed/memorydb";
-import { KubernetesDetails, KubernetesRedis } from "./kubernetes/kubernetes";
-import { VmDetails, VmRedis } from "./vm/vm";
+import { type DockerDetails, DockerRedis } from "./docker/docker";
+import { type ElasticacheDetails, ElasticacheRedis } from "./managed/elasticache";
+import { type ExternalDetails, ExternalRedis } from "./external/external";
+import { type MemorydbDetails, MemorydbRedis } from "./managed/memorydb";
+import { type KubernetesDetails, KubernetesRedis } from "./kubernetes/kubernetes";
+import { type VmDetails, VmRedis } from "./vm/vm";
 
 /** What only one target has (container name, cache id, secret ARN ...): each target's own details. */
 export type TargetDetails = DockerDetails | ElasticacheDetails | MemorydbDetails | VmDetails | KubernetesDetails | ExternalDetails;
@@ -89,7 +89,12 @@ export function buildTarget(name: string, config: StackConfig, shared: SharedArg
             };
             return e.service === "memorydb"
                 ? new MemorydbRedis(name, args)
-                : new ElasticacheRedis(name, { ...args, multiAz: e.multiAz, logRetentionDays: e.logRetentionDays, authTokenUpdateStrategy: e.authTokenUpdateStrategy });
+                : new ElasticacheRedis(name, {
+                      ...args,
+                      multiAz: e.multiAz,
+                      logRetentionDays: e.logRetentionDays,
+                      authTokenUpdateStrategy: e.authTokenUpdateStrategy,
+                  });
         }
         case "vm": {
             const v = config.vm;

@@ -16,15 +16,21 @@
  * - MSPByte/Redis: the VM's own RedisServing by InstanceId, as src/targets/vm/report-serving.sh
  *   publishes it (checked against the script below).
  */
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { memberClusterIds } from "../../src/targets/managed/managed";
 import { REPORT_SCRIPT, SERVING_METRIC } from "../../src/targets/vm/cloudInit";
-import { StackResource, StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
+import { type StackResource, type StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 
 const DOCUMENTED: Record<string, { dimensions: string[]; metrics: string[] }> = {
-    "AWS/ElastiCache": { dimensions: ["CacheClusterId", "CacheNodeId"], metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"] },
-    "AWS/MemoryDB": { dimensions: ["ClusterName", "NodeName"], metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"] },
+    "AWS/ElastiCache": {
+        dimensions: ["CacheClusterId", "CacheNodeId"],
+        metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"],
+    },
+    "AWS/MemoryDB": {
+        dimensions: ["ClusterName", "NodeName"],
+        metrics: ["DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization", "CurrConnections", "ReplicationLag"],
+    },
     "AWS/EC2": { dimensions: ["InstanceId"], metrics: ["StatusCheckFailed_System"] },
     [SERVING_METRIC.namespace]: { dimensions: ["InstanceId"], metrics: [SERVING_METRIC.metricName] },
 };
@@ -34,7 +40,11 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ["prod, no replica", "prod", { elasticache: { replicas: 0 } }],
     ["prod, 2 replicas", "prod", { elasticache: { replicas: 2 } }],
     ["prod, cluster mode, 3 shards", "prod", { elasticache: { clusterMode: true, shards: 3 } }],
-    ["prod on MemoryDB, 2 shards", "prod", { elasticache: { service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3", clusterMode: true, shards: 2 } }],
+    [
+        "prod on MemoryDB, 2 shards",
+        "prod",
+        { elasticache: { service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3", clusterMode: true, shards: 2 } },
+    ],
     ["vm", "vm", {}],
 ];
 
@@ -60,9 +70,13 @@ describe("alarms against AWS's metric documentation", () => {
         for (const { label, run } of runs) {
             for (const a of alarmsOf(run)) {
                 const doc = DOCUMENTED[a.inputs.namespace];
-                if (!doc) { wrong.push(`${label} ${a.inputs.name}: namespace ${a.inputs.namespace}`); continue; }
+                if (!doc) {
+                    wrong.push(`${label} ${a.inputs.name}: namespace ${a.inputs.namespace}`);
+                    continue;
+                }
                 if (!doc.metrics.includes(a.inputs.metricName)) wrong.push(`${label} ${a.inputs.name}: metric ${a.inputs.metricName}`);
-                for (const d of Object.keys(a.inputs.dimensions)) if (!doc.dimensions.includes(d)) wrong.push(`${label} ${a.inputs.name}: dimension ${d}`);
+                for (const d of Object.keys(a.inputs.dimensions))
+                    if (!doc.dimensions.includes(d)) wrong.push(`${label} ${a.inputs.name}: dimension ${d}`);
             }
         }
         expect(wrong).toEqual([]);
@@ -81,8 +95,16 @@ describe("alarms against AWS's metric documentation", () => {
 
     it("replication lag on every member when there are replicas (a failover turns the primary into a replica), none without", () => {
         for (const { label, run } of runs) {
-            const nodes = new Set(alarmsOf(run).filter((a) => a.inputs.metricName === "DatabaseMemoryUsagePercentage").map((a) => JSON.stringify(a.inputs.dimensions)));
-            const lag = new Set(alarmsOf(run).filter((a) => a.inputs.metricName === "ReplicationLag").map((a) => JSON.stringify(a.inputs.dimensions)));
+            const nodes = new Set(
+                alarmsOf(run)
+                    .filter((a) => a.inputs.metricName === "DatabaseMemoryUsagePercentage")
+                    .map((a) => JSON.stringify(a.inputs.dimensions)),
+            );
+            const lag = new Set(
+                alarmsOf(run)
+                    .filter((a) => a.inputs.metricName === "ReplicationLag")
+                    .map((a) => JSON.stringify(a.inputs.dimensions)),
+            );
             const replicated = label !== "prod, no replica" && label !== "vm";
             expect([...lag].sort(), label).toEqual(replicated ? [...nodes].sort() : []);
         }
@@ -107,7 +129,11 @@ describe("alarms against AWS's metric documentation", () => {
                     // A primary publishes no lag: missing is fine there. Its dimensions are those of
                     // the node's memory alarm, which does report missing data.
                     expect(a.inputs.treatMissingData, `${label} ${a.inputs.name}`).toBe("notBreaching");
-                    const memory = alarmsOf(run).find((m) => m.inputs.metricName === "DatabaseMemoryUsagePercentage" && JSON.stringify(m.inputs.dimensions) === JSON.stringify(a.inputs.dimensions));
+                    const memory = alarmsOf(run).find(
+                        (m) =>
+                            m.inputs.metricName === "DatabaseMemoryUsagePercentage" &&
+                            JSON.stringify(m.inputs.dimensions) === JSON.stringify(a.inputs.dimensions),
+                    );
                     expect(memory, `${label} ${a.inputs.name}`).toBeDefined();
                 } else if (a.inputs.namespace === SERVING_METRIC.namespace) {
                     // The VM reports every minute; no report (or a dimension that matches none) alarms.
@@ -124,7 +150,9 @@ describe("alarms against AWS's metric documentation", () => {
         for (const { label, run } of runs) {
             const names = alarmsOf(run).map((a) => a.inputs.name as string);
             expect(new Set(names).size, label).toBe(names.length);
-            const id = one(run, "aws:elasticache/replicationGroup:ReplicationGroup")?.inputs.replicationGroupId ?? one(run, "aws:memorydb/cluster:Cluster")?.inputs.name;
+            const id =
+                one(run, "aws:elasticache/replicationGroup:ReplicationGroup")?.inputs.replicationGroupId ??
+                one(run, "aws:memorydb/cluster:Cluster")?.inputs.name;
             if (id) for (const n of names) expect(n.startsWith(`${id}-`), `${label} ${n}`).toBe(true);
         }
     });
@@ -132,7 +160,11 @@ describe("alarms against AWS's metric documentation", () => {
     it("the VM's recovery alarm watches its own instance", () => {
         const { run } = runs.find((r) => r.label === "vm")!;
         const alarm = alarmsOf(run).find((a) => a.inputs.namespace === "AWS/EC2");
-        expect(alarm!.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions: { InstanceId: "vm-redis-instance-id" } });
+        expect(alarm!.inputs).toMatchObject({
+            namespace: "AWS/EC2",
+            metricName: "StatusCheckFailed_System",
+            dimensions: { InstanceId: "vm-redis-instance-id" },
+        });
     });
 
     it("the VM's serving alarm watches what its report script publishes, for its own instance", () => {

@@ -12,11 +12,11 @@
  * machine's /dev/disk/by-id. Everything started here is stopped and removed by `cleanup()`,
  * which also runs when the process exits.
  */
-import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { encodeUserData } from "../../src/targets/vm/cloudInit";
 import { SBIN_PATH } from "../../tools/requireTool";
 
@@ -45,10 +45,14 @@ const TOOLS: Record<string, string> = {
 
 /** The tools a boot test needs; a missing one fails with how to install it. */
 export function requireBootTools(): void {
-    if (process.getuid?.() !== 0) throw new Error("the boot tests need root (network namespaces, loop devices, containers); CI runs as root");
+    if (process.getuid?.() !== 0)
+        throw new Error("the boot tests need root (network namespaces, loop devices, containers); CI runs as root");
     for (const [tool, pkg] of Object.entries(TOOLS)) {
         const r = spawnSync("sh", ["-c", `command -v ${tool}`], { env: { ...process.env, PATH: SBIN_PATH } });
-        if (r.status !== 0) throw new Error(`${tool} not found: install ${pkg.includes("pip") ? pkg : `it with \`sudo apt-get install -y ${pkg}\``}; .ci/run installs it on CI`);
+        if (r.status !== 0)
+            throw new Error(
+                `${tool} not found: install ${pkg.includes("pip") ? pkg : `it with \`sudo apt-get install -y ${pkg}\``}; .ci/run installs it on CI`,
+            );
     }
 }
 
@@ -110,7 +114,12 @@ export function startProcess(name: string, cmd: string, args: string[], logFile:
     return child;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stepMs = 500): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    probe: () => Promise<T | undefined> | T | undefined,
+    timeoutMs: number,
+    stepMs = 500,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const v = await probe();
@@ -130,7 +139,10 @@ export function rootfs(packages: string[]): string {
     const dir = path.join(CACHE_ROOT, key);
     fs.mkdirSync(dir, { recursive: true });
     const build = `test -e ${dir}/done || { rm -rf ${dir}/build && mkdir ${dir}/build && bash ${path.join(HERE, "rootfs.sh")} ${dir}/build/rootfs ${MIRROR} ${packages.join(" ")} > ${dir}/build.log 2>&1 && mv ${dir}/build/rootfs ${dir}/rootfs && touch ${dir}/done; }`;
-    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH } });
+    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: SBIN_PATH },
+    });
     if (r.status !== 0) throw new Error(`building the root filesystem failed; see ${dir}/build.log\n${r.stderr}`);
     return path.join(dir, "rootfs");
 }
@@ -148,11 +160,41 @@ export interface BootCerts {
 export function makeBootCerts(dir: string, awsHosts: string[]): BootCerts {
     const f = (n: string) => path.join(dir, n);
     const openssl = (...args: string[]) => run("openssl", args);
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "2", "-subj", "/CN=mspbyte-redis boot test CA");
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f("ca.key"),
+        "-out",
+        f("ca.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=mspbyte-redis boot test CA",
+    );
     const server = (name: string, san: string) => {
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${name}`);
         fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-        openssl("x509", "-req", "-in", f(`${name}.csr`), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f(`${name}.crt`), "-days", "2", "-extfile", f(`${name}.ext`));
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f(`${name}.csr`),
+            "-CA",
+            f("ca.crt"),
+            "-CAkey",
+            f("ca.key"),
+            "-CAcreateserial",
+            "-out",
+            f(`${name}.crt`),
+            "-days",
+            "2",
+            "-extfile",
+            f(`${name}.ext`),
+        );
         return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
     };
     return {
@@ -179,32 +221,56 @@ export function netns(ns: string): void {
  * DIR/imds.jsonl), moto_server on AWS's address, and the bridge to Debian's mirror.
  */
 export function serveInstanceSide(ns: string, dir: string, certs: BootCerts): void {
-    const inNs = (name: string, cmd: string, ...args: string[]) => startProcess(name, "ip", ["netns", "exec", ns, cmd, ...args], path.join(dir, `${name}.log`));
+    const inNs = (name: string, cmd: string, ...args: string[]) =>
+        startProcess(name, "ip", ["netns", "exec", ns, cmd, ...args], path.join(dir, `${name}.log`));
     if (!fs.existsSync(path.join(dir, "user-data"))) fs.writeFileSync(path.join(dir, "user-data"), "");
-    inNs("imds-stand-in", "python3", path.join(HERE, "imds-stand-in.py"), IMDS_IP, "80", path.join(dir, "user-data"), PRIVATE_IP, path.join(dir, "imds.jsonl"));
+    inNs(
+        "imds-stand-in",
+        "python3",
+        path.join(HERE, "imds-stand-in.py"),
+        IMDS_IP,
+        "80",
+        path.join(dir, "user-data"),
+        PRIVATE_IP,
+        path.join(dir, "imds.jsonl"),
+    );
     inNs("moto_server", "moto_server", "-H", AWS_IP, "-p", "443", "-c", certs.aws.cert, "-k", certs.aws.key);
     const sock = path.join(dir, "mirror.sock");
-    startProcess("mirror-bridge-host", "socat", [`UNIX-LISTEN:${sock},fork`, `TCP:${new URL(MIRROR).hostname}:80`], path.join(dir, "mirror-bridge.log"));
+    startProcess(
+        "mirror-bridge-host",
+        "socat",
+        [`UNIX-LISTEN:${sock},fork`, `TCP:${new URL(MIRROR).hostname}:80`],
+        path.join(dir, "mirror-bridge.log"),
+    );
     inNs("mirror-bridge-ns", "socat", `TCP-LISTEN:80,bind=${MIRROR_IP},fork,reuseaddr`, `UNIX-CONNECT:${sock}`);
 }
 
 /** Runs moto-setup.py in the namespace against its moto_server. */
 export async function motoSetup(ns: string, ca: string, ...args: string[]): Promise<string> {
-    const r = await waitFor("moto_server", async () => {
-        const res = await inNamespace(ns, ["python3", path.join(HERE, "moto-setup.py"), `https://${AWS_IP}`, ca, ...args]);
-        if (res.code === 0) return res;
-        if (/Connection refused|ConnectionRefused|Could not connect/.test(res.stderr)) return undefined;
-        throw new Error(`moto-setup ${args[0]} failed: ${res.stderr}`);
-    }, 30_000);
+    const r = await waitFor(
+        "moto_server",
+        async () => {
+            const res = await inNamespace(ns, ["python3", path.join(HERE, "moto-setup.py"), `https://${AWS_IP}`, ca, ...args]);
+            if (res.code === 0) return res;
+            if (/Connection refused|ConnectionRefused|Could not connect/.test(res.stderr)) return undefined;
+            throw new Error(`moto-setup ${args[0]} failed: ${res.stderr}`);
+        },
+        30_000,
+    );
     return r.stdout.trim();
 }
 
 /** Runs a command in the namespace (outside any machine: the pipeline's side). */
 export function inNamespace(ns: string, cmd: string[], env: Record<string, string> = {}): Promise<Result> {
     return new Promise((resolve) => {
-        execFile("ip", ["netns", "exec", ns, ...cmd], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH, ...env } }, (err, stdout, stderr) => {
-            resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-        });
+        execFile(
+            "ip",
+            ["netns", "exec", ns, ...cmd],
+            { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH, ...env } },
+            (err, stdout, stderr) => {
+                resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+            },
+        );
     });
 }
 
@@ -284,7 +350,10 @@ export class Machine {
         fs.appendFileSync(r("etc/ssl/certs/ca-certificates.crt"), ca);
         const dropIn = (unit: string, env: string) => {
             fs.mkdirSync(r(`etc/systemd/system/${unit}.d`), { recursive: true });
-            fs.writeFileSync(r(`etc/systemd/system/${unit}.d/50-boot-test.conf`), `# Boot test: a shorter deadline than on EC2.\n[Service]\nEnvironment=${env}\n`);
+            fs.writeFileSync(
+                r(`etc/systemd/system/${unit}.d/50-boot-test.conf`),
+                `# Boot test: a shorter deadline than on EC2.\n[Service]\nEnvironment=${env}\n`,
+            );
         };
         dropIn("mspbyte-data-disk.service", `MSPBYTE_DISK_WAIT_SECONDS=${this.o.diskWaitSeconds}`);
         dropIn("mspbyte-redis-config.service", `MSPBYTE_SECRET_WAIT_SECONDS=${this.o.secretWaitSeconds}`);
@@ -339,35 +408,64 @@ export class Machine {
         this.boots++;
         const binds = [`--bind=${this.byId}:/dev/disk/by-id`];
         if (this.loop && (this.attached || opts.lateAttach)) binds.push(`--bind=${this.loop}`);
-        const child = startProcess(`nspawn-${this.o.name}-${this.boots}`, "systemd-nspawn", [
-            "--boot", "--register=no", "--keep-unit", "--quiet",
-            `--directory=${this.root}`, `--machine=${this.ns}`,
-            `--network-namespace-path=/run/netns/${this.ns}`,
-            "--console=pipe",
-            ...binds,
-        ], path.join(this.dir, `console-${this.boots}.log`), 90_000);
+        const child = startProcess(
+            `nspawn-${this.o.name}-${this.boots}`,
+            "systemd-nspawn",
+            [
+                "--boot",
+                "--register=no",
+                "--keep-unit",
+                "--quiet",
+                `--directory=${this.root}`,
+                `--machine=${this.ns}`,
+                `--network-namespace-path=/run/netns/${this.ns}`,
+                "--console=pipe",
+                ...binds,
+            ],
+            path.join(this.dir, `console-${this.boots}.log`),
+            90_000,
+        );
         this.nspawn = child;
-        this.leader = await waitFor("the machine's init", () => {
-            if (child.exitCode !== null) throw new Error(`systemd-nspawn exited (${child.exitCode}): ${fs.readFileSync(path.join(this.dir, `console-${this.boots}.log`), "utf8")}`);
-            const children = fs.existsSync(`/proc/${child.pid}/task/${child.pid}/children`) ? fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean) : [];
-            const init = children.find((pid) => {
-                try {
-                    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd";
-                } catch {
-                    return false;
-                }
-            });
-            return init ? Number(init) : undefined;
-        }, 30_000, 100);
-        await waitFor("systemd in the machine", async () => (await this.exec(["systemctl", "is-system-running"])).stdout.trim() !== "" || undefined, 60_000);
+        this.leader = await waitFor(
+            "the machine's init",
+            () => {
+                if (child.exitCode !== null)
+                    throw new Error(
+                        `systemd-nspawn exited (${child.exitCode}): ${fs.readFileSync(path.join(this.dir, `console-${this.boots}.log`), "utf8")}`,
+                    );
+                const children = fs.existsSync(`/proc/${child.pid}/task/${child.pid}/children`)
+                    ? fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean)
+                    : [];
+                const init = children.find((pid) => {
+                    try {
+                        return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd";
+                    } catch {
+                        return false;
+                    }
+                });
+                return init ? Number(init) : undefined;
+            },
+            30_000,
+            100,
+        );
+        await waitFor(
+            "systemd in the machine",
+            async () => (await this.exec(["systemctl", "is-system-running"])).stdout.trim() !== "" || undefined,
+            60_000,
+        );
     }
 
     /** Waits until systemd's boot transaction is done (running, degraded, or stuck starting). */
     async booted(timeoutMs: number): Promise<string> {
-        return waitFor("the boot to finish", async () => {
-            const s = (await this.exec(["systemctl", "is-system-running"])).stdout.trim();
-            return ["running", "degraded"].includes(s) ? s : undefined;
-        }, timeoutMs, 1000);
+        return waitFor(
+            "the boot to finish",
+            async () => {
+                const s = (await this.exec(["systemctl", "is-system-running"])).stdout.trim();
+                return ["running", "degraded"].includes(s) ? s : undefined;
+            },
+            timeoutMs,
+            1000,
+        );
     }
 
     /** Powers the machine off (systemd shuts down cleanly: Redis saves, the disk unmounts). */
@@ -385,9 +483,14 @@ export class Machine {
         if (!this.leader) throw new Error("not running");
         const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
         return new Promise((resolve) => {
-            execFile("nsenter", ["-t", String(this.leader), "-a", "env", "-i", INSIDE_PATH, "LANG=C.UTF-8", ...vars, ...cmd], { encoding: "utf8", env: { PATH: SBIN_PATH }, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-                resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-            });
+            execFile(
+                "nsenter",
+                ["-t", String(this.leader), "-a", "env", "-i", INSIDE_PATH, "LANG=C.UTF-8", ...vars, ...cmd],
+                { encoding: "utf8", env: { PATH: SBIN_PATH }, maxBuffer: 32 * 1024 * 1024 },
+                (err, stdout, stderr) => {
+                    resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+                },
+            );
         });
     }
 
@@ -421,7 +524,12 @@ export class Machine {
     /** The metadata service's request log. */
     imdsRequests(): { method: string; path: string; status: number; ttl?: number; token?: boolean }[] {
         if (!fs.existsSync(this.imdsLog)) return [];
-        return fs.readFileSync(this.imdsLog, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        return fs
+            .readFileSync(this.imdsLog, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l));
     }
 
     get loopDevice(): string | undefined {

@@ -5,19 +5,36 @@
  * format, same data), and a boot with the volume detached (Redis does not start).
  * `npm run boot-vm` (a release check: several minutes; see README).
  */
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { encodeUserData } from "../../src/targets/vm/cloudInit";
 import { SBIN_PATH } from "../../tools/requireTool";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
-    AWS_IP, BootCerts, CACHE_ROOT, MIRROR, MIRROR_IP, PRIVATE_IP, REDIS_PORT, cleanup, inNamespace, makeBootCerts, motoSetup, netns, requireBootTools, rootfs, run, serveInstanceSide, startProcess, waitFor,
+    AWS_IP,
+    type BootCerts,
+    CACHE_ROOT,
+    MIRROR,
+    MIRROR_IP,
+    PRIVATE_IP,
+    REDIS_PORT,
+    cleanup,
+    inNamespace,
+    makeBootCerts,
+    motoSetup,
+    netns,
+    requireBootTools,
+    rootfs,
+    run,
+    serveInstanceSide,
+    startProcess,
+    waitFor,
 } from "./machine";
-import { RenderedVm, renderVmStack } from "./render";
+import { type RenderedVm, renderVmStack } from "./render";
 import { buildSsmAgentStandIn } from "./ssm-agent-stand-in";
-import { spawnSync } from "child_process";
+import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 
 const HERE = __dirname;
@@ -37,7 +54,10 @@ function vmImage(root: string): { kernel: string; initrd: string; root: string }
     const dir = path.join(CACHE_ROOT, `vm-${key}`);
     fs.mkdirSync(dir, { recursive: true });
     const build = `test -e ${dir}/done || { bash ${path.join(HERE, "vm-image.sh")} ${root} ${dir} ${MIRROR} ${DISK_WAIT_SECONDS} > ${dir}/build.log 2>&1 && touch ${dir}/done; }`;
-    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], { encoding: "utf8", env: { ...process.env, PATH: SBIN_PATH } });
+    const r = spawnSync("flock", [path.join(CACHE_ROOT, ".lock"), "sh", "-c", build], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: SBIN_PATH },
+    });
     if (r.status !== 0) throw new Error(`building the VM image failed; see ${dir}/build.log\n${r.stderr}`);
     return { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), root: path.join(dir, "root.img") };
 }
@@ -45,7 +65,8 @@ function vmImage(root: string): { kernel: string; initrd: string; root: string }
 beforeAll(async () => {
     requireBootTools();
     for (const tool of ["qemu-system-x86_64", "qemu-img"]) {
-        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: install it with \`sudo apt-get install -y qemu-system-x86 qemu-utils\``);
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+            throw new Error(`${tool} not found: install it with \`sudo apt-get install -y qemu-system-x86 qemu-utils\``);
     }
     vm = await renderVmStack();
     awsHosts = [`secretsmanager.${vm.region}.amazonaws.com`, `s3.${vm.region}.amazonaws.com`, `monitoring.${vm.region}.amazonaws.com`];
@@ -85,11 +106,25 @@ class QemuVm {
         // The test environment's vendor data (as a cloud supplies beside the user data): AWS's
         // names and Debian's mirror at the namespace's addresses, and the test CA trusted.
         const hosts = `${AWS_IP} ${awsHosts.join(" ")}\n${MIRROR_IP} ${new URL(MIRROR).hostname}`;
-        fs.writeFileSync(path.join(seed, "vendor-data"), "#cloud-config\n" + stringify({
-            bootcmd: [["sh", "-c", `grep -q mspbyte-boot-test /etc/hosts || printf '# mspbyte-boot-test\\n${hosts.replace(/\n/g, "\\n")}\\n' >> /etc/hosts`]],
-            ca_certs: { trusted: [fs.readFileSync(certs.ca, "utf8")] },
-        }));
-        startProcess("seed-server", "ip", ["netns", "exec", this.ns, "python3", "-m", "http.server", "--bind", GATEWAY, "--directory", seed, String(SEED_PORT)], path.join(this.dir, "seed-server.log"));
+        fs.writeFileSync(
+            path.join(seed, "vendor-data"),
+            `#cloud-config\n${stringify({
+                bootcmd: [
+                    [
+                        "sh",
+                        "-c",
+                        `grep -q mspbyte-boot-test /etc/hosts || printf '# mspbyte-boot-test\\n${hosts.replace(/\n/g, "\\n")}\\n' >> /etc/hosts`,
+                    ],
+                ],
+                ca_certs: { trusted: [fs.readFileSync(certs.ca, "utf8")] },
+            })}`,
+        );
+        startProcess(
+            "seed-server",
+            "ip",
+            ["netns", "exec", this.ns, "python3", "-m", "http.server", "--bind", GATEWAY, "--directory", seed, String(SEED_PORT)],
+            path.join(this.dir, "seed-server.log"),
+        );
         this.setUserData(userData);
         run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.root, "-F", "raw", this.disk]);
         run("qemu-img", ["create", "-q", "-f", "raw", this.volume, "1G"]);
@@ -107,21 +142,66 @@ class QemuVm {
         this.boots++;
         const consoleLog = path.join(this.dir, `console-${this.boots}.log`);
         const t = Date.now();
-        this.qemu = startProcess(`qemu-${this.boots}`, "ip", ["netns", "exec", this.ns, "qemu-system-x86_64",
-            "-machine", "q35", "-accel", "tcg", "-m", "2048", "-smp", "2", "-display", "none", "-monitor", "none",
-            "-kernel", image.kernel, "-initrd", image.initrd,
-            "-append", `root=/dev/vda rw console=ttyS0 ds=nocloud-net;s=http://${GATEWAY}:${SEED_PORT}/`,
-            "-drive", `file=${this.disk},if=virtio,format=qcow2`,
-            ...(withVolume ? ["-drive", `file=${this.volume},if=none,id=vol,format=raw`, "-device", `nvme,drive=vol,serial=${vm.volumeId.replace(/-/g, "")}`] : []),
-            "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0",
-            "-serial", `file:${consoleLog}`, "-qmp", `unix:${this.qmp},server=on,wait=off`,
-        ], path.join(this.dir, `qemu-${this.boots}.log`), 120_000);
-        const report = await waitFor("the boot report", () => {
-            if (this.qemu!.exitCode !== null) throw new Error(`qemu exited: ${fs.readFileSync(path.join(this.dir, `qemu-${this.boots}.log`), "utf8")}`);
-            const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "utf8") : "";
-            const m = /BOOT-REPORT-BEGIN\r?\n([\s\S]*?)BOOT-REPORT-END/.exec(text);
-            return m ? m[1]!.replace(/\r/g, "") : undefined;
-        }, 1_500_000, 2000);
+        this.qemu = startProcess(
+            `qemu-${this.boots}`,
+            "ip",
+            [
+                "netns",
+                "exec",
+                this.ns,
+                "qemu-system-x86_64",
+                "-machine",
+                "q35",
+                "-accel",
+                "tcg",
+                "-m",
+                "2048",
+                "-smp",
+                "2",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-kernel",
+                image.kernel,
+                "-initrd",
+                image.initrd,
+                "-append",
+                `root=/dev/vda rw console=ttyS0 ds=nocloud-net;s=http://${GATEWAY}:${SEED_PORT}/`,
+                "-drive",
+                `file=${this.disk},if=virtio,format=qcow2`,
+                ...(withVolume
+                    ? [
+                          "-drive",
+                          `file=${this.volume},if=none,id=vol,format=raw`,
+                          "-device",
+                          `nvme,drive=vol,serial=${vm.volumeId.replace(/-/g, "")}`,
+                      ]
+                    : []),
+                "-netdev",
+                "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                "-device",
+                "virtio-net-pci,netdev=n0",
+                "-serial",
+                `file:${consoleLog}`,
+                "-qmp",
+                `unix:${this.qmp},server=on,wait=off`,
+            ],
+            path.join(this.dir, `qemu-${this.boots}.log`),
+            120_000,
+        );
+        const report = await waitFor(
+            "the boot report",
+            () => {
+                if (this.qemu!.exitCode !== null)
+                    throw new Error(`qemu exited: ${fs.readFileSync(path.join(this.dir, `qemu-${this.boots}.log`), "utf8")}`);
+                const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "utf8") : "";
+                const m = /BOOT-REPORT-BEGIN\r?\n([\s\S]*?)BOOT-REPORT-END/.exec(text);
+                return m ? m[1]!.replace(/\r/g, "") : undefined;
+            },
+            1_500_000,
+            2000,
+        );
         return { report, seconds: Math.round((Date.now() - t) / 1000) };
     }
 
@@ -129,12 +209,19 @@ class QemuVm {
     async stop(): Promise<void> {
         const q = this.qemu;
         if (!q || q.exitCode !== null) return;
-        run("socat", ["-", `UNIX-CONNECT:${this.qmp}`], { input: '{"execute":"qmp_capabilities"}\n{"execute":"system_powerdown"}\n', allowFail: true });
+        run("socat", ["-", `UNIX-CONNECT:${this.qmp}`], {
+            input: '{"execute":"qmp_capabilities"}\n{"execute":"system_powerdown"}\n',
+            allowFail: true,
+        });
         await waitFor("the VM to power off", () => q.exitCode !== null || q.signalCode !== null || undefined, 300_000, 1000);
     }
 
     redisCli(args: string[], password?: string) {
-        return inNamespace(this.ns, ["redis-cli", "--tls", "--cacert", certs.ca, "-h", PRIVATE_IP, "-p", String(REDIS_PORT), ...args], password ? { REDISCLI_AUTH: password } : {});
+        return inNamespace(
+            this.ns,
+            ["redis-cli", "--tls", "--cacert", certs.ca, "-h", PRIVATE_IP, "-p", String(REDIS_PORT), ...args],
+            password ? { REDISCLI_AUTH: password } : {},
+        );
     }
 }
 
@@ -145,7 +232,11 @@ it("boots the vm stack's user data on a VM: first boot, second boot, volume deta
     const placeholder = new QemuVm("");
     const read = (f: string) => fs.readFileSync(f, "utf8");
     const secretFile = path.join(placeholder.dir, "secret.json");
-    fs.writeFileSync(secretFile, JSON.stringify({ ...vm.secret, tlsCert: read(certs.redis.cert), tlsKey: read(certs.redis.key), tlsCa: read(certs.ca) }), { mode: 0o600 });
+    fs.writeFileSync(
+        secretFile,
+        JSON.stringify({ ...vm.secret, tlsCert: read(certs.redis.cert), tlsKey: read(certs.redis.key), tlsCa: read(certs.ca) }),
+        { mode: 0o600 },
+    );
     const arn = await motoSetup(placeholder.ns, certs.ca, "secret", vm.secretName, secretFile);
     const arch = /MSPBYTE_DEB_ARCH=(\S+)/.exec(vm.userData)![1];
     await motoSetup(placeholder.ns, certs.ca, "object", `amazon-ssm-${vm.region}`, `latest/debian_${arch}/amazon-ssm-agent.deb`, ssmDeb);

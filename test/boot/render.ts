@@ -21,7 +21,12 @@ export async function renderVmStack(): Promise<RenderedVm> {
     const userData = decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
     const doc = parse(userData) as { packages: string[]; write_files: { path: string; content: string }[] };
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!.content;
-    const env = Object.fromEntries(file("/etc/mspbyte/redis-vm.env").split("\n").filter((l) => l.includes("=")).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    const env = Object.fromEntries(
+        file("/etc/mspbyte/redis-vm.env")
+            .split("\n")
+            .filter((l) => l.includes("="))
+            .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+    );
     const secretInputs = single(resources, "aws:secretsmanager/secret:Secret").inputs;
     // namePrefix: AWS appends a suffix of its own (moto too).
     const secretName = (secretInputs.name ?? `${secretInputs.namePrefix}boot-test`) as string;

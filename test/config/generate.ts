@@ -22,17 +22,29 @@ export interface Case {
 }
 
 const MiB = 1024 * 1024;
-const GOOD_IMAGES = ["redis:7.4.11-bookworm", "redis:7.4", `redis@sha256:${"c".repeat(64)}`, "registry.example.com:5000/ops/redis:7.4.11", "ghcr.io/example/redis:7.2.5-alpine"];
+const GOOD_IMAGES = [
+    "redis:7.4.11-bookworm",
+    "redis:7.4",
+    `redis@sha256:${"c".repeat(64)}`,
+    "registry.example.com:5000/ops/redis:7.4.11",
+    "ghcr.io/example/redis:7.2.5-alpine",
+];
 const BAD_IMAGES = ["redis", "redis:latest", "registry.example.com:5000/redis", "redis:LATEST", "redis: 7.4", "Redis:7.4"];
 const INSTANCE_TYPES = Object.keys(INSTANCE_MEMORY_MIB);
 const SG = "sg-0a1b2c3d4e5f60003";
 
 /** A private key body: random base64, so that only its own text can match it. */
-const keyBody = fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), minLength: 64, maxLength: 64 });
+const keyBody = fc.string({
+    unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+    minLength: 64,
+    maxLength: 64,
+});
 const pem = (kind: string, body: string) => `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
 /** Printable ASCII without spaces: what config takes for a password outside ElastiCache. */
-const printable = (min: number, max: number) => fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: min, maxLength: max });
-const alnum = (min: number, max: number) => fc.string({ unit: fc.constantFrom(..."ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"), minLength: min, maxLength: max });
+const printable = (min: number, max: number) =>
+    fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: min, maxLength: max });
+const alnum = (min: number, max: number) =>
+    fc.string({ unit: fc.constantFrom(..."ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"), minLength: min, maxLength: max });
 
 /** A size redis.conf and Redis take, of `bytes` rounded down to the unit drawn. */
 function spell(g: Draw, bytes: number): string {
@@ -52,7 +64,16 @@ function badSpelling(g: Draw): string {
 function privateCidr(g: Draw): string {
     const a = g(fc.integer({ min: 0, max: 255 }));
     const b = g(fc.integer({ min: 0, max: 255 }));
-    return g(fc.constantFrom(`10.${a}.${b}.0/24`, `10.${a}.0.0/16`, `172.${16 + (a % 16)}.${b}.0/24`, `192.168.${b}.0/24`, `100.${64 + (a % 64)}.0.0/16`, `fd${(a % 256).toString(16).padStart(2, "0")}:${b.toString(16)}::/48`));
+    return g(
+        fc.constantFrom(
+            `10.${a}.${b}.0/24`,
+            `10.${a}.0.0/16`,
+            `172.${16 + (a % 16)}.${b}.0/24`,
+            `192.168.${b}.0/24`,
+            `100.${64 + (a % 64)}.0.0/16`,
+            `fd${(a % 256).toString(16).padStart(2, "0")}:${b.toString(16)}::/48`,
+        ),
+    );
 }
 
 function publicCidr(g: Draw): string {
@@ -61,17 +82,58 @@ function publicCidr(g: Draw): string {
 }
 
 /** Source lists that admit the whole internet, however spelled. */
-const INTERNET = [["0.0.0.0/0"], ["0::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["::/1"], ["2000::/4", "3000::/4"], ["10.0.0.0/8", "0.0.0.0/0"],
-    ["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"]];
+const INTERNET = [
+    ["0.0.0.0/0"],
+    ["0::/0"],
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["::/1"],
+    ["2000::/4", "3000::/4"],
+    ["10.0.0.0/8", "0.0.0.0/0"],
+    ["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"],
+];
 
 /** Draws one value of an arbitrary. */
 type Draw = <T>(a: fc.Arbitrary<T>) => T;
 
 /** Mistakes that can be made on a stack of each target. */
 const MISTAKES: Record<TargetName, string[]> = {
-    docker: ["password", "protect", "tls swapped", "section", "maxmemory spelling", "maxmemory over", "memoryLimit", "hostPort", "image", "deleteData", "key material in a name"],
-    vm: ["password", "protect", "tls swapped", "section", "maxmemory spelling", "maxmemory over", "maxmemory unsized", "public source", "whole internet", "not a CIDR"],
-    elasticache: ["password", "protect", "tls on a managed cache", "section", "maxmemory spelling", "maxmemory set", "public source", "whole internet", "not a CIDR", "replicas"],
+    docker: [
+        "password",
+        "protect",
+        "tls swapped",
+        "section",
+        "maxmemory spelling",
+        "maxmemory over",
+        "memoryLimit",
+        "hostPort",
+        "image",
+        "deleteData",
+        "key material in a name",
+    ],
+    vm: [
+        "password",
+        "protect",
+        "tls swapped",
+        "section",
+        "maxmemory spelling",
+        "maxmemory over",
+        "maxmemory unsized",
+        "public source",
+        "whole internet",
+        "not a CIDR",
+    ],
+    elasticache: [
+        "password",
+        "protect",
+        "tls on a managed cache",
+        "section",
+        "maxmemory spelling",
+        "maxmemory set",
+        "public source",
+        "whole internet",
+        "not a CIDR",
+        "replicas",
+    ],
     kubernetes: ["password", "protect", "tls swapped", "section", "maxmemory spelling", "maxmemory over", "memoryLimit", "image"],
     external: ["password", "no password", "protect", "tls on a managed cache", "section", "maxmemory spelling", "maxmemory set", "host"],
 };
@@ -91,9 +153,12 @@ export function drawCase(gen: fc.GeneratorValue): Case {
     };
     const chance = (percent: number) => g(fc.integer({ min: 0, max: 99 })) < percent;
     const target = g(fc.constantFrom(...TARGETS));
-    const mistakes = chance(50) ? [...new Set(Array.from({ length: chance(80) ? 1 : 2 }, () => g(fc.constantFrom(...MISTAKES[target]))))] : [];
+    const mistakes = chance(50)
+        ? [...new Set(Array.from({ length: chance(80) ? 1 : 2 }, () => g(fc.constantFrom(...MISTAKES[target]))))]
+        : [];
     const has = (m: string) => mistakes.includes(m);
-    const stack = has("protect") || has("deleteData") ? g(fc.constantFrom("staging", "prod")) : g(fc.constantFrom("dev", "staging", "prod"));
+    const stack =
+        has("protect") || has("deleteData") ? g(fc.constantFrom("staging", "prod")) : g(fc.constantFrom("dev", "staging", "prod"));
     set("target", target);
 
     // password: a secret, or generated (not for external); mistakes: short, plain text, a PEM key
@@ -166,7 +231,10 @@ export function drawCase(gen: fc.GeneratorValue): Case {
             if (has("deleteData") || (stack === "dev" && chance(10))) section.deleteData = true;
             if (has("key material in a name")) {
                 const body = g(keyBody);
-                section[g(fc.constantFrom("containerName", "volumeName"))] = pem(g(fc.constantFrom("RSA PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY")), body);
+                section[g(fc.constantFrom("containerName", "volumeName"))] = pem(
+                    g(fc.constantFrom("RSA PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY")),
+                    body,
+                );
                 planted.push(body);
             }
             break;
@@ -177,8 +245,7 @@ export function drawCase(gen: fc.GeneratorValue): Case {
             if (target === "vm") {
                 section.subnetId = "subnet-0a1b2c3d4e5f60001";
                 if (chance(30)) section.port = g(fc.integer({ min: 1, max: 65535 }));
-            }
-            else section.subnetIds = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"];
+            } else section.subnetIds = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"];
             section.allowedSecurityGroupIds = [SG];
             const optIn = chance(30);
             if (optIn) section.allowPublicCidrs = true;
@@ -186,10 +253,12 @@ export function drawCase(gen: fc.GeneratorValue): Case {
                 section.allowedCidrs = [privateCidr(g), publicCidr(g)];
                 section.allowPublicCidrs = false;
             } else if (has("whole internet")) section.allowedCidrs = g(fc.constantFrom(...INTERNET));
-            else if (has("not a CIDR")) section.allowedCidrs = [g(fc.constantFrom("10.1.2.3/16", "10.0.0.5", "10.0.0.0/33", "10.0.0.0 /16", "any"))];
+            else if (has("not a CIDR"))
+                section.allowedCidrs = [g(fc.constantFrom("10.1.2.3/16", "10.0.0.5", "10.0.0.0/33", "10.0.0.0 /16", "any"))];
             else if (optIn && chance(50)) section.allowedCidrs = [privateCidr(g), publicCidr(g)];
             else section.allowedCidrs = Array.from({ length: g(fc.integer({ min: 0, max: 3 })) }, () => privateCidr(g));
-            if (target === "elasticache") section.replicas = has("replicas") ? g(fc.constantFrom(6, -1, 1.5)) : g(fc.integer({ min: 0, max: 5 }));
+            if (target === "elasticache")
+                section.replicas = has("replicas") ? g(fc.constantFrom(6, -1, 1.5)) : g(fc.integer({ min: 0, max: 5 }));
             break;
         }
         case "kubernetes": {
@@ -199,10 +268,21 @@ export function drawCase(gen: fc.GeneratorValue): Case {
             break;
         }
         case "external": {
-            const host = g(fc.oneof(fc.domain(), fc.ipV4(), fc.constantFrom("2001:db8::10", "redis-12345.c1.us-east-1-2.ec2.cloud.redislabs.com")));
+            const host = g(
+                fc.oneof(fc.domain(), fc.ipV4(), fc.constantFrom("2001:db8::10", "redis-12345.c1.us-east-1-2.ec2.cloud.redislabs.com")),
+            );
             const port = g(fc.integer({ min: 1, max: 65535 }));
             const bracketed = host.includes(":") ? `[${host}]` : host;
-            section.host = has("host") ? g(fc.constantFrom(`${bracketed}:${port}`, `rediss://default@${bracketed}:${port}`, `redis_${port}.example.com`, `${host} `)) : host;
+            section.host = has("host")
+                ? g(
+                      fc.constantFrom(
+                          `${bracketed}:${port}`,
+                          `rediss://default@${bracketed}:${port}`,
+                          `redis_${port}.example.com`,
+                          `${host} `,
+                      ),
+                  )
+                : host;
             section.port = port;
             break;
         }

@@ -3,20 +3,23 @@
  * with load zod and the small rule modules only: never the Pulumi SDK, never a component. Read
  * from the import statements, followed through every relative import.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = path.join(__dirname, "..", "..");
 const TARGETS_DIR = path.join(ROOT, "src", "targets");
-const CONFIG_FILES = fs.readdirSync(TARGETS_DIR, { withFileTypes: true })
+const CONFIG_FILES = fs
+    .readdirSync(TARGETS_DIR, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(TARGETS_DIR, d.name, "config.ts")))
     .map((d) => path.join("src", "targets", d.name, "config.ts"));
 
 /** The module specifiers a file imports or re-exports (type-only ones too: they are the stricter reading). */
 function specifiers(file: string): string[] {
     const text = fs.readFileSync(path.join(ROOT, file), "utf8");
-    return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms), ...text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]!);
+    return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms), ...text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)/g)].map(
+        (m) => m[1]!,
+    );
 }
 
 function resolve(from: string, spec: string): string {
@@ -49,7 +52,10 @@ describe("the targets' config files load zod and rule modules only", () => {
     it.each(CONFIG_FILES)("%s", (file) => {
         const { files, packages } = closure(file);
         expect([...packages].sort()).toEqual(["zod"]);
-        const allowed = (f: string) => /^src\/(rules|awsRules|memory|contract)\.ts$/.test(f) || /^src\/config\/zod\.ts$/.test(f) || /^src\/targets\/\w+\/config\.ts$/.test(f);
+        const allowed = (f: string) =>
+            /^src\/(rules|awsRules|memory|contract)\.ts$/.test(f) ||
+            /^src\/config\/zod\.ts$/.test(f) ||
+            /^src\/targets\/\w+\/config\.ts$/.test(f);
         expect([...files].map((f) => f.split(path.sep).join("/")).filter((f) => !allowed(f))).toEqual([]);
     });
 

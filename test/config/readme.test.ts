@@ -5,8 +5,8 @@
  * so none of them can drift: a default changed in one place fails here until all agree, and a
  * key added to a schema fails until the README documents it.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { anyTargetSchema } from "../../src/config";
@@ -94,11 +94,14 @@ function readmeRows(text: string): Row[] {
             else if (lines[j]!.startsWith("## ")) {
                 const heading = lines[j]!.slice(3).trim();
                 block = { "Stack config": "top", "The VM target": "vm", "The Kubernetes target": "kubernetes" }[heading];
-                if (block === undefined) throw new Error(`README line ${i + 1}: a config table under "${heading}", which this test does not know`);
+                if (block === undefined)
+                    throw new Error(`README line ${i + 1}: a config table under "${heading}", which this test does not know`);
             }
         }
         for (let k = i + 2; k < lines.length && lines[k]!.startsWith("|"); k++) {
-            const cells = lines[k]!.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+            const cells = lines[k]!.split(/(?<!\\)\|/)
+                .slice(1, -1)
+                .map((c) => c.trim());
             const keys = [...cells[0]!.matchAll(/`([\w.]+)`/g)].map((m) => m[1]!);
             const parts = splitTop(cells[2] ?? "");
             rows.push({ block: block!, keys, defaults: parts.length === keys.length ? parts : keys.map(() => cells[2]!), line: k + 1 });
@@ -144,7 +147,12 @@ function argDocs(folder: string): ArgDoc[] {
                 for (const m of node.members) {
                     if (!ts.isPropertySignature(m) || !ts.isIdentifier(m.name)) continue;
                     const tag = ts.getJSDocTags(m).find((t) => t.tagName.text === "default");
-                    const text = tag === undefined ? undefined : typeof tag.comment === "string" ? tag.comment : ts.getTextOfJSDocComment(tag.comment) ?? "";
+                    const text =
+                        tag === undefined
+                            ? undefined
+                            : typeof tag.comment === "string"
+                              ? tag.comment
+                              : (ts.getTextOfJSDocComment(tag.comment) ?? "");
                     out.push({ file: path.relative(ROOT, file), key: m.name.text, default: text?.trim() });
                 }
             }
@@ -173,14 +181,20 @@ describe("defaults: <T>_DEFAULTS, the schemas, the README tables and the compone
         expect(schemaDefaults(schema.shape as unknown as Shape)).toEqual(defaults);
     });
 
-    it.each(BLOCKS)("$block: every key of the schema is in the README, each default as <T>_DEFAULTS has it", ({ block, schema, defaults }) => {
-        const missing = Object.keys(schema.shape).filter((k) => !docs.has(`${block}.${k}`));
-        expect(missing, `keys of ${block} the README's tables do not list`).toEqual([]);
-        const wrong = Object.entries(defaults)
-            .filter(([k, v]) => !cellGives(docs.get(`${block}.${k}`)!.cell, v))
-            .map(([k, v]) => `README.md:${docs.get(`${block}.${k}`)!.line} ${block}.${k}: documented ${docs.get(`${block}.${k}`)!.cell}, the default is \`${spelled(v)}\``);
-        expect(wrong).toEqual([]);
-    });
+    it.each(BLOCKS)(
+        "$block: every key of the schema is in the README, each default as <T>_DEFAULTS has it",
+        ({ block, schema, defaults }) => {
+            const missing = Object.keys(schema.shape).filter((k) => !docs.has(`${block}.${k}`));
+            expect(missing, `keys of ${block} the README's tables do not list`).toEqual([]);
+            const wrong = Object.entries(defaults)
+                .filter(([k, v]) => !cellGives(docs.get(`${block}.${k}`)!.cell, v))
+                .map(
+                    ([k, v]) =>
+                        `README.md:${docs.get(`${block}.${k}`)!.line} ${block}.${k}: documented ${docs.get(`${block}.${k}`)!.cell}, the default is \`${spelled(v)}\``,
+                );
+            expect(wrong).toEqual([]);
+        },
+    );
 
     it.each(BLOCKS)("$block: the README documents no key the schema does not take", ({ block, schema }) => {
         const extra = [...docs.keys()].filter((k) => k.startsWith(`${block}.`) && !(k.slice(block.length + 1) in schema.shape));
@@ -199,27 +213,36 @@ describe("defaults: <T>_DEFAULTS, the schemas, the README tables and the compone
         expect(cellGives(docs.get("top.bullmq")!.cell, bullmq)).toBe(true);
     });
 
-    it.each(BLOCKS)("$block: each args member that has a default in <T>_DEFAULTS documents it with @default, the same value when written as a literal", ({ folder, defaults }) => {
-        const args = argDocs(folder);
-        expect(args.filter((a) => a.key in defaults).length, `args members of src/targets/${folder}/ with a default`).toBeGreaterThan(0);
-        const problems: string[] = [];
-        for (const a of args) {
-            if (!(a.key in defaults)) continue;
-            const want = (defaults as Record<string, unknown>)[a.key];
-            if (a.default === undefined) {
-                problems.push(`${a.file} ${a.key}: no @default (the default is ${JSON.stringify(want)})`);
-                continue;
+    it.each(BLOCKS)(
+        "$block: each args member that has a default in <T>_DEFAULTS documents it with @default, the same value when written as a literal",
+        ({ folder, defaults }) => {
+            const args = argDocs(folder);
+            expect(args.filter((a) => a.key in defaults).length, `args members of src/targets/${folder}/ with a default`).toBeGreaterThan(
+                0,
+            );
+            const problems: string[] = [];
+            for (const a of args) {
+                if (!(a.key in defaults)) continue;
+                const want = (defaults as Record<string, unknown>)[a.key];
+                if (a.default === undefined) {
+                    problems.push(`${a.file} ${a.key}: no @default (the default is ${JSON.stringify(want)})`);
+                    continue;
+                }
+                const literal = literalDefault(a.default);
+                if (literal !== undefined && JSON.stringify(literal.value) !== JSON.stringify(want)) {
+                    problems.push(`${a.file} ${a.key}: @default ${a.default}, the default is ${JSON.stringify(want)}`);
+                }
             }
-            const literal = literalDefault(a.default);
-            if (literal !== undefined && JSON.stringify(literal.value) !== JSON.stringify(want)) {
-                problems.push(`${a.file} ${a.key}: @default ${a.default}, the default is ${JSON.stringify(want)}`);
-            }
-        }
-        expect(problems).toEqual([]);
-    });
+            expect(problems).toEqual([]);
+        },
+    );
 
     it("the README's tables are read: every block has rows, each row's keys and its default", () => {
-        for (const b of [...BLOCKS.map((x) => x.block), "top"]) expect([...docs.keys()].some((k) => k.startsWith(`${b}.`)), b).toBe(true);
+        for (const b of [...BLOCKS.map((x) => x.block), "top"])
+            expect(
+                [...docs.keys()].some((k) => k.startsWith(`${b}.`)),
+                b,
+            ).toBe(true);
         expect(docs.get("docker.hostPort")?.cell).toBe("`6379`");
         expect(docs.get("elasticache.maintenanceWindow")?.cell).toBe("`sun:05:00-sun:06:00`");
         expect(docs.get("kubernetes.metricsNamespaces")?.cell).toBe("`[monitoring]`");

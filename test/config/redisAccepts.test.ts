@@ -4,7 +4,7 @@
  * computes; every spelling Redis refuses is refused by config first, with a spelling Redis takes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import { ConfigError, parseStackConfig } from "../../src/config";
 import { parseMemorySize } from "../../src/memory";
 import { dockerConf, TEST_PASSWORD } from "../../tools/render";
@@ -43,7 +43,25 @@ function configMaxmemory(value: string | number): string | Error {
     }
 }
 
-const ACCEPTED = ["16mb", "512mb", "512MB", "512Mb", "1gb", "1GB", "1g", "1G", "600m", "600M", "536870912", "16777216b", "16777216B", "524288kb", "20000k", "0512mb", " 512mb "];
+const ACCEPTED = [
+    "16mb",
+    "512mb",
+    "512MB",
+    "512Mb",
+    "1gb",
+    "1GB",
+    "1g",
+    "1G",
+    "600m",
+    "600M",
+    "536870912",
+    "16777216b",
+    "16777216B",
+    "524288kb",
+    "20000k",
+    "0512mb",
+    " 512mb ",
+];
 
 describe("every maxmemory spelling config accepts, Redis takes with the same bytes", () => {
     it.each(ACCEPTED)("%j", async (value) => {
@@ -75,9 +93,22 @@ describe("every maxmemory spelling config accepts, Redis takes with the same byt
 
 describe("every spelling Redis refuses, config refuses first, with one Redis takes", () => {
     it.each([
-        ["512 MB", "512mb"], ["512 mb", "512mb"], ["1.5gb", "1536mb"], ["1.5 GB", "1536mb"], ["+512mb", "512mb"], ["512MiB", "512mb"], ["512Mi", "512mb"],
-        ["1Gi", "1gb"], ["1tb", "1024gb"], ["2 TB", "2048gb"], ["512 megs", "512mb"], ["0.5gb", "512mb"],
-        ["-1", undefined], ["0x10", undefined], ["lots", undefined], ["1e9", undefined],
+        ["512 MB", "512mb"],
+        ["512 mb", "512mb"],
+        ["1.5gb", "1536mb"],
+        ["1.5 GB", "1536mb"],
+        ["+512mb", "512mb"],
+        ["512MiB", "512mb"],
+        ["512Mi", "512mb"],
+        ["1Gi", "1gb"],
+        ["1tb", "1024gb"],
+        ["2 TB", "2048gb"],
+        ["512 megs", "512mb"],
+        ["0.5gb", "512mb"],
+        ["-1", undefined],
+        ["0x10", undefined],
+        ["lots", undefined],
+        ["1e9", undefined],
     ] as [string, string | undefined][])("%j (wants %s)", async (value, wanted) => {
         expect(typeof (await redisTakes(value)), "Redis refuses it").toBe("string");
         const result = configMaxmemory(value);
@@ -91,8 +122,11 @@ describe("every spelling Redis refuses, config refuses first, with one Redis tak
         }
     });
 
-    it.each(["0", "", "1mb", "15mb", "16777215"])("%j: Redis takes it (CONFIG SET), config refuses it (a queue needs a ceiling of at least 16mb)", async (value) => {
-        expect(typeof (await redisTakes(value))).toBe("number");
-        expect(configMaxmemory(value)).toBeInstanceOf(ConfigError);
-    });
+    it.each(["0", "", "1mb", "15mb", "16777215"])(
+        "%j: Redis takes it (CONFIG SET), config refuses it (a queue needs a ceiling of at least 16mb)",
+        async (value) => {
+            expect(typeof (await redisTakes(value))).toBe("number");
+            expect(configMaxmemory(value)).toBeInstanceOf(ConfigError);
+        },
+    );
 });

@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 import { dockerSchema, externalSchema, kubernetesSchema, elasticacheSchema, vmSchema } from "../../src/config";
 import { authTokenProblem, AUTH_TOKEN_CHARACTERS, AUTH_TOKEN_FORBIDDEN, multiAzOf } from "../../src/awsRules";
 import { isRedisMemorySize, parseQuantity, QUANTITY } from "../../src/memory";
-import { dockerHostIpProblem, metricsNamespacesProblem, networkPolicySourcesProblem, plaintextProblem, unreachableProblem } from "../../src/rules";
+import {
+    dockerHostIpProblem,
+    metricsNamespacesProblem,
+    networkPolicySourcesProblem,
+    plaintextProblem,
+    unreachableProblem,
+} from "../../src/rules";
 import { checkHostIp, dockerSettings, type DockerRedisArgs } from "../../src/targets/docker/docker";
 import { externalSettings, type ExternalRedisArgs } from "../../src/targets/external/external";
 import { kubernetesSettings, type KubernetesRedisArgs } from "../../src/targets/kubernetes/kubernetes";
@@ -23,13 +29,28 @@ const refuses = (f: () => unknown): boolean => {
 const docker = (a: Partial<DockerRedisArgs>) => dockerSettings({ stack: "dev", ...a } as DockerRedisArgs);
 const kubernetes = (a: Partial<KubernetesRedisArgs>) => kubernetesSettings(a as KubernetesRedisArgs);
 const external = (a: Partial<ExternalRedisArgs>) => externalSettings({ host: "redis.example.com", ...a } as ExternalRedisArgs);
-const messages = (r: { success: boolean; error?: { issues: { message: string }[] } }) => (r.success ? [] : r.error!.issues.map((i) => i.message));
+const messages = (r: { success: boolean; error?: { issues: { message: string }[] } }) =>
+    r.success ? [] : r.error!.issues.map((i) => i.message);
 
 describe("docker.hostIp: an IP address, never a name", () => {
     it.each([
-        ["127.0.0.1", true], ["::1", true], ["192.0.2.10", true], ["0.0.0.0", true], ["::", true], ["fe80::1", true], ["1:2:3:4:5:6:7::", true],
-        ["redis.local", false], ["01.2.3.4", false], ["256.1.1.1", false], ["1.2.3", false], [":::", false], [":", false], ["fe80::1%eth0", false],
-        ["::ffff:192.0.2.1", false], ["1::2::3", false], ["", false],
+        ["127.0.0.1", true],
+        ["::1", true],
+        ["192.0.2.10", true],
+        ["0.0.0.0", true],
+        ["::", true],
+        ["fe80::1", true],
+        ["1:2:3:4:5:6:7::", true],
+        ["redis.local", false],
+        ["01.2.3.4", false],
+        ["256.1.1.1", false],
+        ["1.2.3", false],
+        [":::", false],
+        [":", false],
+        ["fe80::1%eth0", false],
+        ["::ffff:192.0.2.1", false],
+        ["1::2::3", false],
+        ["", false],
     ])("%j accepted: %s, by config and by the component alike", (hostIp, ok) => {
         expect(dockerSchema.safeParse({ hostIp, tls: true, exposeToNetwork: true }).success).toBe(ok);
         expect(refuses(() => checkHostIp(hostIp))).toBe(!ok);
@@ -44,15 +65,28 @@ describe("docker.hostIp: an IP address, never a name", () => {
     });
 
     it("each says it in its own words", () => {
-        expect(messages(dockerSchema.safeParse({ hostIp: "redis.local", tls: true }))).toEqual([dockerHostIpProblem("redis.local", "config")]);
+        expect(messages(dockerSchema.safeParse({ hostIp: "redis.local", tls: true }))).toEqual([
+            dockerHostIpProblem("redis.local", "config"),
+        ]);
         expect(() => checkHostIp("redis.local")).toThrow(dockerHostIpProblem("redis.local", "args")!);
     });
 });
 
 describe("docker.memoryLimit: a memory size as redis.conf writes it", () => {
     it.each([
-        ["1gb", true], ["512mb", true], ["536870912", true], [" 1GB ", true], [1073741824, true],
-        ["512 mb", false], ["1.5gb", false], ["1GiB", false], ["lots", false], ["-1", false], [-1, false], [1.5, false], ["99999999999999999999", false],
+        ["1gb", true],
+        ["512mb", true],
+        ["536870912", true],
+        [" 1GB ", true],
+        [1073741824, true],
+        ["512 mb", false],
+        ["1.5gb", false],
+        ["1GiB", false],
+        ["lots", false],
+        ["-1", false],
+        [-1, false],
+        [1.5, false],
+        ["99999999999999999999", false],
     ] as [string | number, boolean][])("%j accepted: %s, by config and by the component alike", (memoryLimit, ok) => {
         expect(dockerSchema.safeParse({ memoryLimit }).success).toBe(ok);
         expect(refuses(() => docker({ memoryLimit }))).toBe(!ok);
@@ -100,12 +134,20 @@ describe("kubernetes: the NetworkPolicy and the exporter admit someone, never ev
 
 describe("external: TLS to another host unless plain text is accepted", () => {
     it.each([
-        ["redis.example.com", true, false, true], ["redis.example.com", false, false, false], ["redis.example.com", false, true, true],
-        ["127.0.0.1", false, false, true], ["localhost", false, false, true], ["::1", false, false, true], ["192.0.2.10", false, false, false],
-    ] as [string, boolean, boolean, boolean][])("%s tls %s allowPlaintext %s accepted: %s, by config and by the component alike", (host, tls, allowPlaintext, ok) => {
-        expect(externalSchema.safeParse({ host, tls, allowPlaintext }).success).toBe(ok);
-        expect(refuses(() => external({ host, tls, allowPlaintext }))).toBe(!ok);
-    });
+        ["redis.example.com", true, false, true],
+        ["redis.example.com", false, false, false],
+        ["redis.example.com", false, true, true],
+        ["127.0.0.1", false, false, true],
+        ["localhost", false, false, true],
+        ["::1", false, false, true],
+        ["192.0.2.10", false, false, false],
+    ] as [string, boolean, boolean, boolean][])(
+        "%s tls %s allowPlaintext %s accepted: %s, by config and by the component alike",
+        (host, tls, allowPlaintext, ok) => {
+            expect(externalSchema.safeParse({ host, tls, allowPlaintext }).success).toBe(ok);
+            expect(refuses(() => external({ host, tls, allowPlaintext }))).toBe(!ok);
+        },
+    );
 
     it("each says it in its own words", () => {
         const x = { host: "redis.example.com", tls: false, allowPlaintext: false };
@@ -120,27 +162,46 @@ describe("AWS blocks: the rules vm and elasticache share", () => {
 
     it("with no CIDR block and no security group, nothing can reach the server: one rule, both blocks", () => {
         expect(messages(vmSchema.safeParse(vm))).toEqual([unreachableProblem("vm", { allowedCidrs: [], allowedSecurityGroupIds: [] })]);
-        expect(messages(elasticacheSchema.safeParse(elasticache))).toEqual([unreachableProblem("elasticache", { allowedCidrs: [], allowedSecurityGroupIds: [] })]);
+        expect(messages(elasticacheSchema.safeParse(elasticache))).toEqual([
+            unreachableProblem("elasticache", { allowedCidrs: [], allowedSecurityGroupIds: [] }),
+        ]);
         expect(vmSchema.safeParse({ ...vm, allowedSecurityGroupIds: ["sg-0123"] }).success).toBe(true);
         expect(elasticacheSchema.safeParse({ ...elasticache, allowedCidrs: ["10.0.0.0/16"] }).success).toBe(true);
     });
 
     it.each([
-        ["vpcId", "vpc-xyz"], ["allowedSecurityGroupIds", ["sg-XYZ"]], ["kmsKeyArn", "arn:aws:s3:::bucket"], ["alarmEmail", "ops at example"],
+        ["vpcId", "vpc-xyz"],
+        ["allowedSecurityGroupIds", ["sg-XYZ"]],
+        ["kmsKeyArn", "arn:aws:s3:::bucket"],
+        ["alarmEmail", "ops at example"],
     ] as [string, unknown][])("%s %j is refused by both blocks with the same text", (key, value) => {
-        const both = [vmSchema.safeParse({ ...vm, allowedSecurityGroupIds: ["sg-0123"], [key]: value }), elasticacheSchema.safeParse({ ...elasticache, allowedSecurityGroupIds: ["sg-0123"], [key]: value })];
+        const both = [
+            vmSchema.safeParse({ ...vm, allowedSecurityGroupIds: ["sg-0123"], [key]: value }),
+            elasticacheSchema.safeParse({ ...elasticache, allowedSecurityGroupIds: ["sg-0123"], [key]: value }),
+        ];
         expect(both.map((r) => r.success)).toEqual([false, false]);
         expect(messages(both[0]!)).toEqual(messages(both[1]!));
     });
 
     it("AUTH tokens: the forbidden characters are the allowed ones' complement", () => {
-        for (const t of ["Abcdefgh-12345678", "Abc!def&ghi#jkl$mno^p<q>r", "Abcdefgh%12345678", "Abcdefgh 12345678", "Abcdefgh\u00e912345678"]) {
+        for (const t of [
+            "Abcdefgh-12345678",
+            "Abc!def&ghi#jkl$mno^p<q>r",
+            "Abcdefgh%12345678",
+            "Abcdefgh 12345678",
+            "Abcdefgh\u00e912345678",
+        ]) {
             expect(AUTH_TOKEN_FORBIDDEN.test(t)).toBe(!AUTH_TOKEN_CHARACTERS.test(t));
             expect(authTokenProblem(t) === undefined).toBe(AUTH_TOKEN_CHARACTERS.test(t));
         }
     });
 
     it("Multi-AZ: as set, or on whenever there is a replica", () => {
-        expect([multiAzOf(undefined, 0), multiAzOf(undefined, 1), multiAzOf(false, 2), multiAzOf(true, 1)]).toEqual([false, true, false, true]);
+        expect([multiAzOf(undefined, 0), multiAzOf(undefined, 1), multiAzOf(false, 2), multiAzOf(true, 1)]).toEqual([
+            false,
+            true,
+            false,
+            true,
+        ]);
     });
 });

@@ -3,14 +3,14 @@
  * the STAND-IN for the official redis image: TLS clients verified by the CA get in, plain
  * clients do not, and the healthcheck speaks TLS.
  */
-import * as fs from "fs";
-import * as tls from "tls";
+import * as fs from "node:fs";
+import * as tls from "node:tls";
 import Redis from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
-import { DockerStack, startRegisteredStack } from "../helpers/dockerReplay";
+import { type DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
+import { type DockerStack, startRegisteredStack } from "../helpers/dockerReplay";
 import { promiseOf, runProgram, setupStack, stackFileConfig } from "../helpers/pulumiMocks";
-import { TestCerts, makeCerts } from "../helpers/tls";
+import { type TestCerts, makeCerts } from "../helpers/tls";
 
 let engine: DockerEngine;
 let stack: DockerStack;
@@ -49,22 +49,47 @@ it("becomes healthy: the healthcheck speaks TLS with the CA", async () => {
 }, 60_000);
 
 it("a TLS client verifying the CA gets PONG", async () => {
-    const r = new Redis({ host: "127.0.0.1", port: hostPort, password, tls: { ca: fs.readFileSync(certs.caFile), servername: "localhost" }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        password,
+        tls: { ca: fs.readFileSync(certs.caFile), servername: "localhost" },
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
     await r.connect();
     expect(await r.ping()).toBe("PONG");
     r.disconnect();
 });
 
 it("a plain-text client is refused", async () => {
-    const r = new Redis({ host: "127.0.0.1", port: hostPort, password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+    const r = new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        password,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 3000,
+    });
     r.on("error", () => undefined);
-    await expect((async () => { await r.connect(); return r.ping(); })()).rejects.toThrow();
+    await expect(
+        (async () => {
+            await r.connect();
+            return r.ping();
+        })(),
+    ).rejects.toThrow();
     r.disconnect();
 });
 
 it("a TLS client that does not trust the CA is refused", async () => {
     const err = await new Promise<Error | undefined>((resolve) => {
-        const s = tls.connect({ host: "127.0.0.1", port: hostPort, servername: "localhost" }, () => { s.end(); resolve(undefined); });
+        const s = tls.connect({ host: "127.0.0.1", port: hostPort, servername: "localhost" }, () => {
+            s.end();
+            resolve(undefined);
+        });
         s.on("error", (e) => resolve(e));
     });
     expect(err?.message).toMatch(/self[- ]signed|unable to verify|certificate/i);

@@ -10,19 +10,19 @@
  *    (a replacement: stop, remove, create, upload, start, wait), the queue's data checked after
  *    each.
  */
-import * as fs from "fs";
+import * as fs from "node:fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF } from "../../src/redisConf";
 import { CONF_PATH, DATA_DIR } from "../../src/targets/docker/docker";
-import { changeProblems, diffRuns, ResourceChange, verdicts } from "../helpers/changeSafety";
+import { changeProblems, diffRuns, type ResourceChange, verdicts } from "../helpers/changeSafety";
 import { editedRedisConf } from "../helpers/confEdit";
 import { DOCKER_CONTAINER_APPLIED_IN_PLACE, DOCKER_TABLE } from "../helpers/containerReplace";
-import { DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
-import { DockerStack, runRegisteredContainer, startRegisteredStack } from "../helpers/dockerReplay";
+import { type DockerEngine, listeningAddresses } from "../helpers/dockerEngine";
+import { type DockerStack, runRegisteredContainer, startRegisteredStack } from "../helpers/dockerReplay";
 import { promiseOf, runProgram, setupStack, single } from "../helpers/pulumiMocks";
 import { freePort } from "../../tools/redisServer";
-import { StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
+import { type StackRun, registerStack, stackConfig } from "../helpers/stackUnderMocks";
 import { buildStandInImage } from "../helpers/standInImage";
 
 interface Step {
@@ -38,15 +38,43 @@ const P2 = "Dev-Password-Two-0123456789";
 const edit = (t: string) => t.replace("slowlog-max-len 256", "slowlog-max-len 512");
 /** Each step starts from the one before it. */
 const STEPS: Step[] = [
-    { change: "image bump", docker: { image: "redis:7.4.12-bookworm" }, password: P1, expected: { "redis-image": "replace", "redis-container": "replace (delete first)" } },
-    { change: "password change", docker: { image: "redis:7.4.12-bookworm" }, password: P2, expected: { "redis-container": "replace (delete first)" } },
-    { change: "redis.conf edit", docker: { image: "redis:7.4.12-bookworm" }, password: P2, edit, expected: { "redis-container": "replace (delete first)" } },
-    { change: "memory limit", docker: { image: "redis:7.4.12-bookworm", memoryLimit: "1gb" }, password: P2, edit, expected: { "redis-container": "replace (delete first)" } },
+    {
+        change: "image bump",
+        docker: { image: "redis:7.4.12-bookworm" },
+        password: P1,
+        expected: { "redis-image": "replace", "redis-container": "replace (delete first)" },
+    },
+    {
+        change: "password change",
+        docker: { image: "redis:7.4.12-bookworm" },
+        password: P2,
+        expected: { "redis-container": "replace (delete first)" },
+    },
+    {
+        change: "redis.conf edit",
+        docker: { image: "redis:7.4.12-bookworm" },
+        password: P2,
+        edit,
+        expected: { "redis-container": "replace (delete first)" },
+    },
+    {
+        change: "memory limit",
+        docker: { image: "redis:7.4.12-bookworm", memoryLimit: "1gb" },
+        password: P2,
+        edit,
+        expected: { "redis-container": "replace (delete first)" },
+    },
 ];
 
 async function register(step: { docker?: Record<string, unknown>; password: string; edit?: (t: string) => string }): Promise<StackRun> {
     const world = step.edit ? { redisConf: editedRedisConf(step.edit) } : {};
-    const run = await registerStack("dev", { ...stackConfig("dev", step.docker ? { docker: step.docker } : {}), password: step.password }, ["password"], undefined, world);
+    const run = await registerStack(
+        "dev",
+        { ...stackConfig("dev", step.docker ? { docker: step.docker } : {}), password: step.password },
+        ["password"],
+        undefined,
+        world,
+    );
     // The container's image is the RemoteImage's ID, which a new image name changes; the mocks
     // leave it unresolved, so it stands here as the name it is pulled by.
     const image = run.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
@@ -92,7 +120,15 @@ async function imageFor(run: StackRun): Promise<string> {
 }
 
 async function connect(password: string): Promise<Redis> {
-    const r = new Redis({ host: "127.0.0.1", port: hostPort, password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        password,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
     r.on("error", () => undefined);
     await r.connect();
     return r;
@@ -125,7 +161,17 @@ async function apply(change: ResourceChange, after: StackRun, password: string, 
     }
 }
 
-const client = (pw?: string) => new Redis({ host: "127.0.0.1", port: hostPort, password: pw, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+const client = (pw?: string) =>
+    new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        password: pw,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 3000,
+    });
 
 describe("the dev container on a real engine (stand-in image for the official redis image)", () => {
     it("the stand-in is named as one", () => {
@@ -190,7 +236,8 @@ describe("the dev container on a real engine (stand-in image for the official re
         await r.connect();
         await r.set("mode-check", "1");
         await r.bgsave();
-        for (let i = 0; i < 50 && (await engine.exec(containerId, ["sh", "-c", "test -f /data/dump.rdb"])).exitCode !== 0; i++) await new Promise((res) => setTimeout(res, 200));
+        for (let i = 0; i < 50 && (await engine.exec(containerId, ["sh", "-c", "test -f /data/dump.rdb"])).exitCode !== 0; i++)
+            await new Promise((res) => setTimeout(res, 200));
         r.disconnect();
         const modes = await engine.exec(containerId, ["sh", "-c", "find /data -type f -exec stat -c '%a %u %n' {} +"]);
         const lines = modes.output.trim().split("\n").sort();
@@ -202,7 +249,9 @@ describe("the dev container on a real engine (stand-in image for the official re
     it("is unhealthy when the healthcheck's password is wrong (NOAUTH is not PONG)", async () => {
         const port = await freePort();
         const id = await runRegisteredContainer(engine, stack.container, {
-            imageId: image.id, hostPort: port, name: "mspbyte-redis-wrong-password",
+            imageId: image.id,
+            hostPort: port,
+            name: "mspbyte-redis-wrong-password",
             override: (b) => {
                 b.Env = ["REDISCLI_AUTH=Not-The-Password-0123456789"];
                 // The registered test command, on a short clock so the case ends in seconds.
@@ -222,7 +271,9 @@ describe("what the engine does with a host name in a port binding", () => {
     it("publishes `localhost` on every address (0.0.0.0 and ::): why config resolves names", async () => {
         const port = await freePort();
         const id = await engine.createContainer("hostname-binding", {
-            Image: image.id, Cmd: ["sleep", "60"], ExposedPorts: { "6379/tcp": {} },
+            Image: image.id,
+            Cmd: ["sleep", "60"],
+            ExposedPorts: { "6379/tcp": {} },
             HostConfig: { NetworkMode: engine.network, PortBindings: { "6379/tcp": [{ HostIp: "localhost", HostPort: String(port) }] } },
         });
         await engine.startContainer(id);
@@ -239,29 +290,53 @@ describe("routine changes to the dev stack, classified under mocks and applied o
         await r.rpush("bull:pipeline-jobs:wait", ...jobs);
         await r.set("steps", "0");
         r.disconnect();
-        await apply({ key: "", type: "docker:index/container:Container", name: "redis-container", verdict: "replace (delete first)", changed: ["envs", "uploads"], forcedBy: ["envs", "uploads"] }, runs[0]!, P1, false);
+        await apply(
+            {
+                key: "",
+                type: "docker:index/container:Container",
+                name: "redis-container",
+                verdict: "replace (delete first)",
+                changed: ["envs", "uploads"],
+                forcedBy: ["envs", "uploads"],
+            },
+            runs[0]!,
+            P1,
+            false,
+        );
         const after = await connect(P1);
         expect(await after.lrange("bull:pipeline-jobs:wait", 0, -1)).toEqual(jobs);
         after.disconnect();
     }, 60_000);
 
-    it.each(STEPS.map((s, i) => ({ ...s, i })))("$change: $expected; the queue's data survives", async ({ i, expected, password }) => {
-        const before = runs[i]!, after = runs[i + 1]!;
-        const changes = diffRuns(before, after, DOCKER_TABLE);
-        expect(verdicts(changes)).toEqual(expected);
-        // The data volume is never replaced, and the replacement frees the name and port first.
-        expect(changes.find((c) => c.name === "redis-data")!.verdict).toBe("unchanged");
-        expect(changeProblems(before, after, DOCKER_TABLE)).toEqual([]);
+    it.each(STEPS.map((s, i) => ({ ...s, i })))(
+        "$change: $expected; the queue's data survives",
+        async ({ i, expected, password }) => {
+            const before = runs[i]!,
+                after = runs[i + 1]!;
+            const changes = diffRuns(before, after, DOCKER_TABLE);
+            expect(verdicts(changes)).toEqual(expected);
+            // The data volume is never replaced, and the replacement frees the name and port first.
+            expect(changes.find((c) => c.name === "redis-data")!.verdict).toBe("unchanged");
+            expect(changeProblems(before, after, DOCKER_TABLE)).toEqual([]);
 
-        await apply(changes.find((c) => c.name === "redis-container")!, after, password, i === 0 || i === STEPS.length - 1);
-        const r = await connect(password);
-        expect(await r.lrange("bull:pipeline-jobs:wait", 0, -1)).toEqual(jobs);
-        expect(await r.incr("steps")).toBe(i + 1);
-        r.disconnect();
-    }, 90_000);
+            await apply(changes.find((c) => c.name === "redis-container")!, after, password, i === 0 || i === STEPS.length - 1);
+            const r = await connect(password);
+            expect(await r.lrange("bull:pipeline-jobs:wait", 0, -1)).toEqual(jobs);
+            expect(await r.incr("steps")).toBe(i + 1);
+            r.disconnect();
+        },
+        90_000,
+    );
 
     it("after the password change the old password is refused", async () => {
-        const r = new Redis({ host: "127.0.0.1", port: hostPort, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const r = new Redis({
+            host: "127.0.0.1",
+            port: hostPort,
+            lazyConnect: true,
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+        });
         r.on("error", () => undefined);
         await r.connect();
         await expect(r.call("AUTH", P1)).rejects.toThrow(/WRONGPASS/);
@@ -286,13 +361,22 @@ describe("routine changes to the dev stack, classified under mocks and applied o
         const after = await register({ docker: { volumeName: "mspbyte-redis-data-2" }, password: P1 });
         const changes = diffRuns(before, after, DOCKER_TABLE);
         expect(verdicts(changes)).toEqual({ "redis-data": "replace", "redis-container": "replace (delete first)" });
-        expect(changeProblems(before, after, DOCKER_TABLE)).toEqual(["docker:index/volume:Volume::redis-data: holds the queue's data and is replaced (name)"]);
+        expect(changeProblems(before, after, DOCKER_TABLE)).toEqual([
+            "docker:index/volume:Volume::redis-data: holds the queue's data and is replaced (name)",
+        ]);
         expect(before.resources.find((r) => r.name === "redis-data")!.opts.retainOnDelete).toBe(true);
     });
 
     it("a healthcheck change alone would be an in-place update the running container never sees", () => {
         const before = runs[0]!;
-        const after: StackRun = { ...before, resources: before.resources.map((r) => (r.type === "docker:index/container:Container" ? { ...r, inputs: { ...r.inputs, healthcheck: { ...r.inputs.healthcheck, retries: 6 } } } : r)) };
+        const after: StackRun = {
+            ...before,
+            resources: before.resources.map((r) =>
+                r.type === "docker:index/container:Container"
+                    ? { ...r, inputs: { ...r.inputs, healthcheck: { ...r.inputs.healthcheck, retries: 6 } } }
+                    : r,
+            ),
+        };
         const c = diffRuns(before, after, DOCKER_TABLE).find((x) => x.name === "redis-container")!;
         expect(c.verdict).toBe("in place");
         expect(c.changed.some((p) => DOCKER_CONTAINER_APPLIED_IN_PLACE.includes(p))).toBe(false);

@@ -6,9 +6,9 @@
  * group the kubelet gives them, /tmp a small tmpfs, the data directory as fsGroup leaves a PVC
  * (root:999, 2775), the memory limit. Its probe commands run inside it.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseQuantity } from "../../src/memory";
 import { DockerEngine } from "../helpers/dockerEngine";
@@ -51,9 +51,16 @@ async function runPod(name: string, entrypoint: string[], args: string[] | undef
     const mountSource: Record<string, string> = {
         data: dataDir,
         config: projectVolume(`${name}-config`, configMapData, volumes.config.configMap.defaultMode ?? 0o644, pod.securityContext.fsGroup),
-        auth: projectVolume(`${name}-auth`, Object.fromEntries(volumes.auth.secret.items.map((i: any) => [i.path, secretData[i.key]])), volumes.auth.secret.defaultMode, pod.securityContext.fsGroup),
+        auth: projectVolume(
+            `${name}-auth`,
+            Object.fromEntries(volumes.auth.secret.items.map((i: any) => [i.path, secretData[i.key]])),
+            volumes.auth.secret.defaultMode,
+            pod.securityContext.fsGroup,
+        ),
     };
-    const binds = redis.volumeMounts.filter((m: any) => mountSource[m.name]).map((m: any) => `${mountSource[m.name]}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
+    const binds = redis.volumeMounts
+        .filter((m: any) => mountSource[m.name])
+        .map((m: any) => `${mountSource[m.name]}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
     const tmp = redis.volumeMounts.find((m: any) => m.name === "tmp");
     const id = await engine.createContainer(name, {
         Image: image.id,
@@ -99,7 +106,8 @@ async function waitReady(id: string): Promise<void> {
 async function writeAndSave(id: string): Promise<void> {
     const w = await probe(id, ["sh", "-c", "redis-cli -p 6379 set mode-check 1 && redis-cli -p 6379 bgsave"]);
     expect(w.output).toContain("OK");
-    for (let i = 0; i < 50 && (await probe(id, ["sh", "-c", "test -f /data/dump.rdb"])).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 50 && (await probe(id, ["sh", "-c", "test -f /data/dump.rdb"])).exitCode !== 0; i++)
+        await new Promise((r) => setTimeout(r, 200));
 }
 
 function dataFileModes(dataDir: string): string[] {
@@ -127,7 +135,9 @@ beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-pod-"));
     engine = await DockerEngine.start();
     image = await buildStandInImage(engine, redis.image);
-    podId = await runPod("mspbyte-redis-0", redis.command, redis.args, pvcDir("pvc", pod.securityContext.fsGroup), [`REDISCLI_AUTH=${password}`]);
+    podId = await runPod("mspbyte-redis-0", redis.command, redis.args, pvcDir("pvc", pod.securityContext.fsGroup), [
+        `REDISCLI_AUTH=${password}`,
+    ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -179,11 +189,19 @@ describe("the kubernetes pod's redis container under the pod's constraints (stan
         await engine.removeContainer(podId);
         podId = await runPod("mspbyte-redis-0-rolled", redis.command, redis.args, path.join(dir, "pvc"), [`REDISCLI_AUTH=${password}`]);
         await waitReady(podId);
-        expect((await probe(podId, ["sh", "-c", "redis-cli -p 6379 lrange bull:pipeline-jobs:wait 0 -1"])).output.trim().split("\n")).toEqual(["a", "b", "c"]);
+        expect(
+            (await probe(podId, ["sh", "-c", "redis-cli -p 6379 lrange bull:pipeline-jobs:wait 0 -1"])).output.trim().split("\n"),
+        ).toEqual(["a", "b", "c"]);
     }, 60_000);
 
     it("what the earlier command (redis-server straight, the entrypoint bypassed) left: 0644 data files", async () => {
-        const id = await runPod("mspbyte-redis-old-command", ["redis-server", "/etc/redis/redis.conf"], undefined, pvcDir("pvc-old", pod.securityContext.fsGroup), [`REDISCLI_AUTH=${password}`]);
+        const id = await runPod(
+            "mspbyte-redis-old-command",
+            ["redis-server", "/etc/redis/redis.conf"],
+            undefined,
+            pvcDir("pvc-old", pod.securityContext.fsGroup),
+            [`REDISCLI_AUTH=${password}`],
+        );
         await waitReady(id);
         await writeAndSave(id);
         const modes = dataFileModes(path.join(dir, "pvc-old"));

@@ -58,7 +58,8 @@ export const FIELDS: Record<string, Record<string, Field>> = {
         snapshotName: "elasticache:CreateReplicationGroup.SnapshotName",
         autoMinorVersionUpgrade: "elasticache:CreateReplicationGroup.AutoMinorVersionUpgrade",
         notificationTopicArn: "elasticache:CreateReplicationGroup.NotificationTopicArn",
-        "logDeliveryConfigurations[].destination": "elasticache:CreateReplicationGroup.LogDeliveryConfigurations.DestinationDetails.CloudWatchLogsDetails.LogGroup",
+        "logDeliveryConfigurations[].destination":
+            "elasticache:CreateReplicationGroup.LogDeliveryConfigurations.DestinationDetails.CloudWatchLogsDetails.LogGroup",
         "logDeliveryConfigurations[].destinationType": "elasticache:CreateReplicationGroup.LogDeliveryConfigurations.DestinationType",
         "logDeliveryConfigurations[].logFormat": "elasticache:CreateReplicationGroup.LogDeliveryConfigurations.LogFormat",
         "logDeliveryConfigurations[].logType": "elasticache:CreateReplicationGroup.LogDeliveryConfigurations.LogType",
@@ -175,7 +176,10 @@ export const FIELDS: Record<string, Record<string, Field>> = {
         secretString: "secretsmanager:PutSecretValue.SecretString",
     },
     "aws:iam/role:Role": { assumeRolePolicy: "iam:CreateRole.AssumeRolePolicyDocument" },
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": { role: "iam:AttachRolePolicy.RoleName", policyArn: "iam:AttachRolePolicy.PolicyArn" },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        role: "iam:AttachRolePolicy.RoleName",
+        policyArn: "iam:AttachRolePolicy.PolicyArn",
+    },
     "aws:iam/rolePolicy:RolePolicy": { role: "iam:PutRolePolicy.RoleName", policy: "iam:PutRolePolicy.PolicyDocument" },
     "aws:iam/instanceProfile:InstanceProfile": { role: "iam:AddRoleToInstanceProfile.RoleName" },
     "aws:ebs/volume:Volume": {
@@ -190,7 +194,9 @@ export const FIELDS: Record<string, Record<string, Field>> = {
         deviceName: "ec2:AttachVolume.Device",
         volumeId: "ec2:AttachVolume.VolumeId",
         instanceId: "ec2:AttachVolume.InstanceId",
-        stopInstanceBeforeDetaching: { unchecked: "the provider's own behaviour (StopInstances before DetachVolume), sent to no API as a value" },
+        stopInstanceBeforeDetaching: {
+            unchecked: "the provider's own behaviour (StopInstances before DetachVolume), sent to no API as a value",
+        },
     },
     "aws:ec2/instance:Instance": {
         ami: "ec2:RunInstances.ImageId",
@@ -255,12 +261,19 @@ export interface Leaf {
 
 /** The leaf inputs of a resource as field paths; map-typed inputs are those the table addresses with {key}. */
 export function leaves(inputs: Record<string, unknown>, fields: Record<string, Field>): Leaf[] {
-    const maps = new Set(Object.keys(fields).filter((k) => k.endsWith("{key}")).map((k) => k.slice(0, -5)));
+    const maps = new Set(
+        Object.keys(fields)
+            .filter((k) => k.endsWith("{key}"))
+            .map((k) => k.slice(0, -5)),
+    );
     const out: Leaf[] = [];
     const walk = (value: unknown, p: string) => {
         if (value === undefined || value === null) return;
         if (maps.has(p) && typeof value === "object") {
-            for (const [k, v] of Object.entries(value as object)) { out.push({ path: `${p}{key}`, value: k }); out.push({ path: `${p}{value}`, value: v }); }
+            for (const [k, v] of Object.entries(value as object)) {
+                out.push({ path: `${p}{key}`, value: k });
+                out.push({ path: `${p}{value}`, value: v });
+            }
         } else if (Array.isArray(value)) {
             for (const v of value) walk(v, `${p}[]`);
         } else if (typeof value === "object") {

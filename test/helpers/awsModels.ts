@@ -9,10 +9,10 @@
  * "The characters ^[0-9A-Za-z _-]+$ are supported"; terraform-provider-aws anchors them the
  * same way in its validators).
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import * as zlib from "zlib";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
 
 export const DEBIAN_MODELS = "/usr/lib/python3/dist-packages/botocore/data";
 
@@ -41,11 +41,15 @@ export function modelRoots(): string[] {
     if (foundRoots) return foundRoots;
     const roots: string[] = [];
     if (fs.existsSync(DEBIAN_MODELS)) roots.push(DEBIAN_MODELS);
-    const py = spawnSync("python3", ["-c", "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))"], { encoding: "utf8" });
+    const py = spawnSync("python3", ["-c", "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))"], {
+        encoding: "utf8",
+    });
     const other = py.status === 0 ? py.stdout.trim() : "";
     if (other && other !== DEBIAN_MODELS && fs.existsSync(other)) roots.push(other);
     if (roots.length === 0) {
-        throw new Error("no AWS API models: install Debian's python3-botocore (`apt-get install python3-botocore`; .ci/run does) or botocore for the python3 on PATH");
+        throw new Error(
+            "no AWS API models: install Debian's python3-botocore (`apt-get install python3-botocore`; .ci/run does) or botocore for the python3 on PATH",
+        );
     }
     foundRoots = roots;
     return roots;
@@ -87,24 +91,51 @@ export function resolveMember(api: string, roots = modelRoots()): ResolvedMember
     const tried: string[] = [];
     for (const root of roots) {
         const model = loadModel(root, service);
-        if (!model) { tried.push(`${root}: no ${service} model`); continue; }
+        if (!model) {
+            tried.push(`${root}: no ${service} model`);
+            continue;
+        }
         const start = head!.startsWith("#") ? head!.slice(1) : model.operations[head!]?.input?.shape;
-        if (!start || !model.shapes[start]) { tried.push(`${root}: no ${head}`); continue; }
+        if (!start || !model.shapes[start]) {
+            tried.push(`${root}: no ${head}`);
+            continue;
+        }
         let shapeName: string = start;
         let documentation = "";
         let ok = true;
         for (const m of members) {
             let shape: Shape = model.shapes[shapeName]!;
-            while (shape.type === "list") { shapeName = shape.member!.shape; shape = model.shapes[shapeName]!; }
+            while (shape.type === "list") {
+                shapeName = shape.member!.shape;
+                shape = model.shapes[shapeName]!;
+            }
             const member = shape.members?.[m];
-            if (!member) { tried.push(`${root} (${service} ${model.metadata.apiVersion}): ${shapeName} has no member ${m}`); ok = false; break; }
+            if (!member) {
+                tried.push(`${root} (${service} ${model.metadata.apiVersion}): ${shapeName} has no member ${m}`);
+                ok = false;
+                break;
+            }
             documentation = member.documentation ?? "";
             shapeName = member.shape;
         }
         if (!ok) continue;
         let shape: Shape = model.shapes[shapeName]!;
-        while (shape.type === "list") { shapeName = shape.member!.shape; shape = model.shapes[shapeName]!; }
-        return { api, shapeName, shape, documentation: (documentation || shape.documentation || "").replace(/<[^>]+>/g, " ").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/\s+/g, " "), root };
+        while (shape.type === "list") {
+            shapeName = shape.member!.shape;
+            shape = model.shapes[shapeName]!;
+        }
+        return {
+            api,
+            shapeName,
+            shape,
+            documentation: (documentation || shape.documentation || "")
+                .replace(/<[^>]+>/g, " ")
+                .replace(/&amp;/g, "&")
+                .replace(/&lt;/g, "<")
+                .replace(/&gt;/g, ">")
+                .replace(/\s+/g, " "),
+            root,
+        };
     }
     throw new Error(`${api}: not in the AWS API models (${tried.join("; ")})`);
 }
@@ -122,7 +153,8 @@ export function modelViolation(m: ResolvedMember, value: unknown): string | unde
         if (typeof value !== "string") return `expected a string, got ${JSON.stringify(value)}`;
         if (s.min !== undefined && value.length < s.min) return `shorter than ${s.min}`;
         if (s.max !== undefined && value.length > s.max) return `longer than ${s.max}`;
-        if (s.enum && !s.enum.includes(value)) return `not one of ${s.enum.length > 12 ? `the ${s.enum.length} values of ${m.shapeName}` : s.enum.join(", ")}`;
+        if (s.enum && !s.enum.includes(value))
+            return `not one of ${s.enum.length > 12 ? `the ${s.enum.length} values of ${m.shapeName}` : s.enum.join(", ")}`;
         if (s.pattern && !toJsPattern(s.pattern).test(value)) return `does not match ${s.pattern}`;
     } else if (s.type === "integer" || s.type === "long") {
         if (typeof value !== "number" || !Number.isInteger(value)) return `expected an integer, got ${JSON.stringify(value)}`;
@@ -142,49 +174,78 @@ export function modelViolation(m: ResolvedMember, value: unknown): string | unde
  */
 export const DOCUMENTED: Record<string, { says: string[]; check: (v: any, documentation: string) => string | undefined }> = {
     "elasticache:CreateReplicationGroup.ReplicationGroupId": {
-        says: ["stored as a lowercase string", "A name must contain from 1 to 40 alphanumeric characters or hyphens. The first character must be a letter. A name cannot end with a hyphen or contain two consecutive hyphens."],
+        says: [
+            "stored as a lowercase string",
+            "A name must contain from 1 to 40 alphanumeric characters or hyphens. The first character must be a letter. A name cannot end with a hyphen or contain two consecutive hyphens.",
+        ],
         // Stored lower-cased: an upper-case id would differ from the CacheClusterId dimension of its own alarms.
-        check: (v) => (/^[a-z][a-z0-9-]{0,39}$/.test(v) && !/--|-$/.test(v) ? undefined : "1 to 40 lowercase letters, digits or hyphens, starting with a letter, no -- and no trailing -"),
+        check: (v) =>
+            /^[a-z][a-z0-9-]{0,39}$/.test(v) && !/--|-$/.test(v)
+                ? undefined
+                : "1 to 40 lowercase letters, digits or hyphens, starting with a letter, no -- and no trailing -",
     },
     "elasticache:CreateCacheSubnetGroup.CacheSubnetGroupName": {
         says: ["stored as a lowercase string", "Must contain no more than 255 alphanumeric characters or hyphens."],
         check: (v) => (/^[a-z0-9-]{1,255}$/.test(v) ? undefined : "up to 255 lowercase letters, digits or hyphens"),
     },
     "elasticache:CreateReplicationGroup.AuthToken": {
-        says: ["Must be at least 16 characters and no more than 128 characters in length.", "The only permitted printable special characters are !, &, #, $, ^, <, >, and -."],
+        says: [
+            "Must be at least 16 characters and no more than 128 characters in length.",
+            "The only permitted printable special characters are !, &, #, $, ^, <, >, and -.",
+        ],
         check: (v) => (/^[A-Za-z0-9!&#$^<>-]{16,128}$/.test(v) ? undefined : "16 to 128 letters, digits and ! & # $ ^ < > -"),
     },
     "elasticache:CreateReplicationGroup.PreferredMaintenanceWindow": {
         says: ["format ddd:hh24:mi-ddd:hh24:mi", "The minimum maintenance window is a 60 minute period."],
-        check: (v) => (/^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : "ddd:hh24:mi-ddd:hh24:mi"),
+        check: (v) =>
+            /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/.test(v)
+                ? undefined
+                : "ddd:hh24:mi-ddd:hh24:mi",
     },
     "memorydb:CreateCluster.MaintenanceWindow": {
         says: ["format ddd:hh24:mi-ddd:hh24:mi", "The minimum maintenance window is a 60 minute period."],
-        check: (v) => (/^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : "ddd:hh24:mi-ddd:hh24:mi"),
+        check: (v) =>
+            /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/.test(v)
+                ? undefined
+                : "ddd:hh24:mi-ddd:hh24:mi",
     },
     "ec2:CreateSecurityGroup.Description": {
         says: ["Up to 255 characters in length", "Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"],
-        check: (v) => (/^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/.test(v) ? undefined : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*"),
+        check: (v) =>
+            /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/.test(v)
+                ? undefined
+                : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*",
     },
     "ec2:#IpRange.Description": {
         says: ["Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"],
-        check: (v) => (/^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/.test(v) ? undefined : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*"),
+        check: (v) =>
+            /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/.test(v)
+                ? undefined
+                : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*",
     },
     "ec2:#Tag.Key": {
         says: ["accept a maximum of 127 Unicode characters. May not begin with aws:"],
-        check: (v) => (v.length >= 1 && v.length <= 127 && !v.startsWith("aws:") ? undefined : "1 to 127 characters, not starting with aws:"),
+        check: (v) =>
+            v.length >= 1 && v.length <= 127 && !v.startsWith("aws:") ? undefined : "1 to 127 characters, not starting with aws:",
     },
     "ec2:#Tag.Value": {
         says: ["accept a maximum of 256 Unicode characters."],
         check: (v) => (v.length <= 256 ? undefined : "at most 256 characters"),
     },
     "secretsmanager:CreateSecret.Name": {
-        says: ["The secret name can contain ASCII letters, numbers, and the following characters: /_+=.@-", "Do not end your secret name with a hyphen followed by six characters."],
-        check: (v) => (/^[A-Za-z0-9/_+=.@-]+$/.test(v) && !/-[^-]{6}$/.test(v) ? undefined : "ASCII letters, digits and /_+=.@-, not ending in a hyphen and six characters"),
+        says: [
+            "The secret name can contain ASCII letters, numbers, and the following characters: /_+=.@-",
+            "Do not end your secret name with a hyphen followed by six characters.",
+        ],
+        check: (v) =>
+            /^[A-Za-z0-9/_+=.@-]+$/.test(v) && !/-[^-]{6}$/.test(v)
+                ? undefined
+                : "ASCII letters, digits and /_+=.@-, not ending in a hyphen and six characters",
     },
     "cloudwatch:PutMetricAlarm.TreatMissingData": {
         says: ["Valid Values: breaching | notBreaching | ignore | missing"],
-        check: (v) => (["breaching", "notBreaching", "ignore", "missing"].includes(v) ? undefined : "breaching | notBreaching | ignore | missing"),
+        check: (v) =>
+            ["breaching", "notBreaching", "ignore", "missing"].includes(v) ? undefined : "breaching | notBreaching | ignore | missing",
     },
     "logs:PutRetentionPolicy.retentionInDays": {
         says: ["Possible values are:"],
@@ -194,16 +255,27 @@ export const DOCUMENTED: Record<string, { says: string[]; check: (v: any, docume
         },
     },
     "sns:CreateTopic.Name": {
-        says: ["Topic names must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long."],
+        says: [
+            "Topic names must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.",
+        ],
         check: (v) => (/^[A-Za-z0-9_-]{1,256}$/.test(v) ? undefined : "1 to 256 ASCII letters, digits, _ and -"),
     },
     "ec2:CreateSecurityGroup.GroupName": {
-        says: ["Up to 255 characters in length. Cannot start with sg- .", "Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"],
-        check: (v) => (/^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{1,255}$/.test(v) && !v.startsWith("sg-") ? undefined : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with sg-"),
+        says: [
+            "Up to 255 characters in length. Cannot start with sg- .",
+            "Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*",
+        ],
+        check: (v) =>
+            /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{1,255}$/.test(v) && !v.startsWith("sg-")
+                ? undefined
+                : "up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with sg-",
     },
     "sns:Subscribe.Protocol": {
         says: ["email"],
-        check: (v) => (["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"].includes(v) ? undefined : "one of SNS's protocols"),
+        check: (v) =>
+            ["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"].includes(v)
+                ? undefined
+                : "one of SNS's protocols",
     },
 };
 
@@ -214,7 +286,9 @@ export const DOCUMENTED: Record<string, { says: string[]; check: (v: any, docume
  * user and ACL names, 255 for parameter groups, subnet groups and snapshots).
  */
 const memorydbName = (max: number) => (v: string) =>
-    v.length >= 1 && v.length <= max && /^[0-9a-z-]+$/.test(v) && !/--|-$/.test(v) ? undefined : `1 to ${max} lowercase letters, digits and hyphens, no -- and no trailing - (the provider's validateResourceName)`;
+    v.length >= 1 && v.length <= max && /^[0-9a-z-]+$/.test(v) && !/--|-$/.test(v)
+        ? undefined
+        : `1 to ${max} lowercase letters, digits and hyphens, no -- and no trailing - (the provider's validateResourceName)`;
 export const PROVIDER_RULES: Record<string, (v: string) => string | undefined> = {
     "memorydb:CreateCluster.ClusterName": memorydbName(40),
     "memorydb:CreateUser.UserName": memorydbName(40),
@@ -226,7 +300,8 @@ export const PROVIDER_RULES: Record<string, (v: string) => string | undefined> =
     // internal/service/ec2/ec2_instance.go @ 0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7: user_data
     // ValidateFunc StringLenBetween(0, 16384) (EC2 takes 16 KB of user data, before base64;
     // userDataBase64 is checked on its decoded bytes).
-    "ec2:RunInstances.UserData": (v) => (v.length <= 16384 ? undefined : `at most 16384 bytes (EC2's user data limit); this document has ${v.length}`),
+    "ec2:RunInstances.UserData": (v) =>
+        v.length <= 16384 ? undefined : `at most 16384 bytes (EC2's user data limit); this document has ${v.length}`,
 };
 
 export interface Violation {

@@ -10,16 +10,33 @@ import type { ReplaceTable } from "./changeSafety";
 
 const TF = "hashicorp/terraform-provider-aws";
 const versionLess = (a: string, b: string) => {
-    const [am, an] = a.split(".").map(Number), [bm, bn] = b.split(".").map(Number);
+    const [am, an] = a.split(".").map(Number),
+        [bm, bn] = b.split(".").map(Number);
     return am! < bm! || (am === bm && an! < bn!);
 };
 
 export const AWS_REPLACE: ReplaceTable = {
     "aws:elasticache/replicationGroup:ReplicationGroup": {
-        forceNew: ["atRestEncryptionEnabled", "dataTieringEnabled", "globalReplicationGroupId", "kmsKeyId", "networkType", "port", "replicationGroupId", "securityGroupNames", "snapshotArns", "snapshotName", "subnetGroupName"],
+        forceNew: [
+            "atRestEncryptionEnabled",
+            "dataTieringEnabled",
+            "globalReplicationGroupId",
+            "kmsKeyId",
+            "networkType",
+            "port",
+            "replicationGroupId",
+            "securityGroupNames",
+            "snapshotArns",
+            "snapshotName",
+            "subnetGroupName",
+        ],
         // customizeDiffEngineForceNewOnDowngrade: valkey -> redis; customizeDiffEngineVersionForceNewOnDowngrade: a lower version.
-        forceNewIf: (b, a) => (b.engine === "valkey" && a.engine === "redis" ? "engine valkey -> redis (a downgrade)"
-            : b.engine === a.engine && b.engineVersion && a.engineVersion && versionLess(a.engineVersion, b.engineVersion) ? "engineVersion downgrade" : undefined),
+        forceNewIf: (b, a) =>
+            b.engine === "valkey" && a.engine === "redis"
+                ? "engine valkey -> redis (a downgrade)"
+                : b.engine === a.engine && b.engineVersion && a.engineVersion && versionLess(a.engineVersion, b.engineVersion)
+                  ? "engineVersion downgrade"
+                  : undefined,
         uniqueKey: (i) => `elasticache replication group ${i.replicationGroupId}`,
         leavesBehind: (i) => (i.finalSnapshotIdentifier ? [`elasticache snapshot ${i.finalSnapshotIdentifier}`] : []),
         holdsData: true,
@@ -40,7 +57,18 @@ export const AWS_REPLACE: ReplaceTable = {
         source: `${TF} internal/service/elasticache/subnet_group.go @ 01c08000ddb14181b5bd19201d8fca311dc570e4`,
     },
     "aws:memorydb/cluster:Cluster": {
-        forceNew: ["autoMinorVersionUpgrade", "dataTiering", "kmsKeyArn", "name", "namePrefix", "port", "snapshotArns", "snapshotName", "subnetGroupName", "tlsEnabled"],
+        forceNew: [
+            "autoMinorVersionUpgrade",
+            "dataTiering",
+            "kmsKeyArn",
+            "name",
+            "namePrefix",
+            "port",
+            "snapshotArns",
+            "snapshotName",
+            "subnetGroupName",
+            "tlsEnabled",
+        ],
         uniqueKey: (i) => `memorydb cluster ${i.name}`,
         leavesBehind: (i) => (i.finalSnapshotName ? [`memorydb snapshot ${i.finalSnapshotName}`] : []),
         holdsData: true,
@@ -88,7 +116,10 @@ export const AWS_REPLACE: ReplaceTable = {
         forceNew: ["securityGroupId"],
         source: `${TF} internal/service/ec2/vpc_security_group_egress_rule.go (security_group_id RequiresReplace)`,
     },
-    "aws:sns/topic:Topic": { forceNew: ["name", "namePrefix", "fifoTopic"], source: `${TF} internal/service/sns/topic.go (name, name_prefix, fifo_topic ForceNew); the name is generated` },
+    "aws:sns/topic:Topic": {
+        forceNew: ["name", "namePrefix", "fifoTopic"],
+        source: `${TF} internal/service/sns/topic.go (name, name_prefix, fifo_topic ForceNew); the name is generated`,
+    },
     "aws:sns/topicSubscription:TopicSubscription": {
         forceNew: ["endpoint", "protocol", "topic"],
         source: `${TF} internal/service/sns/topic_subscription.go (endpoint, protocol, topic_arn ForceNew)`,
@@ -115,9 +146,18 @@ export const AWS_REPLACE: ReplaceTable = {
         forceNew: ["secretId", "secretBinary", "secretString"],
         source: `${TF} internal/service/secretsmanager/secret_version.go @ 0042e8ea0de293c6cd8b003f89f7f4d2fb5fcf31`,
     },
-    "aws:iam/role:Role": { forceNew: ["name", "namePrefix", "path"], source: `${TF} internal/service/iam/role.go (name, name_prefix, path ForceNew); the name is generated` },
-    "aws:iam/rolePolicy:RolePolicy": { forceNew: ["name", "namePrefix", "role"], source: `${TF} internal/service/iam/role_policy.go (name, name_prefix, role ForceNew)` },
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": { forceNew: ["policyArn", "role"], source: `${TF} internal/service/iam/role_policy_attachment.go (role, policy_arn ForceNew)` },
+    "aws:iam/role:Role": {
+        forceNew: ["name", "namePrefix", "path"],
+        source: `${TF} internal/service/iam/role.go (name, name_prefix, path ForceNew); the name is generated`,
+    },
+    "aws:iam/rolePolicy:RolePolicy": {
+        forceNew: ["name", "namePrefix", "role"],
+        source: `${TF} internal/service/iam/role_policy.go (name, name_prefix, role ForceNew)`,
+    },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        forceNew: ["policyArn", "role"],
+        source: `${TF} internal/service/iam/role_policy_attachment.go (role, policy_arn ForceNew)`,
+    },
     "aws:iam/instanceProfile:InstanceProfile": {
         forceNew: ["name", "namePrefix", "path"],
         refusesDeleteWhileUsed: true,
@@ -135,21 +175,63 @@ export const AWS_REPLACE: ReplaceTable = {
         source: `${TF} internal/service/ec2/ebs_volume_attachment.go @ 0620f2a6a126dfcbc4aecbc9a117b0fbea1656ff`,
     },
     "aws:ec2/instance:Instance": {
-        forceNew: ["ami", "availabilityZone", "keyName", "subnetId", "privateIp", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId", "tenancy"],
+        forceNew: [
+            "ami",
+            "availabilityZone",
+            "keyName",
+            "subnetId",
+            "privateIp",
+            "rootBlockDevice.encrypted",
+            "rootBlockDevice.kmsKeyId",
+            "tenancy",
+        ],
         // ForceNewIf("user_data", user_data_replace_on_change).
-        forceNewIf: (b, a) => (a.userDataReplaceOnChange && !(same(b.userData, a.userData) && same(b.userDataBase64, a.userDataBase64)) ? "user data (userDataReplaceOnChange)" : undefined),
+        forceNewIf: (b, a) =>
+            a.userDataReplaceOnChange && !(same(b.userData, a.userData) && same(b.userDataBase64, a.userDataBase64))
+                ? "user data (userDataReplaceOnChange)"
+                : undefined,
         source: `${TF} internal/service/ec2/ec2_instance.go @ 0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7 (instance_type is updated in place: stop, modify, start)`,
     },
-    "aws:dlm/lifecyclePolicy:LifecyclePolicy": { forceNew: [], source: `${TF} internal/service/dlm/lifecycle_policy.go (nothing the program sets is ForceNew)` },
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": {
+        forceNew: [],
+        source: `${TF} internal/service/dlm/lifecycle_policy.go (nothing the program sets is ForceNew)`,
+    },
     "random:index/randomPassword:RandomPassword": {
-        forceNew: ["length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial", "overrideSpecial", "keepers"],
+        forceNew: [
+            "length",
+            "special",
+            "upper",
+            "lower",
+            "numeric",
+            "minUpper",
+            "minLower",
+            "minNumeric",
+            "minSpecial",
+            "overrideSpecial",
+            "keepers",
+        ],
         source: "hashicorp/terraform-provider-random internal/provider/resource_password.go (every attribute RequiresReplace)",
     },
-    "random:index/randomId:RandomId": { forceNew: ["byteLength", "keepers", "prefix"], source: "hashicorp/terraform-provider-random internal/provider/resource_id.go (every attribute RequiresReplace)" },
-    "tls:index/privateKey:PrivateKey": { forceNew: ["algorithm", "ecdsaCurve", "rsaBits"], source: "hashicorp/terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace)" },
-    "tls:index/selfSignedCert:SelfSignedCert": { forceNew: ["privateKeyPem", "subject", "dnsNames", "ipAddresses", "validityPeriodHours", "allowedUses", "isCaCertificate"], source: "hashicorp/terraform-provider-tls internal/provider/resource_self_signed_cert.go (RequiresReplace)" },
-    "tls:index/certRequest:CertRequest": { forceNew: ["privateKeyPem", "subject", "dnsNames", "ipAddresses"], source: "hashicorp/terraform-provider-tls internal/provider/resource_cert_request.go (RequiresReplace)" },
-    "tls:index/locallySignedCert:LocallySignedCert": { forceNew: ["certRequestPem", "caCertPem", "caPrivateKeyPem", "validityPeriodHours", "allowedUses", "isCaCertificate"], source: "hashicorp/terraform-provider-tls internal/provider/resource_locally_signed_cert.go (RequiresReplace)" },
+    "random:index/randomId:RandomId": {
+        forceNew: ["byteLength", "keepers", "prefix"],
+        source: "hashicorp/terraform-provider-random internal/provider/resource_id.go (every attribute RequiresReplace)",
+    },
+    "tls:index/privateKey:PrivateKey": {
+        forceNew: ["algorithm", "ecdsaCurve", "rsaBits"],
+        source: "hashicorp/terraform-provider-tls internal/provider/resource_private_key.go (RequiresReplace)",
+    },
+    "tls:index/selfSignedCert:SelfSignedCert": {
+        forceNew: ["privateKeyPem", "subject", "dnsNames", "ipAddresses", "validityPeriodHours", "allowedUses", "isCaCertificate"],
+        source: "hashicorp/terraform-provider-tls internal/provider/resource_self_signed_cert.go (RequiresReplace)",
+    },
+    "tls:index/certRequest:CertRequest": {
+        forceNew: ["privateKeyPem", "subject", "dnsNames", "ipAddresses"],
+        source: "hashicorp/terraform-provider-tls internal/provider/resource_cert_request.go (RequiresReplace)",
+    },
+    "tls:index/locallySignedCert:LocallySignedCert": {
+        forceNew: ["certRequestPem", "caCertPem", "caPrivateKeyPem", "validityPeriodHours", "allowedUses", "isCaCertificate"],
+        source: "hashicorp/terraform-provider-tls internal/provider/resource_locally_signed_cert.go (RequiresReplace)",
+    },
 };
 
 function same(a: unknown, b: unknown): boolean {

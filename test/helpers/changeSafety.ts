@@ -85,29 +85,55 @@ export function diffRuns(before: StackRun, after: StackRun, table: ReplaceTable)
             if (!now) continue;
             const rule = ruleFor(table, old.type)!;
             const props = new Set([...Object.keys(old.inputs), ...Object.keys(now.inputs)]);
-            const changed = [...props].filter((p) => !same(old.inputs[p], now.inputs[p])
-                || [...replaced].some((rk) => JSON.stringify(old.inputs[p] ?? "").includes(`${b.get(rk)!.name}-id`)));
+            const changed = [...props].filter(
+                (p) =>
+                    !same(old.inputs[p], now.inputs[p]) ||
+                    [...replaced].some((rk) => JSON.stringify(old.inputs[p] ?? "").includes(`${b.get(rk)!.name}-id`)),
+            );
             const ignored = new Set(now.opts.ignoreChanges);
             const effective = changed.filter((p) => !ignored.has(p));
             const forceNew = [...rule.forceNew, ...now.opts.replaceOnChanges];
             const forcedBy = forceNew.filter((f) => {
                 const top = f.split(".")[0]!;
-                return effective.includes(top) && (f === top || !same(get(old.inputs, f), get(now.inputs, f))
-                    || [...replaced].some((rk) => JSON.stringify(get(old.inputs, f) ?? "").includes(`${b.get(rk)!.name}-id`)));
+                return (
+                    effective.includes(top) &&
+                    (f === top ||
+                        !same(get(old.inputs, f), get(now.inputs, f)) ||
+                        [...replaced].some((rk) => JSON.stringify(get(old.inputs, f) ?? "").includes(`${b.get(rk)!.name}-id`)))
+                );
             });
             const custom = rule.forceNewIf?.(old.inputs, now.inputs);
             if (custom) forcedBy.push(custom);
             const isReplace = forcedBy.length > 0;
-            const verdict: Verdict = !isReplace ? (effective.length ? "in place" : "unchanged")
-                : old.opts.protect ? "refused (protected)"
-                : now.opts.deleteBeforeReplace ? "replace (delete first)" : "replace";
-            if (isReplace && !replaced.has(key)) { replaced.add(key); grew = true; }
+            const verdict: Verdict = !isReplace
+                ? effective.length
+                    ? "in place"
+                    : "unchanged"
+                : old.opts.protect
+                  ? "refused (protected)"
+                  : now.opts.deleteBeforeReplace
+                    ? "replace (delete first)"
+                    : "replace";
+            if (isReplace && !replaced.has(key)) {
+                replaced.add(key);
+                grew = true;
+            }
             changes.set(key, { key, type: old.type, name: old.name, verdict, changed: effective, forcedBy });
         }
         if (!grew) break;
     }
-    for (const [key, r] of a) if (!b.has(key)) changes.set(key, { key, type: r.type, name: r.name, verdict: "create", changed: [], forcedBy: [] });
-    for (const [key, r] of b) if (!a.has(key)) changes.set(key, { key, type: r.type, name: r.name, verdict: r.opts.protect ? "refused (protected)" : "delete", changed: [], forcedBy: [] });
+    for (const [key, r] of a)
+        if (!b.has(key)) changes.set(key, { key, type: r.type, name: r.name, verdict: "create", changed: [], forcedBy: [] });
+    for (const [key, r] of b)
+        if (!a.has(key))
+            changes.set(key, {
+                key,
+                type: r.type,
+                name: r.name,
+                verdict: r.opts.protect ? "refused (protected)" : "delete",
+                changed: [],
+                forcedBy: [],
+            });
     return [...changes.values()];
 }
 
@@ -136,13 +162,17 @@ export function changeProblems(before: StackRun, after: StackRun, table: Replace
     for (const c of changes) {
         const rule = table[c.type];
         if (!rule || !c.verdict.startsWith("replace")) continue;
-        const old = oldOf.get(c.key)!, now = newOf.get(c.key)!;
+        const old = oldOf.get(c.key)!,
+            now = newOf.get(c.key)!;
         if (rule.holdsData && !(opts.dataReplacementExpected ?? []).includes(c.key)) {
             problems.push(`${c.key}: holds the queue's data and is replaced (${c.forcedBy.join(", ")})`);
         }
-        const oldKey = rule.uniqueKey?.(old.inputs), newKey = rule.uniqueKey?.(now.inputs);
+        const oldKey = rule.uniqueKey?.(old.inputs),
+            newKey = rule.uniqueKey?.(now.inputs);
         if (c.verdict === "replace" && oldKey !== undefined && oldKey === newKey) {
-            problems.push(`${c.key}: replaced create-first while the old one still holds ${oldKey} (needs deleteBeforeReplace or a new name)`);
+            problems.push(
+                `${c.key}: replaced create-first while the old one still holds ${oldKey} (needs deleteBeforeReplace or a new name)`,
+            );
         }
         if (c.verdict === "replace (delete first)" && rule.refusesDeleteWhileUsed) {
             const idToken = `${old.name}-id`;
@@ -200,6 +230,7 @@ export function coexistProblems(a: StackRun, b: StackRun, table: ReplaceTable): 
         }
         return m;
     };
-    const ca = claims(a), cb = claims(b);
+    const ca = claims(a),
+        cb = claims(b);
     return [...ca.keys()].filter((k) => cb.has(k)).map((k) => `${k}: claimed by ${a.stack} ${ca.get(k)} and ${b.stack} ${cb.get(k)}`);
 }

@@ -27,16 +27,64 @@ const DOCKER = "kreuzwerker/terraform-provider-docker v4.5.0 (5074970c)";
 const K8S = "pulumi/pulumi-kubernetes 94977969 provider/pkg/provider/diff.go";
 
 /** Container attributes the running container takes in place (resourceDockerContainerUpdate). */
-export const DOCKER_CONTAINER_APPLIED_IN_PLACE = ["restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap"];
+export const DOCKER_CONTAINER_APPLIED_IN_PLACE = [
+    "restart",
+    "maxRetryCount",
+    "cpuShares",
+    "memory",
+    "memoryReservation",
+    "cpuSet",
+    "memorySwap",
+];
 
 export const DOCKER_TABLE: ReplaceTable = {
     "docker:index/container:Container": {
         forceNew: [
-            "name", "readOnly", "image", "hostname", "domainname", "command", "entrypoint", "user", "dns", "dnsOpts", "dnsSearches",
-            "publishAllPorts", "workingDir", "capabilities", "securityOpts", "runtime", "stopSignal", "stopTimeout", "mounts",
-            "volumes", "ports", "hosts", "ulimits", "envs", "privileged", "devices", "labels", "shmSize", "logDriver", "logOpts",
-            "networkMode", "networksAdvanced", "pidMode", "usernsMode", "uploads", "sysctls", "ipcMode", "groupAdds", "tty",
-            "stdinOpen", "storageOpts", "gpus", "cpus", "cgroupnsMode", "cgroupParent",
+            "name",
+            "readOnly",
+            "image",
+            "hostname",
+            "domainname",
+            "command",
+            "entrypoint",
+            "user",
+            "dns",
+            "dnsOpts",
+            "dnsSearches",
+            "publishAllPorts",
+            "workingDir",
+            "capabilities",
+            "securityOpts",
+            "runtime",
+            "stopSignal",
+            "stopTimeout",
+            "mounts",
+            "volumes",
+            "ports",
+            "hosts",
+            "ulimits",
+            "envs",
+            "privileged",
+            "devices",
+            "labels",
+            "shmSize",
+            "logDriver",
+            "logOpts",
+            "networkMode",
+            "networksAdvanced",
+            "pidMode",
+            "usernsMode",
+            "uploads",
+            "sysctls",
+            "ipcMode",
+            "groupAdds",
+            "tty",
+            "stdinOpen",
+            "storageOpts",
+            "gpus",
+            "cpus",
+            "cgroupnsMode",
+            "cgroupParent",
         ],
         uniqueKey: (i) => `container ${i.name}`,
         source: `${DOCKER} internal/provider/resource_docker_container.go (ForceNew attributes)`,
@@ -52,7 +100,20 @@ export const DOCKER_TABLE: ReplaceTable = {
         source: `${DOCKER} internal/provider/resource_docker_image.go (name, pull_triggers, triggers, platform ForceNew)`,
     },
     "random:index/randomPassword:RandomPassword": {
-        forceNew: ["length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower", "minNumeric", "minSpecial", "overrideSpecial", "keepers"],
+        forceNew: [
+            "length",
+            "special",
+            "upper",
+            "lower",
+            "numeric",
+            "number",
+            "minUpper",
+            "minLower",
+            "minNumeric",
+            "minSpecial",
+            "overrideSpecial",
+            "keepers",
+        ],
         // Not read here: the random provider documents every argument of random_password as forcing a new value.
         source: "hashicorp/terraform-provider-random random_password (documented: any argument change replaces)",
     },
@@ -66,26 +127,50 @@ export function kubernetesTable(provider: { enableSecretMutable: boolean; enable
     const named = (kind: string) => (i: Record<string, any>) => `${kind} ${i.metadata?.namespace ?? ""}/${i.metadata?.name}`;
     return {
         "kubernetes:core/v1:Namespace": {
-            forceNew: METADATA, uniqueKey: (i) => `Namespace ${i.metadata?.name}`,
+            forceNew: METADATA,
+            uniqueKey: (i) => `Namespace ${i.metadata?.name}`,
             // Deleting a Namespace deletes the PVCs in it.
             holdsData: true,
             source: `${K8S} metadataForceNewProperties`,
         },
         "kubernetes:core/v1:Secret": {
             forceNew: [...METADATA, "type", ...(provider.enableSecretMutable ? [] : ["stringData", "data"])],
-            uniqueKey: named("Secret"), source: `${K8S} forceNewProperties (Secret; enableSecretMutable ${provider.enableSecretMutable})`,
+            uniqueKey: named("Secret"),
+            source: `${K8S} forceNewProperties (Secret; enableSecretMutable ${provider.enableSecretMutable})`,
         },
         "kubernetes:core/v1:ConfigMap": {
             forceNew: [...METADATA, ...(provider.enableConfigMapMutable ? [] : ["data", "binaryData"])],
-            uniqueKey: named("ConfigMap"), source: `${K8S} forceNewProperties (ConfigMap; enableConfigMapMutable ${provider.enableConfigMapMutable})`,
+            uniqueKey: named("ConfigMap"),
+            source: `${K8S} forceNewProperties (ConfigMap; enableConfigMapMutable ${provider.enableConfigMapMutable})`,
         },
-        "kubernetes:core/v1:Service": { forceNew: [...METADATA, "spec.clusterIP"], uniqueKey: named("Service"), source: `${K8S} core v1 Service` },
+        "kubernetes:core/v1:Service": {
+            forceNew: [...METADATA, "spec.clusterIP"],
+            uniqueKey: named("Service"),
+            source: `${K8S} core v1 Service`,
+        },
         "kubernetes:apps/v1:StatefulSet": {
-            forceNew: [...METADATA, "spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", ...SELECTOR.map((s) => `spec.selector.${s}`)],
-            uniqueKey: named("StatefulSet"), source: `${K8S} statefulSet`,
+            forceNew: [
+                ...METADATA,
+                "spec.podManagementPolicy",
+                "spec.revisionHistoryLimit",
+                "spec.selector",
+                "spec.serviceName",
+                "spec.volumeClaimTemplates",
+                ...SELECTOR.map((s) => `spec.selector.${s}`),
+            ],
+            uniqueKey: named("StatefulSet"),
+            source: `${K8S} statefulSet`,
         },
-        "kubernetes:policy/v1:PodDisruptionBudget": { forceNew: METADATA, uniqueKey: named("PodDisruptionBudget"), source: `${K8S} (policy/v1 has no entry; .spec forces new for v1beta1 only)` },
-        "kubernetes:networkingk8sio/v1:NetworkPolicy": { forceNew: METADATA, uniqueKey: named("NetworkPolicy"), source: `${K8S} metadataForceNewProperties` },
+        "kubernetes:policy/v1:PodDisruptionBudget": {
+            forceNew: METADATA,
+            uniqueKey: named("PodDisruptionBudget"),
+            source: `${K8S} (policy/v1 has no entry; .spec forces new for v1beta1 only)`,
+        },
+        "kubernetes:networkingk8sio/v1:NetworkPolicy": {
+            forceNew: METADATA,
+            uniqueKey: named("NetworkPolicy"),
+            source: `${K8S} metadataForceNewProperties`,
+        },
         "kubernetes:core/v1:PersistentVolumeClaimPatch": {
             forceNew: [...METADATA, "spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"],
             source: `${K8S} core v1 PersistentVolumeClaim (a patch is diffed as its kind)`,
@@ -107,7 +192,13 @@ function setPath(o: any, p: string, value: unknown): void {
  * changeSafety.ts recognises provider resources (letters and digits only): the dots are dropped.
  */
 export function normalizeTypes(run: StackRun): StackRun {
-    return { ...run, resources: run.resources.map((r) => ({ ...r, type: r.type.replace(/^([a-z0-9-]+:)([^/:]+)(\/)/, (_, p: string, m: string, s: string) => p + m.replace(/\./g, "") + s) })) };
+    return {
+        ...run,
+        resources: run.resources.map((r) => ({
+            ...r,
+            type: r.type.replace(/^([a-z0-9-]+:)([^/:]+)(\/)/, (_, p: string, m: string, s: string) => p + m.replace(/\./g, "") + s),
+        })),
+    };
 }
 
 /** Both runs made ready for diffRuns: types normalized, the engine's rules applied to the after. */
@@ -127,9 +218,10 @@ export function applyEngineRules(before: StackRun, after: StackRun): StackRun {
         if (!old) return r;
         const inputs = structuredClone(r.inputs);
         for (const p of r.opts.ignoreChanges.filter((p) => p.includes("."))) setPath(inputs, p, structuredClone(getPath(old.inputs, p)));
-        const sameName = r.type.startsWith("kubernetes:")
-            && getPath(old.inputs, "metadata.name") === getPath(inputs, "metadata.name")
-            && getPath(old.inputs, "metadata.namespace") === getPath(inputs, "metadata.namespace");
+        const sameName =
+            r.type.startsWith("kubernetes:") &&
+            getPath(old.inputs, "metadata.name") === getPath(inputs, "metadata.name") &&
+            getPath(old.inputs, "metadata.namespace") === getPath(inputs, "metadata.namespace");
         return { ...r, inputs, opts: { ...r.opts, deleteBeforeReplace: r.opts.deleteBeforeReplace || sameName } };
     });
     return { ...after, resources };

@@ -9,15 +9,16 @@
  * its PID and checks that no mount is left under the temp folder. Every test file calls it in
  * afterAll, also after a failure.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as http from "http";
-import * as os from "os";
-import * as path from "path";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
 import { SBIN_PATH } from "../../tools/requireTool";
 
-export const DOCKERD_INSTALL = "dockerd not found: install Debian's engine with `sudo apt-get install -y docker.io` (the tests start their own dockerd; no service is needed); .ci/run installs it on CI";
+export const DOCKERD_INSTALL =
+    "dockerd not found: install Debian's engine with `sudo apt-get install -y docker.io` (the tests start their own dockerd; no service is needed); .ci/run installs it on CI";
 
 export interface ApiResponse {
     status: number;
@@ -71,23 +72,43 @@ export class DockerEngine {
     /** Starts dockerd; fails with dockerd's own words when it cannot. */
     static async start(): Promise<DockerEngine> {
         const dockerd = requireDockerd();
-        if (process.getuid?.() !== 0) throw new Error("the real-engine tests start dockerd and need root (CI runs as root); run them as root");
+        if (process.getuid?.() !== 0)
+            throw new Error("the real-engine tests start dockerd and need root (CI runs as root); run them as root");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-dockerd-"));
         const socket = path.join(dir, "docker.sock");
         const logFile = path.join(dir, "dockerd.log");
         const log = fs.openSync(logFile, "a");
-        const proc = spawn(dockerd, [
-            "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-            "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"),
-            "--pidfile", path.join(dir, "dockerd.pid"), "-H", `unix://${socket}`,
-            "--userland-proxy=true", "--log-level=warn",
-        ], { stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN_PATH } });
+        const proc = spawn(
+            dockerd,
+            [
+                "--iptables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--data-root",
+                path.join(dir, "data"),
+                "--exec-root",
+                path.join(dir, "exec"),
+                "--pidfile",
+                path.join(dir, "dockerd.pid"),
+                "-H",
+                `unix://${socket}`,
+                "--userland-proxy=true",
+                "--log-level=warn",
+            ],
+            { stdio: ["ignore", log, log], env: { ...process.env, PATH: SBIN_PATH } },
+        );
         fs.closeSync(log);
         const engine = new DockerEngine(dir, socket, proc, logFile);
         // If the test process ends without afterAll (a killed worker), dockerd is still told to stop.
-        const onExit = () => { if (!engine.exited) proc.kill("SIGTERM"); };
+        const onExit = () => {
+            if (!engine.exited) proc.kill("SIGTERM");
+        };
         process.once("exit", onExit);
-        proc.on("exit", () => { engine.exited = true; process.removeListener("exit", onExit); });
+        proc.on("exit", () => {
+            engine.exited = true;
+            process.removeListener("exit", onExit);
+        });
         const deadline = Date.now() + 30_000;
         for (;;) {
             if (engine.exited) {
@@ -97,7 +118,9 @@ export class DockerEngine {
             }
             try {
                 if ((await engine.api("GET", "/_ping")).status === 200) break;
-            } catch { /* not listening yet */ }
+            } catch {
+                /* not listening yet */
+            }
             if (Date.now() > deadline) {
                 const why = fs.readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n");
                 await engine.stop();
@@ -106,7 +129,9 @@ export class DockerEngine {
             await new Promise((r) => setTimeout(r, 200));
         }
         const net = await engine.api("POST", "/networks/create", {
-            Name: engine.network, Driver: "bridge", CheckDuplicate: true,
+            Name: engine.network,
+            Driver: "bridge",
+            CheckDuplicate: true,
             IPAM: { Config: [{ Subnet: freeSubnet() }] },
             Options: { "com.docker.network.bridge.name": engine.bridge, "com.docker.network.bridge.enable_ip_masquerade": "false" },
         });
@@ -119,22 +144,40 @@ export class DockerEngine {
     }
 
     /** One Engine API call over the unix socket (API 1.41, Debian 12's engine). */
-    api(method: string, apiPath: string, body?: unknown, opts: { raw?: Buffer; contentType?: string; timeoutMs?: number } = {}): Promise<ApiResponse> {
+    api(
+        method: string,
+        apiPath: string,
+        body?: unknown,
+        opts: { raw?: Buffer; contentType?: string; timeoutMs?: number } = {},
+    ): Promise<ApiResponse> {
         return new Promise((resolve, reject) => {
             const payload = opts.raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
-            const req = http.request({
-                socketPath: this.socket, method, path: `/v1.41${apiPath}`,
-                headers: { Host: "docker", ...(payload ? { "Content-Type": opts.contentType ?? "application/json", "Content-Length": payload.length } : {}) },
-                timeout: opts.timeoutMs ?? 120_000,
-            }, (res) => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () => {
-                    const buf = Buffer.concat(chunks);
-                    resolve({ status: res.statusCode ?? 0, body: buf, text: () => buf.toString("utf8"), json: () => JSON.parse(buf.toString("utf8")) });
-                });
-                res.on("error", reject);
-            });
+            const req = http.request(
+                {
+                    socketPath: this.socket,
+                    method,
+                    path: `/v1.41${apiPath}`,
+                    headers: {
+                        Host: "docker",
+                        ...(payload ? { "Content-Type": opts.contentType ?? "application/json", "Content-Length": payload.length } : {}),
+                    },
+                    timeout: opts.timeoutMs ?? 120_000,
+                },
+                (res) => {
+                    const chunks: Buffer[] = [];
+                    res.on("data", (c: Buffer) => chunks.push(c));
+                    res.on("end", () => {
+                        const buf = Buffer.concat(chunks);
+                        resolve({
+                            status: res.statusCode ?? 0,
+                            body: buf,
+                            text: () => buf.toString("utf8"),
+                            json: () => JSON.parse(buf.toString("utf8")),
+                        });
+                    });
+                    res.on("error", reject);
+                },
+            );
             req.on("timeout", () => req.destroy(new Error(`${method} ${apiPath}: no answer from dockerd`)));
             req.on("error", reject);
             if (payload) req.write(payload);
@@ -142,7 +185,13 @@ export class DockerEngine {
         });
     }
 
-    private async ok(method: string, apiPath: string, body?: unknown, expect = [200, 201, 204], opts: { raw?: Buffer; contentType?: string } = {}): Promise<ApiResponse> {
+    private async ok(
+        method: string,
+        apiPath: string,
+        body?: unknown,
+        expect = [200, 201, 204],
+        opts: { raw?: Buffer; contentType?: string } = {},
+    ): Promise<ApiResponse> {
         const r = await this.api(method, apiPath, body, opts);
         if (!expect.includes(r.status)) throw new Error(`${method} ${apiPath}: ${r.status} ${r.text()}`);
         return r;
@@ -171,7 +220,10 @@ export class DockerEngine {
 
     /** Extracts a tar into a container's filesystem at `/`, as the provider's uploads do. */
     async putArchive(id: string, tar: Buffer, at = "/"): Promise<void> {
-        await this.ok("PUT", `/containers/${id}/archive?path=${encodeURIComponent(at)}`, undefined, [200], { raw: tar, contentType: "application/x-tar" });
+        await this.ok("PUT", `/containers/${id}/archive?path=${encodeURIComponent(at)}`, undefined, [200], {
+            raw: tar,
+            contentType: "application/x-tar",
+        });
     }
 
     async startContainer(id: string): Promise<void> {
@@ -199,7 +251,12 @@ export class DockerEngine {
     /** Runs a command inside a running container, as its user unless told; exit code and output. */
     async exec(id: string, cmd: string[], opts: { env?: string[]; user?: string } = {}): Promise<ExecResult> {
         const created = await this.ok("POST", `/containers/${id}/exec`, {
-            Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false, ...(opts.env ? { Env: opts.env } : {}), ...(opts.user ? { User: opts.user } : {}),
+            Cmd: cmd,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: false,
+            ...(opts.env ? { Env: opts.env } : {}),
+            ...(opts.user ? { User: opts.user } : {}),
         });
         const execId = created.json().Id as string;
         const started = await this.ok("POST", `/exec/${execId}/start`, { Detach: false, Tty: false });
@@ -228,7 +285,8 @@ export class DockerEngine {
         const problems: string[] = [];
         if (!this.exited) {
             for (const id of [...this.created.containers]) await this.removeContainer(id).catch((e) => problems.push(String(e)));
-            for (const v of [...this.created.volumes]) await this.api("DELETE", `/volumes/${v}?force=true`).catch((e) => problems.push(String(e)));
+            for (const v of [...this.created.volumes])
+                await this.api("DELETE", `/volumes/${v}?force=true`).catch((e) => problems.push(String(e)));
             for (const n of [...this.created.networks]) await this.api("DELETE", `/networks/${n}`).catch((e) => problems.push(String(e)));
             this.proc.kill("SIGTERM");
             const deadline = Date.now() + 20_000;
@@ -240,16 +298,27 @@ export class DockerEngine {
             }
         }
         // Nothing mounted under the temp folder may survive (overlay layers, shm, netns files).
-        const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(this.dir)).reverse();
+        const mounts = fs
+            .readFileSync("/proc/mounts", "utf8")
+            .split("\n")
+            .map((l) => l.split(" ")[1] ?? "")
+            .filter((m) => m.startsWith(this.dir))
+            .reverse();
         for (const m of mounts) {
             problems.push(`left mounted: ${m}`);
-            try { execFileSync("umount", ["-l", m], { env: { PATH: SBIN_PATH } }); } catch { /* reported above */ }
+            try {
+                execFileSync("umount", ["-l", m], { env: { PATH: SBIN_PATH } });
+            } catch {
+                /* reported above */
+            }
         }
         try {
             execFileSync("ip", ["link", "show", this.bridge], { stdio: "ignore", env: { PATH: SBIN_PATH } });
             problems.push(`bridge ${this.bridge} left behind`);
             execFileSync("ip", ["link", "delete", this.bridge], { stdio: "ignore", env: { PATH: SBIN_PATH } });
-        } catch { /* gone, as it should be */ }
+        } catch {
+            /* gone, as it should be */
+        }
         fs.rmSync(this.dir, { recursive: true, force: true });
         if (problems.length) throw new Error(`the test engine did not shut down cleanly:\n${problems.join("\n")}`);
     }
@@ -290,7 +359,7 @@ export function tar(entries: TarEntry[]): Buffer {
             prefix = name.slice(0, cut);
             name = name.slice(cut + 1);
         }
-        const oct = (n: number, len: number) => n.toString(8).padStart(len - 1, "0") + "\0";
+        const oct = (n: number, len: number) => `${n.toString(8).padStart(len - 1, "0")}\0`;
         h.write(name, 0, 100, "utf8");
         h.write(oct(e.mode & 0o7777, 8), 100, 8, "ascii");
         h.write(oct(e.uid ?? 0, 8), 108, 8, "ascii");
@@ -304,7 +373,7 @@ export function tar(entries: TarEntry[]): Buffer {
         h.write(prefix, 345, 155, "utf8");
         let sum = 0;
         for (const b of h) sum += b;
-        h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+        h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "ascii");
         blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512, 0));
     }
     blocks.push(Buffer.alloc(1024, 0));

@@ -12,7 +12,7 @@
  */
 import { freePort } from "../../tools/redisServer";
 import { DockerEngine, tar } from "./dockerEngine";
-import { Registered, plain, single } from "./pulumiMocks";
+import { type Registered, plain, single } from "./pulumiMocks";
 import { buildStandInImage } from "./standInImage";
 
 /** A Go duration ("10s", "1m0s", "1h0m0s", "500ms") in nanoseconds, as the provider's time.ParseDuration reads it. */
@@ -62,17 +62,29 @@ export function createBody(c: Record<string, any>, engine: DockerEngine, o: Repl
         StopSignal: c.stopSignal,
         StopTimeout: c.stopTimeout,
         ExposedPorts: Object.fromEntries((c.ports ?? []).map((p: any) => [`${p.internal}/${p.protocol ?? "tcp"}`, {}])),
-        Healthcheck: hc ? {
-            Test: hc.tests,
-            Interval: goDurationNs(hc.interval ?? "0s"),
-            Timeout: goDurationNs(hc.timeout ?? "0s"),
-            StartPeriod: goDurationNs(hc.startPeriod ?? "0s"),
-            Retries: hc.retries ?? 0,
-        } : undefined,
+        Healthcheck: hc
+            ? {
+                  Test: hc.tests,
+                  Interval: goDurationNs(hc.interval ?? "0s"),
+                  Timeout: goDurationNs(hc.timeout ?? "0s"),
+                  StartPeriod: goDurationNs(hc.startPeriod ?? "0s"),
+                  Retries: hc.retries ?? 0,
+              }
+            : undefined,
         HostConfig: {
             NetworkMode: engine.network,
-            Mounts: (c.volumes ?? []).map((v: any) => ({ Type: "volume", Source: v.volumeName, Target: v.containerPath, ReadOnly: v.readOnly ?? false })),
-            PortBindings: Object.fromEntries((c.ports ?? []).map((p: any) => [`${p.internal}/${p.protocol ?? "tcp"}`, [{ HostIp: p.ip ?? "", HostPort: String(o.hostPort) }]])),
+            Mounts: (c.volumes ?? []).map((v: any) => ({
+                Type: "volume",
+                Source: v.volumeName,
+                Target: v.containerPath,
+                ReadOnly: v.readOnly ?? false,
+            })),
+            PortBindings: Object.fromEntries(
+                (c.ports ?? []).map((p: any) => [
+                    `${p.internal}/${p.protocol ?? "tcp"}`,
+                    [{ HostIp: p.ip ?? "", HostPort: String(o.hostPort) }],
+                ]),
+            ),
             RestartPolicy: { Name: c.restart ?? "no", MaximumRetryCount: c.maxRetryCount ?? 0 },
             LogConfig: { Type: c.logDriver ?? "json-file", Config: c.logOpts ?? {} },
             // The provider sends megabytes times 1024*1024.
@@ -85,13 +97,17 @@ export function createBody(c: Record<string, any>, engine: DockerEngine, o: Repl
 
 /** The uploads as the provider writes them: one tar per file, extracted at `/`, owner and mode kept. */
 export function uploadTars(c: Record<string, any>): Buffer[] {
-    return (c.uploads ?? []).map((u: any) => tar([{
-        name: u.file,
-        content: u.content,
-        mode: parseInt(u.permissions ?? (u.executable ? "0744" : "0644"), 8),
-        uid: u.owner === undefined ? 0 : Number(u.owner),
-        gid: u.group === undefined ? 0 : Number(u.group),
-    }]));
+    return (c.uploads ?? []).map((u: any) =>
+        tar([
+            {
+                name: u.file,
+                content: u.content,
+                mode: parseInt(u.permissions ?? (u.executable ? "0744" : "0644"), 8),
+                uid: u.owner === undefined ? 0 : Number(u.owner),
+                gid: u.group === undefined ? 0 : Number(u.group),
+            },
+        ]),
+    );
 }
 
 /** Creates the registered container, uploads its files and starts it; the volume must exist. */
@@ -104,7 +120,10 @@ export async function runRegisteredContainer(engine: DockerEngine, c: Record<str
 
 /** Creates the registered volume (name and labels). */
 export async function createRegisteredVolume(engine: DockerEngine, v: Record<string, any>): Promise<void> {
-    await engine.createVolume(v.name, Object.fromEntries((v.labels ?? []).map((l: { label: string; value: string }) => [l.label, l.value])));
+    await engine.createVolume(
+        v.name,
+        Object.fromEntries((v.labels ?? []).map((l: { label: string; value: string }) => [l.label, l.value])),
+    );
 }
 
 /** The registered docker stack running on a private engine. */

@@ -1,6 +1,6 @@
 /** Assertions every managed stack (ElastiCache or MemoryDB) must pass under mocks. */
 import { expect } from "vitest";
-import { Registered, ofType } from "./pulumiMocks";
+import { type Registered, ofType } from "./pulumiMocks";
 
 /** Each ingress rule admits the Redis port only, and never from the whole internet. */
 export function expectNoOpenIngress(resources: Registered[], port: number, egressPorts: number[] = []): void {
@@ -21,6 +21,8 @@ export function expectNoOpenIngress(resources: Registered[], port: number, egres
 }
 
 /** The alarm set: per node memory > 80, evictions > 0, CPU > 80, connections > limit; lag > 10 s on replicas. */
-export function alarmsByName(resources: Registered[]): Record<string, { metricName: string; threshold: number; statistic: string; namespace: string; dimensions: Record<string, string> }> {
+export function alarmsByName(
+    resources: Registered[],
+): Record<string, { metricName: string; threshold: number; statistic: string; namespace: string; dimensions: Record<string, string> }> {
     return Object.fromEntries(ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name, a.inputs]));
 }

@@ -20,11 +20,15 @@ export function policyViolations(resources: ProgramResource[], stack: string): s
     }));
     for (const r of checked) {
         for (const p of policies) {
-            void (p.validateResource as unknown as (a: unknown, report: (m?: string) => void) => void)(r, (m) => found.push(`${p.name} ${r.name}: ${m}`));
+            void (p.validateResource as unknown as (a: unknown, report: (m?: string) => void) => void)(r, (m) =>
+                found.push(`${p.name} ${r.name}: ${m}`),
+            );
         }
     }
     for (const p of stackPolicies) {
-        void (p.validateStack as unknown as (a: unknown, report: (m?: string) => void) => void)({ resources: checked }, (m) => found.push(`${p.name}: ${m}`));
+        void (p.validateStack as unknown as (a: unknown, report: (m?: string) => void) => void)({ resources: checked }, (m) =>
+            found.push(`${p.name}: ${m}`),
+        );
     }
     return found;
 }

@@ -3,8 +3,8 @@
  * recording every registered resource, and the program run (stackUnderMocks' runStack) or
  * imported only after both are set.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 
@@ -34,7 +34,10 @@ export function stackFileConfig(stack: string): Record<string, string> {
 /** Resource outputs a mock must supply beyond the inputs, by type token. */
 const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Record<string, any>> = {
     "random:index/randomPassword:RandomPassword": () => ({ result: "Mock0Generated0Password0Abcdefgh" }),
-    "docker:index/remoteImage:RemoteImage": (i) => ({ imageId: `sha256:${"0".repeat(64)}`, repoDigest: `${i.name}@sha256:${"0".repeat(64)}` }),
+    "docker:index/remoteImage:RemoteImage": (i) => ({
+        imageId: `sha256:${"0".repeat(64)}`,
+        repoDigest: `${i.name}@sha256:${"0".repeat(64)}`,
+    }),
     "docker:index/volume:Volume": (i, name) => ({ mountpoint: `/var/lib/docker/volumes/${i.name ?? name}/_data` }),
     "aws:elasticache/replicationGroup:ReplicationGroup": (i) => ({
         primaryEndpointAddress: `master.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
@@ -42,7 +45,9 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
         configurationEndpointAddress: `clustercfg.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
         arn: `arn:aws:elasticache:us-east-1:123456789012:replicationgroup:${i.replicationGroupId}`,
     }),
-    "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
+    "aws:memorydb/cluster:Cluster": (i) => ({
+        clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }],
+    }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
     "random:index/randomId:RandomId": () => ({ hex: "a1b2c3d4" }),
     "aws:secretsmanager/secretVersion:SecretVersion": () => ({ versionId: "00000000-0000-4000-8000-000000000001" }),
@@ -54,20 +59,33 @@ const COMPUTED: Record<string, (inputs: Record<string, any>, name: string) => Re
     "aws:ec2/instance:Instance": () => ({ privateDns: "ip-10-0-1-23.ec2.internal", privateIp: "10.0.1.23" }),
     "aws:iam/role:Role": (_, name) => ({ arn: `arn:aws:iam::123456789012:role/${name}`, name }),
     "aws:iam/instanceProfile:InstanceProfile": (_, name) => ({ name }),
-    "tls:index/privateKey:PrivateKey": (_, name) => ({ privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` }),
-    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
-    "tls:index/certRequest:CertRequest": (_, name) => ({ certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` }),
-    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
+    "tls:index/privateKey:PrivateKey": (_, name) => ({
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
+    }),
+    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({
+        certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    }),
+    "tls:index/certRequest:CertRequest": (_, name) => ({
+        certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n`,
+    }),
+    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({
+        certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    }),
 };
 
 /** Provider functions (data sources) the program may call, and what they answer under mocks. */
 const CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
     "aws:ec2/getInstanceType:getInstanceType": (i) => ({
         instanceType: i.instanceType,
-        memorySize: ({ "t4g.small": 2048, "t4g.medium": 4096, "r7g.large": 16384, "t3.small": 2048 } as Record<string, number>)[i.instanceType] ?? 1024,
+        memorySize:
+            ({ "t4g.small": 2048, "t4g.medium": 4096, "r7g.large": 16384, "t3.small": 2048 } as Record<string, number>)[i.instanceType] ??
+            1024,
         supportedArchitectures: i.instanceType.includes("g.") ? ["arm64"] : ["x86_64"],
     }),
-    "aws:ec2/getAmi:getAmi": (i) => ({ id: `ami-0debian12${i.filters[1].values[0] === "arm64" ? "arm" : "amd"}`, architecture: i.filters[1].values[0] }),
+    "aws:ec2/getAmi:getAmi": (i) => ({
+        id: `ami-0debian12${i.filters[1].values[0] === "arm64" ? "arm" : "amd"}`,
+        architecture: i.filters[1].values[0],
+    }),
     "aws:ec2/getSubnet:getSubnet": (i) => ({ id: i.id, availabilityZone: "us-east-1a", vpcId: "vpc-0123456789abcdef0" }),
     "aws:index/getRegion:getRegion": () => ({ region: "us-east-1", name: "us-east-1", id: "us-east-1" }),
 };
@@ -94,7 +112,10 @@ export function setStackConfig(stack: string, opts: { secrets?: Record<string, s
  * Mocks that record every registered resource in `registered` and every provider function call
  * in `callLog`, answering with fixed values (COMPUTED, CALLS): the same on every run.
  */
-export function programMocks(registered: Registered[], callLog: { token: string; inputs: Record<string, any> }[] = calls): pulumi.runtime.Mocks {
+export function programMocks(
+    registered: Registered[],
+    callLog: { token: string; inputs: Record<string, any> }[] = calls,
+): pulumi.runtime.Mocks {
     return {
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
@@ -114,7 +135,10 @@ export function programMocks(registered: Registered[], callLog: { token: string;
  * Sets the mocks and the stack's config. `secrets` are set as secret config (as
  * `pulumi config set --secret` does); `overrides` replace or add plain keys.
  */
-export async function setupStack(stack: string, opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<Registered[]> {
+export async function setupStack(
+    stack: string,
+    opts: { secrets?: Record<string, string>; overrides?: Record<string, string> } = {},
+): Promise<Registered[]> {
     const registered: Registered[] = [];
     setStackConfig(stack, opts);
     await pulumi.runtime.setMocks(programMocks(registered), PROJECT, stack, false);
@@ -123,7 +147,12 @@ export async function setupStack(stack: string, opts: { secrets?: Record<string,
 
 /** The value of an output, once known. */
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+    return new Promise((resolve) =>
+        output.apply((v) => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /** Resources of one type token. */
@@ -143,7 +172,7 @@ export function single<R extends Registered>(resources: R[], type: string): R {
  * the event loop mean nothing is left to register.
  */
 export async function quiet(count: () => number): Promise<void> {
-    for (let last = -1, stable = 0; stable < 20;) {
+    for (let last = -1, stable = 0; stable < 20; ) {
         await new Promise((r) => setImmediate(r));
         stable = count() === last ? stable + 1 : 0;
         last = count();

@@ -14,11 +14,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { NAMESPACE, StackConfig, loadConfig, parseStackConfig } from "../../src/config";
-import { RedisOptions, createRedis } from "../../src/program";
-import { RedisConf, loadRedisConf } from "../../src/redisConf";
+import { NAMESPACE, type StackConfig, loadConfig, parseStackConfig } from "../../src/config";
+import { type RedisOptions, createRedis } from "../../src/program";
+import { type RedisConf, loadRedisConf } from "../../src/redisConf";
 import { buildTarget } from "../../src/targets";
-import { PROJECT, Registered, plain, programMocks, quiet, setStackConfig, stackFileConfig } from "./pulumiMocks";
+import { PROJECT, type Registered, plain, programMocks, quiet, setStackConfig, stackFileConfig } from "./pulumiMocks";
 
 export interface CapturedOptions {
     protect: boolean;
@@ -82,7 +82,12 @@ const fresh = () => (++creations).toString(16).padStart(8, "0");
  * that are new on each create (FRESH_ON_CREATE) come from a counter; a later run given the
  * earlier one as `prior` keeps them while the resource's inputs are unchanged, as state does.
  */
-const FRESH_ON_CREATE = new Set(["random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId", "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion"]);
+const FRESH_ON_CREATE = new Set([
+    "random:index/randomPassword:RandomPassword",
+    "random:index/randomId:RandomId",
+    "aws:secretsmanager/secret:Secret",
+    "aws:secretsmanager/secretVersion:SecretVersion",
+]);
 const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<string, any>> = {
     "random:index/randomPassword:RandomPassword": () => ({ result: `Mock0Generated0Password0${fresh()}` }),
     "random:index/randomId:RandomId": () => ({ hex: fresh() }),
@@ -91,7 +96,9 @@ const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<
         readerEndpointAddress: `replica.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
         configurationEndpointAddress: `clustercfg.${i.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
     }),
-    "aws:memorydb/cluster:Cluster": (i) => ({ clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }] }),
+    "aws:memorydb/cluster:Cluster": (i) => ({
+        clusterEndpoints: [{ address: `clustercfg.${i.name}.abc123.memorydb.us-east-1.amazonaws.com`, port: i.port }],
+    }),
     "aws:sns/topic:Topic": (_, name) => ({ arn: `arn:aws:sns:us-east-1:123456789012:${name}` }),
     "aws:secretsmanager/secret:Secret": (i, name) => {
         const n = i.name ?? `${i.namePrefix ?? name}2026112809301512340000${fresh().slice(-4)}`;
@@ -108,10 +115,18 @@ const COMPUTED: Record<string, (i: Record<string, any>, name: string) => Record<
     "aws:elasticache/subnetGroup:SubnetGroup": (i) => ({ name: i.name }),
     "aws:memorydb/subnetGroup:SubnetGroup": (i) => ({ name: i.name }),
     "aws:cloudwatch/logGroup:LogGroup": (i) => ({ name: i.name }),
-    "tls:index/privateKey:PrivateKey": (_, name) => ({ privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` }),
-    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
-    "tls:index/certRequest:CertRequest": (_, name) => ({ certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` }),
-    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({ certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` }),
+    "tls:index/privateKey:PrivateKey": (_, name) => ({
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
+    }),
+    "tls:index/selfSignedCert:SelfSignedCert": (_, name) => ({
+        certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    }),
+    "tls:index/certRequest:CertRequest": (_, name) => ({
+        certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n`,
+    }),
+    "tls:index/locallySignedCert:LocallySignedCert": (_, name) => ({
+        certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    }),
 };
 
 /** A stack file's config with `changes` applied: `{ elasticache: { replicas: 2 } }` merges into the object key. */
@@ -162,29 +177,42 @@ export interface World {
  * returns everything it registered. `config` is raw stack config without the namespace;
  * `secrets` names the keys set as secrets.
  */
-export async function registerStack(stack: string, config: Record<string, unknown>, secrets: string[] = [], prior?: StackRun, world: World = {}): Promise<StackRun> {
+export async function registerStack(
+    stack: string,
+    config: Record<string, unknown>,
+    secrets: string[] = [],
+    prior?: StackRun,
+    world: World = {},
+): Promise<StackRun> {
     const inputs = new Map<string, { type: string; inputs: Record<string, any>; outputs: Record<string, any> }>();
     const options = new Map<string, CapturedOptions>();
     const calls: StackRun["calls"] = [];
     let failure: unknown;
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const resolved = plain(args.inputs);
-            const before = prior?.resources.find((r) => r.type === args.type && r.name === args.name);
-            const kept = before && FRESH_ON_CREATE.has(args.type) && JSON.stringify(before.inputs) === JSON.stringify(resolved);
-            const state = kept ? before.outputs : { ...args.inputs, ...(COMPUTED[args.type]?.(args.inputs, args.name) ?? {}) };
-            inputs.set(`${args.type}::${args.name}`, { type: args.type, inputs: resolved, outputs: plain(state) });
-            // Ids are unique per stack (two stacks' volumes are two volumes) and end in `<name>-id`.
-            return { id: `${stack}-${args.name}-id`, state };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const resolved = plain(args.inputs);
+                const before = prior?.resources.find((r) => r.type === args.type && r.name === args.name);
+                const kept = before && FRESH_ON_CREATE.has(args.type) && JSON.stringify(before.inputs) === JSON.stringify(resolved);
+                const state = kept ? before.outputs : { ...args.inputs, ...(COMPUTED[args.type]?.(args.inputs, args.name) ?? {}) };
+                inputs.set(`${args.type}::${args.name}`, { type: args.type, inputs: resolved, outputs: plain(state) });
+                // Ids are unique per stack (two stacks' volumes are two volumes) and end in `<name>-id`.
+                return { id: `${stack}-${args.name}-id`, state };
+            },
+            call(args) {
+                const answer = CALLS[args.token];
+                if (!answer) throw new Error(`unexpected provider call: ${args.token}`);
+                calls.push({ token: args.token, inputs: args.inputs });
+                const result = answer(args.inputs);
+                return args.token === "aws:ec2/getAmi:getAmi" && world.amiRelease
+                    ? { ...result, id: result.id.replace("20261101", world.amiRelease) }
+                    : result;
+            },
         },
-        call(args) {
-            const answer = CALLS[args.token];
-            if (!answer) throw new Error(`unexpected provider call: ${args.token}`);
-            calls.push({ token: args.token, inputs: args.inputs });
-            const result = answer(args.inputs);
-            return args.token === "aws:ec2/getAmi:getAmi" && world.amiRelease ? { ...result, id: result.id.replace("20261101", world.amiRelease) } : result;
-        },
-    }, PROJECT, stack, false);
+        PROJECT,
+        stack,
+        false,
+    );
     const parsed = parseStackConfig(config, stack, new Set(secrets));
     await pulumi.runtime.runInPulumiStack(async () => {
         captureOptions(options);
@@ -246,7 +274,8 @@ export interface RunOptions {
 export async function runStack(stack: string, opts: RunOptions = {}): Promise<ProgramRun> {
     const { run, failure } = await execute(stack, opts);
     if (failure === undefined) return run;
-    if (run.resources.length > 0) throw new Error(`the program failed after registering ${run.resources.map((r) => r.name).join(", ")}: ${String(failure)}`);
+    if (run.resources.length > 0)
+        throw new Error(`the program failed after registering ${run.resources.map((r) => r.name).join(", ")}: ${String(failure)}`);
     throw failure;
 }
 
@@ -283,11 +312,13 @@ async function execute(stack: string, opts: RunOptions): Promise<{ run: ProgramR
 
 /** The registered resources but the stack itself, each with the options captured for it. */
 function withOptions(registered: Registered[], options: Map<string, CapturedOptions>): ProgramResource[] {
-    return registered.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => {
-        const opts = options.get(`${r.type}::${r.name}`);
-        if (!opts) throw new Error(`no options captured for ${r.type}::${r.name}`);
-        return { ...r, opts };
-    });
+    return registered
+        .filter((r) => r.type !== "pulumi:pulumi:Stack")
+        .map((r) => {
+            const opts = options.get(`${r.type}::${r.name}`);
+            if (!opts) throw new Error(`no options captured for ${r.type}::${r.name}`);
+            return { ...r, opts };
+        });
 }
 
 /** A component built under fresh mocks: it, and every resource it registered with its options. */
@@ -323,7 +354,9 @@ export async function buildUnderMocks<T extends pulumi.ComponentResource>(stack:
  * registerOutputs (`registered`: its own call first, then the SDK's own call without outputs),
  * and `outputs`, the first; fails when the component registered none.
  */
-export async function registeredOutputs<T>(build: () => Promise<ComponentRun<T>>): Promise<{ run: ComponentRun<T>; registered: Record<string, any>[]; outputs: Record<string, any> }> {
+export async function registeredOutputs<T>(
+    build: () => Promise<ComponentRun<T>>,
+): Promise<{ run: ComponentRun<T>; registered: Record<string, any>[]; outputs: Record<string, any> }> {
     const spy = vi.spyOn(pulumi.ComponentResource.prototype as unknown as { registerOutputs: (o?: unknown) => void }, "registerOutputs");
     try {
         const run = await build();

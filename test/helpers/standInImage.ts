@@ -12,10 +12,10 @@
  * becomes 0077, so the AOF and RDB files are 0600. What differs: the server is Debian's
  * (7.0.x), not 7.4.x, and the base is a handful of host files, not debian:bookworm-slim.
  */
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import { DockerEngine, TarEntry, tar } from "./dockerEngine";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type DockerEngine, type TarEntry, tar } from "./dockerEngine";
 import { INSTALL_HINT } from "../../tools/redisServer";
 
 export const STANDIN_REPO = "mspbyte-standin/redis-official-standin";
@@ -90,7 +90,9 @@ export function standInRootfs(): Buffer {
         { name: "sbin", type: "symlink", mode: 0o777, linkTarget: "usr/bin" },
         { name: "lib", type: "symlink", mode: 0o777, linkTarget: "usr/lib" },
         ...(dirs.has("/usr/lib64") ? [{ name: "lib64", type: "symlink", mode: 0o777, linkTarget: "usr/lib64" } as TarEntry] : []),
-        ...[...files.entries()].sort().map(([name, f]): TarEntry => ({ name: name.slice(1), mode: f.mode, content: fs.readFileSync(f.source) })),
+        ...[...files.entries()]
+            .sort()
+            .map(([name, f]): TarEntry => ({ name: name.slice(1), mode: f.mode, content: fs.readFileSync(f.source) })),
     ];
     return tar(entries);
 }

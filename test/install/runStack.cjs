@@ -10,14 +10,14 @@
  * types registered and the output names exported; exits 1 with the error otherwise.
  */
 "use strict";
-const fs = require("fs");
-const path = require("path");
+const fs = require("node:fs");
+const path = require("node:path");
 
 const stack = process.argv[2];
 const root = process.cwd();
 
 function fail(e) {
-    process.stderr.write(`${e && e.stack ? e.stack : String(e)}\n`);
+    process.stderr.write(`${e?.stack ? e.stack : String(e)}\n`);
     process.exit(1);
 }
 process.on("unhandledRejection", fail);
@@ -64,7 +64,10 @@ process.on("unhandledRejection", fail);
         {
             newResource(a) {
                 types.add(a.type);
-                return { id: `${a.name}-id`, state: { ...a.inputs, result: "Install0Check0Password0Abcdefgh", hex: "a1b2c3d4", memorySize: 2048 } };
+                return {
+                    id: `${a.name}-id`,
+                    state: { ...a.inputs, result: "Install0Check0Password0Abcdefgh", hex: "a1b2c3d4", memorySize: 2048 },
+                };
             },
             call(a) {
                 const i = a.inputs;

@@ -10,7 +10,12 @@ import { RedisServer, sleep } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 
 const settings = bullmqSettings("bull", "pipeline-jobs");
-const connectionOf = (server: RedisServer) => ({ host: "127.0.0.1", port: server.port, password: TEST_PASSWORD, maxRetriesPerRequest: null });
+const connectionOf = (server: RedisServer) => ({
+    host: "127.0.0.1",
+    port: server.port,
+    password: TEST_PASSWORD,
+    maxRetriesPerRequest: null,
+});
 
 describe("durability across kill -9", () => {
     let server: RedisServer;
@@ -28,7 +33,11 @@ describe("durability across kill -9", () => {
         expect(replies!.filter(([err, reply]) => err === null && reply === "OK")).toHaveLength(10_000);
         c.disconnect();
 
-        const queue = new Queue(settings.queue, { prefix: settings.prefix, connection: connectionOf(server), defaultJobOptions: settings.defaultJobOptions });
+        const queue = new Queue(settings.queue, {
+            prefix: settings.prefix,
+            connection: connectionOf(server),
+            defaultJobOptions: settings.defaultJobOptions,
+        });
         const jobs = await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: "durable", data: { i } })));
         expect(jobs).toHaveLength(1000);
         await queue.close();
@@ -45,18 +54,33 @@ describe("durability across kill -9", () => {
         after.disconnect();
 
         const reopened = new Queue(settings.queue, { prefix: settings.prefix, connection: connectionOf(server) });
-        expect(await reopened.getJobCounts("wait", "active", "completed", "failed")).toEqual({ wait: 1000, active: 0, completed: 0, failed: 0 });
+        expect(await reopened.getJobCounts("wait", "active", "completed", "failed")).toEqual({
+            wait: 1000,
+            active: 0,
+            completed: 0,
+            failed: 0,
+        });
         const worker = new Worker(settings.queue, async (job) => ({ doubled: (job.data as { i: number }).i * 2 }), {
-            prefix: settings.prefix, connection: connectionOf(server), concurrency: 50, autorun: false,
+            prefix: settings.prefix,
+            connection: connectionOf(server),
+            concurrency: 50,
+            autorun: false,
         });
         const done = new Promise<void>((resolve) => {
             let completed = 0;
-            worker.on("completed", () => { if (++completed === 1000) resolve(); });
+            worker.on("completed", () => {
+                if (++completed === 1000) resolve();
+            });
         });
         void worker.run();
         await done;
         await worker.close();
-        expect(await reopened.getJobCounts("wait", "active", "completed", "failed")).toEqual({ wait: 0, active: 0, completed: 1000, failed: 0 });
+        expect(await reopened.getJobCounts("wait", "active", "completed", "failed")).toEqual({
+            wait: 0,
+            active: 0,
+            completed: 1000,
+            failed: 0,
+        });
         const sample = await reopened.getJob(jobs[999]!.id!);
         expect(sample?.returnvalue).toEqual({ doubled: 1998 });
         await reopened.close();

@@ -10,7 +10,9 @@ import { POWER_WINDOW_MS, powerLoss, tornWrite } from "../../bench/powerloss";
 describe("power loss on LazyFS (real redis-server, real FUSE filesystem)", () => {
     it(`appendfsync everysec, 3 cuts: nothing acknowledged more than ${POWER_WINDOW_MS / 1000} s before a cut is lost, and every surviving job completes`, async () => {
         const r = await powerLoss({ mode: "everysec", cycles: 3, loadMs: [1200, 2500], quiet: true });
-        console.log(`power loss, everysec: window ${JSON.stringify(r.windowMs)} ms; lost ${r.lostWrites} writes and ${r.lostJobs} jobs of ${r.acknowledgedWrites} and ${r.acknowledgedJobs}`);
+        console.log(
+            `power loss, everysec: window ${JSON.stringify(r.windowMs)} ms; lost ${r.lostWrites} writes and ${r.lostJobs} jobs of ${r.acknowledgedWrites} and ${r.acknowledgedJobs}`,
+        );
         expect(r.acknowledgedWrites + r.acknowledgedJobs).toBeGreaterThan(1000);
         expect(r.lostOlderThanClaim).toBe(0);
         expect(r.windowMs.max).toBeLessThan(POWER_WINDOW_MS);

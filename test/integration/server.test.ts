@@ -2,14 +2,14 @@
  * The root redis.conf and the docker-rendered one on a real redis-server: the seed's settings
  * read back, auth enforced, the container's health check judged on real answers.
  */
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_REDIS_CONF, loadRedisConf, targetDirectivesIn } from "../../src/redisConf";
 import { healthcheckCommand } from "../../src/targets/docker/docker";
 import { RedisServer } from "../../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../../tools/render";
-import { TestCerts, makeCerts } from "../helpers/tls";
+import { type TestCerts, makeCerts } from "../helpers/tls";
 
 const SEED = {
     appendonly: "yes",
@@ -59,8 +59,10 @@ describe("the docker-rendered redis.conf", () => {
     afterAll(() => server?.destroy());
 
     it("keeps the seed's settings and sets the password", async () => {
-        expect(await configGet(server, TEST_PASSWORD, [...Object.keys(SEED), "requirepass"]))
-            .toEqual({ ...SEED, requirepass: TEST_PASSWORD });
+        expect(await configGet(server, TEST_PASSWORD, [...Object.keys(SEED), "requirepass"])).toEqual({
+            ...SEED,
+            requirepass: TEST_PASSWORD,
+        });
     });
 
     it("refuses commands without the password (NOAUTH)", async () => {
@@ -84,12 +86,17 @@ describe("the docker-rendered redis.conf", () => {
         expect(run({})).not.toBe(0);
         expect(run({ REDISCLI_AUTH: "wrong-password-wrong-password" })).not.toBe(0);
         // What the check guards against: plain `redis-cli ping` exits 0 on NOAUTH.
-        expect(spawnSync("redis-cli", ["-p", String(server.port), "ping"], { encoding: "utf8" }))
-            .toMatchObject({ status: 0, stdout: expect.stringMatching(/NOAUTH/) });
+        expect(spawnSync("redis-cli", ["-p", String(server.port), "ping"], { encoding: "utf8" })).toMatchObject({
+            status: 0,
+            stdout: expect.stringMatching(/NOAUTH/),
+        });
     });
 
     it("the seed's `redis-cli ping` answers PONG with REDISCLI_AUTH set, as in the container", () => {
-        const out = execFileSync("redis-cli", ["-p", String(server.port), "ping"], { env: { PATH: process.env.PATH!, REDISCLI_AUTH: TEST_PASSWORD }, encoding: "utf8" });
+        const out = execFileSync("redis-cli", ["-p", String(server.port), "ping"], {
+            env: { PATH: process.env.PATH!, REDISCLI_AUTH: TEST_PASSWORD },
+            encoding: "utf8",
+        });
         expect(out.trim()).toBe("PONG");
     });
 });
@@ -115,7 +122,12 @@ describe("the docker-rendered redis.conf with TLS", () => {
     let certs: TestCerts;
     beforeAll(async () => {
         certs = makeCerts();
-        for (const [from, to] of [[certs.certFile, "tls.crt"], [certs.keyFile, "tls.key"], [certs.caFile, "ca.crt"]] as const) fs.copyFileSync(from, `${certs.dir}/${to}`);
+        for (const [from, to] of [
+            [certs.certFile, "tls.crt"],
+            [certs.keyFile, "tls.key"],
+            [certs.caFile, "ca.crt"],
+        ] as const)
+            fs.copyFileSync(from, `${certs.dir}/${to}`);
         server = await RedisServer.start({ conf: dockerConf({ tls: true, tlsDir: certs.dir }), tls: true });
     });
     afterAll(async () => {
@@ -124,7 +136,8 @@ describe("the docker-rendered redis.conf with TLS", () => {
     });
 
     it("the container's health check passes over TLS with the password, and fails without TLS or the password", () => {
-        const run = (cmd: string, env: Record<string, string>) => spawnSync("sh", ["-c", cmd], { env: { PATH: process.env.PATH!, ...env } }).status;
+        const run = (cmd: string, env: Record<string, string>) =>
+            spawnSync("sh", ["-c", cmd], { env: { PATH: process.env.PATH!, ...env } }).status;
         expect(run(healthcheckCommand(server.port, true, certs.dir), { REDISCLI_AUTH: TEST_PASSWORD })).toBe(0);
         expect(run(healthcheckCommand(server.port, true, certs.dir), {})).not.toBe(0);
         expect(run(healthcheckCommand(server.port, false, certs.dir), { REDISCLI_AUTH: TEST_PASSWORD })).not.toBe(0);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth } from "../../src/ops/health";
 import { connectCluster } from "../../src/ops/connection";
 import { runSmoke } from "../../src/ops/smoke";
-import { RedisServer } from "../../tools/redisServer";
+import type { RedisServer } from "../../tools/redisServer";
 import { clusterOutputs, startCluster } from "../helpers/cluster";
 
 const nodes: RedisServer[] = [];
@@ -34,7 +34,9 @@ describe("a cluster-mode stack", () => {
         await queue.close();
         cluster.disconnect();
         const h = await collectHealth(outputs());
-        expect(h.queues.map((q) => [q.name, q.exists, q.waiting, q.active, q.delayed, q.completed, q.failed])).toEqual([["pipeline-jobs", true, 4, 0, 0, 0, 0]]);
+        expect(h.queues.map((q) => [q.name, q.exists, q.waiting, q.active, q.delayed, q.completed, q.failed])).toEqual([
+            ["pipeline-jobs", true, 4, 0, 0, 0, 0],
+        ]);
         const found = await collectHealth(outputs(), { discover: true });
         expect(found.queues.map((q) => q.name)).toEqual(["pipeline-jobs"]);
         expect(found.cost.scanCommands).toBeGreaterThanOrEqual(3);

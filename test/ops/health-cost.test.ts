@@ -14,7 +14,10 @@ import { TEST_PASSWORD, dockerConf } from "../../tools/render";
 let server: RedisServer;
 beforeAll(async () => {
     // Persistence off and room for 4M keys: the keyspace is built, not kept.
-    server = await RedisServer.start({ conf: dockerConf(), args: ["--enable-debug-command", "yes", "--maxmemory", "2gb", "--appendonly", "no", "--save", ""] });
+    server = await RedisServer.start({
+        conf: dockerConf(),
+        args: ["--enable-debug-command", "yes", "--maxmemory", "2gb", "--appendonly", "no", "--save", ""],
+    });
     const queue = new Queue("pipeline-jobs", { connection: { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD } });
     await queue.addBulk([1, 2, 3].map((i) => ({ name: "w", data: { i } })));
     await queue.add("later", {}, { delay: 600_000 });
@@ -77,5 +80,4 @@ describe("health's commands at 0.1M, 1M and 4M keys", () => {
         expect(seen[1]).toEqual(seen[0]);
         expect(seen[2]).toEqual(seen[0]);
     }, 120_000);
-
 });

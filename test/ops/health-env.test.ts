@@ -1,8 +1,8 @@
 /** health and env against a real redis-server holding known queues and keys. */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth, discoverQueues, formatHealth } from "../../src/ops/health";
@@ -16,10 +16,12 @@ import { opsArgv } from "./npmScript";
 const ROOT = path.join(__dirname, "..", "..");
 let server: RedisServer;
 let dir: string;
-const run = (script: string, ...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
-});
+const run = (script: string, ...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+    });
 
 beforeAll(async () => {
     server = await RedisServer.start({ conf: dockerConf() });
@@ -53,14 +55,19 @@ describe("health", () => {
         expect((await discoverQueues(c, "other")).names).toEqual(["not-ours"]);
         c.disconnect();
         const h = await collectHealth(outputsFor(server), { discover: true });
-        expect(h.queues.map((q) => [q.name, q.source])).toEqual([["pipeline-jobs", "declared"], ["emails", "--discover"]]);
+        expect(h.queues.map((q) => [q.name, q.source])).toEqual([
+            ["pipeline-jobs", "declared"],
+            ["emails", "--discover"],
+        ]);
         expect(h.cost.scanCommands).toBeGreaterThanOrEqual(1);
     });
 
     it("without --discover: the declared queue and --queues, no SCAN", async () => {
         const h = await collectHealth(outputsFor(server), { queues: ["emails", "absent"] });
         expect(h.queues.map((q) => [q.name, q.source, q.exists, q.waiting])).toEqual([
-            ["pipeline-jobs", "declared", true, 3], ["emails", "--queues", true, 1], ["absent", "--queues", false, 0],
+            ["pipeline-jobs", "declared", true, 3],
+            ["emails", "--queues", true, 1],
+            ["absent", "--queues", false, 0],
         ]);
         expect(h.cost).toEqual({ commands: 4 + 3 * 15, roundTrips: 3, scanCommands: 0 });
     });
@@ -97,7 +104,7 @@ describe("health", () => {
     });
 
     it("--watch redraws every N seconds until stopped", async () => {
-        const { spawn } = await import("child_process");
+        const { spawn } = await import("node:child_process");
         const child = spawn(process.execPath, opsArgv("src/ops/health.ts", "--outputs", writeOutputs(), "--watch", "1"), { cwd: ROOT });
         let out = "";
         const framesSeen = () => (out.match(/\(every 1 s, Ctrl-C to stop\)/g) ?? []).length;
@@ -106,7 +113,10 @@ describe("health", () => {
             const giveUp = setTimeout(resolve, 20_000);
             child.stdout.on("data", (d) => {
                 out += d;
-                if (framesSeen() >= 2) { clearTimeout(giveUp); resolve(); }
+                if (framesSeen() >= 2) {
+                    clearTimeout(giveUp);
+                    resolve();
+                }
             });
         });
         child.kill("SIGINT");
@@ -117,10 +127,17 @@ describe("health", () => {
 
     it("--stack without the Pulumi CLI: exit 2, one line saying what to do", async () => {
         const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-            execFile(process.execPath, opsArgv("src/ops/health.ts", "--stack", "dev"), { cwd: ROOT, env: { PATH: path.dirname(process.execPath) } }, (err, _o, stderr) =>
-                resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }));
+            execFile(
+                process.execPath,
+                opsArgv("src/ops/health.ts", "--stack", "dev"),
+                { cwd: ROOT, env: { PATH: path.dirname(process.execPath) } },
+                (err, _o, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+            );
         });
-        expect(r).toEqual({ code: 2, stderr: "error: the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE\n" });
+        expect(r).toEqual({
+            code: 2,
+            stderr: "error: the pulumi CLI is not on the PATH: install it (see README) or pass --outputs FILE\n",
+        });
     });
 
     it("the table reads as the seed's checks did", async () => {
@@ -147,15 +164,17 @@ describe("env", () => {
     it("prints the pipeline's .env", async () => {
         const r = await run("src/ops/env.ts", "--outputs", writeOutputs());
         expect(r).toMatchObject({ code: 0, stderr: "" });
-        expect(r.stdout).toBe([
-            "REDIS_HOST=127.0.0.1",
-            `REDIS_PORT=${server.port}`,
-            "REDIS_USERNAME=default",
-            `REDIS_PASSWORD=${TEST_PASSWORD}`,
-            "REDIS_TLS=false",
-            `REDIS_URL=redis://default:${TEST_PASSWORD}@127.0.0.1:${server.port}`,
-            "",
-        ].join("\n"));
+        expect(r.stdout).toBe(
+            [
+                "REDIS_HOST=127.0.0.1",
+                `REDIS_PORT=${server.port}`,
+                "REDIS_USERNAME=default",
+                `REDIS_PASSWORD=${TEST_PASSWORD}`,
+                "REDIS_TLS=false",
+                `REDIS_URL=redis://default:${TEST_PASSWORD}@127.0.0.1:${server.port}`,
+                "",
+            ].join("\n"),
+        );
     });
 
     it("--out writes mode 0600, keeps a different file without --force, replaces it with", async () => {
@@ -167,9 +186,14 @@ describe("env", () => {
         expect(content).toContain(`REDIS_PASSWORD=${TEST_PASSWORD}\n`);
 
         fs.writeFileSync(out, "REDIS_HOST=elsewhere\n");
-        expect(() => writeEnvFile(out, content, false)).toThrow(new UsageError(`${out} exists and differs from these outputs; pass --force to replace it`));
+        expect(() => writeEnvFile(out, content, false)).toThrow(
+            new UsageError(`${out} exists and differs from these outputs; pass --force to replace it`),
+        );
         const refused = await run("src/ops/env.ts", "--outputs", writeOutputs(), "--out", out);
-        expect(refused).toMatchObject({ code: 2, stderr: `error: ${out} exists and differs from these outputs; pass --force to replace it\n` });
+        expect(refused).toMatchObject({
+            code: 2,
+            stderr: `error: ${out} exists and differs from these outputs; pass --force to replace it\n`,
+        });
         expect(fs.readFileSync(out, "utf8")).toBe("REDIS_HOST=elsewhere\n");
 
         expect(writeEnvFile(out, content, true)).toBe("replaced");
@@ -181,7 +205,13 @@ describe("env", () => {
     it("the .env connects: a client built from it reaches the server", async () => {
         const out = path.join(dir, "check.env");
         writeEnvFile(out, fs.readFileSync(path.join(dir, ".env"), "utf8"), true);
-        const env = Object.fromEntries(fs.readFileSync(out, "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+        const env = Object.fromEntries(
+            fs
+                .readFileSync(out, "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
         const { default: Redis } = await import("ioredis");
         const c = new Redis(env.REDIS_URL!, { lazyConnect: true });
         await c.connect();

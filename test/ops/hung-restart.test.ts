@@ -3,9 +3,9 @@
  * restart under `health --watch`, on real redis-servers: errors name host, port and what was
  * tried, within the documented 10 s; watching carries on through a restart and says so.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { spawn } from "child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { collectHealth } from "../../src/ops/health";
 import { runSmoke } from "../../src/ops/smoke";
@@ -36,17 +36,26 @@ describe("a hung server", () => {
             const t = Date.now();
             const [smoke, health] = await Promise.all([
                 runSmoke(outputsFor(s)).then((r) => ({ r, ms: Date.now() - t })),
-                collectHealth(outputsFor(s)).then(() => ({ e: undefined as Error | undefined, ms: 0 }), (e: Error) => ({ e, ms: Date.now() - t })),
+                collectHealth(outputsFor(s)).then(
+                    () => ({ e: undefined as Error | undefined, ms: 0 }),
+                    (e: Error) => ({ e, ms: Date.now() - t }),
+                ),
             ]);
             const where = `127.0.0.1:${s.port}`;
             expect(smoke.ms).toBeLessThan(10_000);
             expect(smoke.r.find((x) => x.name === "reachable")).toEqual({
                 name: "reachable",
                 status: "fail",
-                detail: expect.stringMatching(new RegExp(`^no answer: ${where} over plain TCP: the connection was accepted but no reply came within 4 s \\(the server is hung or overloaded\\); also tried ${where} over TLS: `)),
+                detail: expect.stringMatching(
+                    new RegExp(
+                        `^no answer: ${where} over plain TCP: the connection was accepted but no reply came within 4 s \\(the server is hung or overloaded\\); also tried ${where} over TLS: `,
+                    ),
+                ),
             });
             expect(health.ms).toBeLessThan(10_000);
-            expect(health.e?.message).toBe(`${where} over plain TCP: the connection was accepted but no reply came within 5 s (the server is hung or overloaded)`);
+            expect(health.e?.message).toBe(
+                `${where} over plain TCP: the connection was accepted but no reply came within 5 s (the server is hung or overloaded)`,
+            );
         } finally {
             process.kill(pid, "SIGCONT");
             stopped = undefined;
@@ -77,7 +86,13 @@ describe("health --watch through a restart", () => {
             child.kill("SIGINT");
             await new Promise((r) => child.once("exit", r));
         }
-        expect(out).toMatch(new RegExp(`poll failed: 127\\.0\\.0\\.1:${s.port} over plain TCP: connection refused \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${s.port}\\): nothing listens there; trying again in 1 s \\(Ctrl-C to stop\\)\\n`));
-        expect(out).toMatch(/\(every 1 s, Ctrl-C to stop\)  answering again after \d+ failed polls?; the server restarted \(new run_id, up \d+s\)\n/);
+        expect(out).toMatch(
+            new RegExp(
+                `poll failed: 127\\.0\\.0\\.1:${s.port} over plain TCP: connection refused \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${s.port}\\): nothing listens there; trying again in 1 s \\(Ctrl-C to stop\\)\\n`,
+            ),
+        );
+        expect(out).toMatch(
+            /\(every 1 s, Ctrl-C to stop\) {2}answering again after \d+ failed polls?; the server restarted \(new run_id, up \d+s\)\n/,
+        );
     });
 });

@@ -3,8 +3,8 @@
  * that runs the file, with this process's Node (type stripping, no tsx), from the repository
  * root. A test that spawns a command this way proves the npm script itself.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export const ROOT = path.join(__dirname, "..", "..");
 

@@ -2,10 +2,10 @@
  * Outputs files written by hand: every problem listed at once, and no fragment of the password
  * or URL in any message, whatever the file holds.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkOutputsFile, jsonFault, readOutputsFile } from "../../src/ops/outputs";
 import { scrub } from "../../src/ops/cli";
@@ -31,19 +31,45 @@ const fragments = Array.from({ length: SECRET.length - 3 }, (_, i) => SECRET.sli
 const expectNoFragment = (text: string) => {
     for (const f of fragments) expect(text, `message holds "${f}"`).not.toContain(f);
 };
-const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, opsArgv("src/ops/smoke.ts", ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
-});
+const run = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, opsArgv("src/ops/smoke.ts", ...args), { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+    });
 
 describe("a malformed outputs file never shows the password", () => {
     it.each([
-        { case: "unquoted password", edit: (t: string) => t.replace(`"${SECRET}"`, SECRET), error: "a value or name without double quotes at line 7, column 15" },
-        { case: "single-quoted password", edit: (t: string) => t.replace(`"${SECRET}"`, `'${SECRET}'`), error: "a single quote where JSON wants a double-quoted string at line 7, column 15" },
-        { case: "file cut inside the password", edit: (t: string) => t.slice(0, t.indexOf(SECRET) + 6), error: "a string that never ends at line 7, column 22" },
-        { case: "line break inside the password", edit: (t: string) => t.replace(SECRET, `${SECRET.slice(0, 9)}\n${SECRET.slice(9)}`), error: "a control character (a line break?) inside a string at line 7, column 25" },
-        { case: "trailing comma after the password", edit: (t: string) => t.replace(`"${SECRET}",`, `"${SECRET}",,`), error: "an unexpected character at line 7, column 38" },
-        { case: "missing comma after the password", edit: (t: string) => t.replace(`"${SECRET}",`, `"${SECRET}"`), error: "a missing comma or closing brace at line 8, column 3" },
+        {
+            case: "unquoted password",
+            edit: (t: string) => t.replace(`"${SECRET}"`, SECRET),
+            error: "a value or name without double quotes at line 7, column 15",
+        },
+        {
+            case: "single-quoted password",
+            edit: (t: string) => t.replace(`"${SECRET}"`, `'${SECRET}'`),
+            error: "a single quote where JSON wants a double-quoted string at line 7, column 15",
+        },
+        {
+            case: "file cut inside the password",
+            edit: (t: string) => t.slice(0, t.indexOf(SECRET) + 6),
+            error: "a string that never ends at line 7, column 22",
+        },
+        {
+            case: "line break inside the password",
+            edit: (t: string) => t.replace(SECRET, `${SECRET.slice(0, 9)}\n${SECRET.slice(9)}`),
+            error: "a control character (a line break?) inside a string at line 7, column 25",
+        },
+        {
+            case: "trailing comma after the password",
+            edit: (t: string) => t.replace(`"${SECRET}",`, `"${SECRET}",,`),
+            error: "an unexpected character at line 7, column 38",
+        },
+        {
+            case: "missing comma after the password",
+            edit: (t: string) => t.replace(`"${SECRET}",`, `"${SECRET}"`),
+            error: "a missing comma or closing brace at line 8, column 3",
+        },
     ])("$case: where and what, never which text", ({ edit, error }) => {
         const f = write(edit(goodText()));
         let message = "";
@@ -61,11 +87,31 @@ describe("a malformed outputs file never shows the password", () => {
 
     it.each([
         { case: "password a number", edit: { password: 8_390_212_771 }, problem: "output password must be a string" },
-        { case: "url an object", edit: { url: { href: `redis://default:${SECRET}@127.0.0.1:6379` } }, problem: "output url must be a string" },
-        { case: "url with a colon-less authority", edit: { url: `redis://${SECRET}` }, problem: "output url names another host than output host 127.0.0.1" },
-        { case: "url cut at the password", edit: { url: `redis://default:${SECRET.slice(0, 10)}` }, problem: "output url is not a URL; expected redis://default:<password>@127.0.0.1:6379" },
-        { case: "url password not encoded", edit: { url: `redis://default:${SECRET}/x@127.0.0.1:6379` }, problem: "output url is not a URL; expected redis://default:<password>@127.0.0.1:6379" },
-        { case: "password masked", edit: { password: "[secret]", url: "[secret]" }, problem: "the password is masked as [secret]; export the outputs with --show-secrets" },
+        {
+            case: "url an object",
+            edit: { url: { href: `redis://default:${SECRET}@127.0.0.1:6379` } },
+            problem: "output url must be a string",
+        },
+        {
+            case: "url with a colon-less authority",
+            edit: { url: `redis://${SECRET}` },
+            problem: "output url names another host than output host 127.0.0.1",
+        },
+        {
+            case: "url cut at the password",
+            edit: { url: `redis://default:${SECRET.slice(0, 10)}` },
+            problem: "output url is not a URL; expected redis://default:<password>@127.0.0.1:6379",
+        },
+        {
+            case: "url password not encoded",
+            edit: { url: `redis://default:${SECRET}/x@127.0.0.1:6379` },
+            problem: "output url is not a URL; expected redis://default:<password>@127.0.0.1:6379",
+        },
+        {
+            case: "password masked",
+            edit: { password: "[secret]", url: "[secret]" },
+            problem: "the password is masked as [secret]; export the outputs with --show-secrets",
+        },
     ])("$case: named, never shown", ({ edit, problem }) => {
         const problems = checkOutputsFile(write(JSON.stringify({ ...good(), ...edit })));
         expect(problems).toContain(problem);
@@ -74,28 +120,45 @@ describe("a malformed outputs file never shows the password", () => {
 
     it("the last guard: a registered secret is replaced in any text", () => {
         readOutputsFile(write(goodText()));
-        expect(scrub(`connect failed for redis://default:${SECRET}@127.0.0.1:6379 with ${SECRET}`)).toBe("connect failed for <secret> with <secret>");
+        expect(scrub(`connect failed for redis://default:${SECRET}@127.0.0.1:6379 with ${SECRET}`)).toBe(
+            "connect failed for <secret> with <secret>",
+        );
     });
 });
 
 describe("--outputs FILE --check", () => {
     it("lists every problem at once, exit 2; a good file passes, exit 0", async () => {
         const { bullmq, ...rest } = good();
-        const bad = write(JSON.stringify({ ...rest, target: "lambda", port: 70000, tls: "no", url: `http://default:${SECRET}@127.0.0.1:6379`, persistence: { ...rest.persistence, maxmemoryPolicy: "allkeys-lru" } }));
+        const bad = write(
+            JSON.stringify({
+                ...rest,
+                target: "lambda",
+                port: 70000,
+                tls: "no",
+                url: `http://default:${SECRET}@127.0.0.1:6379`,
+                persistence: { ...rest.persistence, maxmemoryPolicy: "allkeys-lru" },
+            }),
+        );
         void bullmq;
-        const [r, ok, cut] = await Promise.all([run("--outputs", bad, "--check"), run("--outputs", write(goodText()), "--check"), run("--outputs", write(goodText().replace(`"${SECRET}"`, `'${SECRET}'`)), "--check")]);
+        const [r, ok, cut] = await Promise.all([
+            run("--outputs", bad, "--check"),
+            run("--outputs", write(goodText()), "--check"),
+            run("--outputs", write(goodText().replace(`"${SECRET}"`, `'${SECRET}'`)), "--check"),
+        ]);
         expect(r.code).toBe(2);
-        expect(r.stdout).toBe([
-            `${bad}: 7 problems`,
-            "  missing output bullmq (is it an mspbyte-redis stack?)",
-            `  output target is not as the contract says (Invalid option: expected one of "docker"|"vm"|"elasticache"|"kubernetes"|"external")`,
-            "  output port is not as the contract says (Too big: expected number to be <=65535)",
-            "  output tls is not as the contract says (Invalid input: expected boolean, received string)",
-            `  output persistence.maxmemoryPolicy is not as the contract says (Invalid input: expected "noeviction")`,
-            "  output url does not start with redis:// or rediss://",
-            "  output url names another port than output port 70000",
-            "",
-        ].join("\n"));
+        expect(r.stdout).toBe(
+            [
+                `${bad}: 7 problems`,
+                "  missing output bullmq (is it an mspbyte-redis stack?)",
+                `  output target is not as the contract says (Invalid option: expected one of "docker"|"vm"|"elasticache"|"kubernetes"|"external")`,
+                "  output port is not as the contract says (Too big: expected number to be <=65535)",
+                "  output tls is not as the contract says (Invalid input: expected boolean, received string)",
+                `  output persistence.maxmemoryPolicy is not as the contract says (Invalid input: expected "noeviction")`,
+                "  output url does not start with redis:// or rediss://",
+                "  output url names another port than output port 70000",
+                "",
+            ].join("\n"),
+        );
         expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/: every output as the contract says\n$/) });
         expect(cut.code).toBe(2);
         expect(cut.stdout).toMatch(/is not valid JSON: a single quote where JSON wants a double-quoted string at line 7, column 15/);
@@ -106,7 +169,9 @@ describe("--outputs FILE --check", () => {
         const f = write(JSON.stringify({ ...good(), port: 0, username: "", url: "redis://:PW@127.0.0.1:0".replace("PW", SECRET) }));
         const r = await run("--outputs", f);
         expect(r).toMatchObject({ code: 2, stdout: "" });
-        expect(r.stderr).toBe(`error: ${f}: 2 problems:\n  output port is not as the contract says (Too small: expected number to be >=1)\n  output username is not as the contract says (Too small: expected string to have >=1 characters)\n`);
+        expect(r.stderr).toBe(
+            `error: ${f}: 2 problems:\n  output port is not as the contract says (Too small: expected number to be >=1)\n  output username is not as the contract says (Too small: expected string to have >=1 characters)\n`,
+        );
     });
 });
 

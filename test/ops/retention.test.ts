@@ -34,7 +34,8 @@ async function age(name: string, hours: number, only?: number): Promise<void> {
     const c = server.client({ password: TEST_PASSWORD });
     await c.connect();
     const entries = await c.zrange(`bull:${name}:completed`, 0, (only ?? 0) - 1, "WITHSCORES");
-    for (let i = 0; i < entries.length; i += 2) await c.zadd(`bull:${name}:completed`, "XX", Number(entries[i + 1]) - hours * 3_600_000, entries[i]!);
+    for (let i = 0; i < entries.length; i += 2)
+        await c.zadd(`bull:${name}:completed`, "XX", Number(entries[i + 1]) - hours * 3_600_000, entries[i]!);
     c.disconnect();
 }
 
@@ -54,7 +55,8 @@ afterAll(async () => {
 
 describe("retention against the bullmq output", () => {
     it("1,100 completed jobs against a count of 1,000 fail health and smoke", async () => {
-        const problem = "no-retention: 1100 completed jobs kept, the stack keeps at most 1000 (removeOnComplete.count): jobs are added without the stack's defaultJobOptions";
+        const problem =
+            "no-retention: 1100 completed jobs kept, the stack keeps at most 1000 (removeOnComplete.count): jobs are added without the stack's defaultJobOptions";
         const h = await collectHealth(declared("no-retention"));
         expect(h.problems).toEqual([`retention: ${problem}`]);
         const smoke = await runSmoke(declared("no-retention"));
@@ -64,18 +66,28 @@ describe("retention against the bullmq output", () => {
     it("jobs added with the stack's defaultJobOptions stay within it", async () => {
         const h = await collectHealth(declared("kept"));
         expect(h.queues[0]).toMatchObject({ name: "kept", completed: 1000 });
-        expect(h.queues[0]!.retention).toEqual({ status: "pass", detail: expect.stringMatching(/^kept: 1000 completed \(keeps 1000, 24h\), oldest \d+s ago; 0 failed \(keeps 5000, 7d\)$/) });
+        expect(h.queues[0]!.retention).toEqual({
+            status: "pass",
+            detail: expect.stringMatching(/^kept: 1000 completed \(keeps 1000, 24h\), oldest \d+s ago; 0 failed \(keeps 5000, 7d\)$/),
+        });
         expect(h.problems).toEqual([]);
     });
 
     it("an oldest job finished two days before the newest fails the age", async () => {
         const h = await collectHealth(declared("stale"));
-        expect(h.problems).toEqual(["retention: stale: the oldest completed job finished 2d 0h before the newest, the stack keeps 24h (removeOnComplete.age): jobs are added without the stack's defaultJobOptions"]);
+        expect(h.problems).toEqual([
+            "retention: stale: the oldest completed job finished 2d 0h before the newest, the stack keeps 24h (removeOnComplete.age): jobs are added without the stack's defaultJobOptions",
+        ]);
     });
 
     it("an idle queue's jobs older than the age are said, not failed: BullMQ removes them at the next completion", async () => {
         const h = await collectHealth(declared("idle"));
-        expect(h.queues[0]!.retention).toEqual({ status: "pass", detail: expect.stringMatching(/^idle: 5 completed \(keeps 1000, 24h\), oldest 1d 6h ago \(idle: BullMQ removes it when the next job finishes\); 0 failed/) });
+        expect(h.queues[0]!.retention).toEqual({
+            status: "pass",
+            detail: expect.stringMatching(
+                /^idle: 5 completed \(keeps 1000, 24h\), oldest 1d 6h ago \(idle: BullMQ removes it when the next job finishes\); 0 failed/,
+            ),
+        });
     });
 
     it("a paused queue shows as paused, its waiting jobs counted", async () => {
@@ -84,7 +96,10 @@ describe("retention against the bullmq output", () => {
         await queue.pause();
         await queue.close();
         const h = await collectHealth(declared("held"), { queues: ["kept"] });
-        expect(h.queues.map((q) => [q.name, q.paused, q.waiting])).toEqual([["held", true, 3], ["kept", false, 0]]);
+        expect(h.queues.map((q) => [q.name, q.paused, q.waiting])).toEqual([
+            ["held", true, 3],
+            ["kept", false, 0],
+        ]);
         const text = formatHealth(h);
         expect(text).toContain("held   PAUSED         3       0        0          0       0\n");
         expect(text).toContain("ok   retention: held: 0 completed (keeps 1000, 24h); 0 failed (keeps 5000, 7d); paused\n");

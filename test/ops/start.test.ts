@@ -4,10 +4,10 @@
  * a check of an outputs file loads zod (the contract's schema) and no client library, and no
  * run ever loads the Pulumi SDK or the stack config schema.
  */
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { outputsFor } from "../../tools/outputs";
 import { RedisServer } from "../../tools/redisServer";
@@ -52,14 +52,22 @@ interface Run {
 function run(file: string, ...args: string[]): Promise<Run> {
     const argv = opsArgv(file, ...args);
     return new Promise((resolve) => {
-        execFile(process.execPath, [`--import=data:text/javascript,${encodeURIComponent(RECORDER)}`, ...argv], { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) => {
-            const lines = stderr.split("\n");
-            let i = lines.length - 1;
-            while (i >= 0 && !lines[i]!.startsWith("loaded ")) i--;
-            const loaded = i >= 0 ? (JSON.parse(lines[i]!.slice("loaded ".length)) as { packages: string[]; files: string[] }) : { packages: ["(no record)"], files: [] };
-            if (i >= 0) lines.splice(i, 1);
-            resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr: lines.join("\n"), ...loaded });
-        });
+        execFile(
+            process.execPath,
+            [`--import=data:text/javascript,${encodeURIComponent(RECORDER)}`, ...argv],
+            { cwd: ROOT, timeout: 55_000 },
+            (err, stdout, stderr) => {
+                const lines = stderr.split("\n");
+                let i = lines.length - 1;
+                while (i >= 0 && !lines[i]!.startsWith("loaded ")) i--;
+                const loaded =
+                    i >= 0
+                        ? (JSON.parse(lines[i]!.slice("loaded ".length)) as { packages: string[]; files: string[] })
+                        : { packages: ["(no record)"], files: [] };
+                if (i >= 0) lines.splice(i, 1);
+                resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr: lines.join("\n"), ...loaded });
+            },
+        );
     });
 }
 
@@ -99,11 +107,17 @@ describe("Node's compile cache", () => {
     it("the first start fills it (in the temp folder), the next strips no .ts file again", async () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-cache-"));
         try {
-            const start = () => new Promise<string>((resolve) => {
-                const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NODE_DEBUG_NATIVE: "COMPILE_CACHE" };
-                delete env.NODE_COMPILE_CACHE;
-                execFile(process.execPath, opsArgv("src/ops/smoke.ts", "--help"), { cwd: ROOT, env, timeout: 55_000 }, (_err, _stdout, stderr) => resolve(stderr));
-            });
+            const start = () =>
+                new Promise<string>((resolve) => {
+                    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NODE_DEBUG_NATIVE: "COMPILE_CACHE" };
+                    delete env.NODE_COMPILE_CACHE;
+                    execFile(
+                        process.execPath,
+                        opsArgv("src/ops/smoke.ts", "--help"),
+                        { cwd: ROOT, env, timeout: 55_000 },
+                        (_err, _stdout, stderr) => resolve(stderr),
+                    );
+                });
             const first = await start();
             expect(first).toContain(`saving transpilation cache for StrippedTypeScript ${ROOT}/src/ops/smoke.ts`);
             expect(fs.readdirSync(path.join(tmp, "node-compile-cache"))).not.toEqual([]);
@@ -153,7 +167,9 @@ describe("a run loads what it uses", () => {
 
 describe("every module of src/ops links under plain Node", () => {
     it("each imports, none runs a command when imported, and the packages they load where used export what they take", async () => {
-        const files = (fs.readdirSync(path.join(ROOT, "src", "ops"), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => `src/ops/${f.split(path.sep).join("/")}`);
+        const files = (fs.readdirSync(path.join(ROOT, "src", "ops"), { recursive: true }) as string[])
+            .filter((f) => f.endsWith(".ts"))
+            .map((f) => `src/ops/${f.split(path.sep).join("/")}`);
         expect(files).toEqual(expect.arrayContaining(COMMANDS.map((c) => `src/ops/${c}.ts`)));
         // A static named import that a package does not export fails as the module links; what
         // the modules take from ioredis and BullMQ where they use them is checked by name.
@@ -163,11 +179,13 @@ describe("every module of src/ops links under plain Node", () => {
             'const bullmq = await import("bullmq");',
             'const taken = { "ioredis default": ioredis.default, "ioredis Cluster": ioredis.Cluster, "bullmq Queue": bullmq.Queue, "bullmq Worker": bullmq.Worker };',
             'const missing = Object.entries(taken).filter(([, v]) => typeof v !== "function").map(([k]) => k);',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal in the script Node runs
             'console.log(missing.length ? `missing: ${missing.join(", ")}` : "linked");',
         ].join("\n");
         const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
             execFile(process.execPath, [FLAG, "--input-type=module", "-e", code], { cwd: ROOT, timeout: 55_000 }, (err, stdout, stderr) =>
-                resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
+                resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+            );
         });
         expect(r).toEqual({ code: 0, stdout: "linked\n", stderr: "" });
     });

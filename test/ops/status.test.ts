@@ -3,9 +3,9 @@
  * snapshot written, a snapshot that failed, an AOF rewrite in progress; and health failing on
  * exactly what smoke fails, with the same words (one judgement, shared).
  */
-import * as fs from "fs";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { persistenceVerdict } from "../../src/ops/checks";
 import { collectHealth } from "../../src/ops/health";
@@ -46,7 +46,9 @@ describe("snapshots as they happened", () => {
         const s = await start();
         const smoke = await runSmoke(outputsFor(s));
         const detail = smoke.find((r) => r.name === "persistence")!.detail;
-        expect(detail).toMatch(/RDB save points 900 1 300 10 60 10000, no snapshot yet since the server started \d+ s ago \(\d+ changes\)$/);
+        expect(detail).toMatch(
+            /RDB save points 900 1 300 10 60 10000, no snapshot yet since the server started \d+ s ago \(\d+ changes\)$/,
+        );
         expect(detail).not.toContain("last snapshot ok");
         const h = await collectHealth(outputsFor(s));
         expect(h.server).toMatchObject({ rdbNeverSaved: true, rdbLastSaveAgeSeconds: null, rdbLastSaveStatus: "ok" });
@@ -67,7 +69,11 @@ describe("snapshots as they happened", () => {
         await until(s, /rdb_last_bgsave_status:err/);
         const smoke = await runSmoke(outputsFor(s));
         const persistence = smoke.find((r) => r.name === "persistence")!;
-        expect(persistence).toEqual({ name: "persistence", status: "fail", detail: "the last snapshot failed (rdb_last_bgsave_status:err)" });
+        expect(persistence).toEqual({
+            name: "persistence",
+            status: "fail",
+            detail: "the last snapshot failed (rdb_last_bgsave_status:err)",
+        });
         const h = await collectHealth(outputsFor(s));
         expect(h.problems).toContain("persistence: the last snapshot failed (rdb_last_bgsave_status:err)");
         expect(h.server.rdbLastSaveStatus).toBe("err");
@@ -86,17 +92,22 @@ describe("snapshots as they happened", () => {
         await until(s, /aof_rewrite_in_progress:1/);
         const h = await collectHealth(outputsFor(s));
         expect(h.server.aofRewriteInProgress).toBe(true);
-        expect(h.checks.persistence).toMatchObject({ status: "pass", detail: expect.stringContaining("AOF on, last write ok; AOF rewrite in progress; appendfsync everysec") });
+        expect(h.checks.persistence).toMatchObject({
+            status: "pass",
+            detail: expect.stringContaining("AOF on, last write ok; AOF rewrite in progress; appendfsync everysec"),
+        });
         // The shutdown save would take 3 s a key too.
         await withClient(s, (c) => c.config("SET", "rdb-key-save-delay", "0"));
     });
 });
 
 describe("health exits non-zero on what smoke fails", () => {
-    const health = (file: string) => new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile(process.execPath, opsArgv("src/ops/health.ts", "--outputs", file), { cwd: ROOT, timeout: 55_000 }, (err, stdout) =>
-            resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout }));
-    });
+    const health = (file: string) =>
+        new Promise<{ code: number; stdout: string }>((resolve) => {
+            execFile(process.execPath, opsArgv("src/ops/health.ts", "--outputs", file), { cwd: ROOT, timeout: 55_000 }, (err, stdout) =>
+                resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout }),
+            );
+        });
 
     it.each([
         { fault: "maxmemory-policy allkeys-lru", args: ["--maxmemory-policy", "allkeys-lru"], check: "eviction-policy" },
@@ -118,7 +129,11 @@ describe("health exits non-zero on what smoke fails", () => {
 
 describe("persistence judged from INFO (fields as a real server gives them, then faulted)", () => {
     it.each([
-        { field: "aof_last_write_status", value: "err", detail: "the last AOF write or fsync failed (aof_last_write_status:err): the server refuses writes until the disk takes them" },
+        {
+            field: "aof_last_write_status",
+            value: "err",
+            detail: "the last AOF write or fsync failed (aof_last_write_status:err): the server refuses writes until the disk takes them",
+        },
         { field: "aof_last_bgrewrite_status", value: "err", detail: "the last AOF rewrite failed (aof_last_bgrewrite_status:err)" },
         { field: "rdb_last_bgsave_status", value: "err", detail: "the last snapshot failed (rdb_last_bgsave_status:err)" },
     ])("$field:$value fails", async ({ field, value, detail }) => {
@@ -126,7 +141,9 @@ describe("persistence judged from INFO (fields as a real server gives them, then
         const i = await withClient(s, (c) => info(c));
         const o = outputsFor(s);
         expect(persistenceVerdict(o.persistence, i, { appendfsync: "everysec", save: "900 1 300 10 60 10000" }).status).toBe("pass");
-        expect(persistenceVerdict(o.persistence, { ...i, [field]: value }, { appendfsync: "everysec", save: "900 1 300 10 60 10000" })).toEqual({ status: "fail", detail });
+        expect(
+            persistenceVerdict(o.persistence, { ...i, [field]: value }, { appendfsync: "everysec", save: "900 1 300 10 60 10000" }),
+        ).toEqual({ status: "fail", detail });
     });
 
     it("a save point that should have fired and did not is overdue; one in progress is not", async () => {
@@ -135,8 +152,16 @@ describe("persistence judged from INFO (fields as a real server gives them, then
         const o = outputsFor(s);
         const cfg = { appendfsync: "everysec", save: "900 1 300 10 60 10000" };
         const now = Number(i.server_time_usec) / 1e6;
-        const stale = { ...i, uptime_in_seconds: "4000", rdb_last_save_time: String(Math.floor(now) - 4000), rdb_changes_since_last_save: "5" };
-        expect(persistenceVerdict(o.persistence, stale, cfg)).toEqual({ status: "fail", detail: 'no snapshot for 4000 s with 5 changes: save point "900 1" should have written one' });
+        const stale = {
+            ...i,
+            uptime_in_seconds: "4000",
+            rdb_last_save_time: String(Math.floor(now) - 4000),
+            rdb_changes_since_last_save: "5",
+        };
+        expect(persistenceVerdict(o.persistence, stale, cfg)).toEqual({
+            status: "fail",
+            detail: 'no snapshot for 4000 s with 5 changes: save point "900 1" should have written one',
+        });
         expect(persistenceVerdict(o.persistence, { ...stale, rdb_bgsave_in_progress: "1" }, cfg).status).toBe("pass");
     });
 });

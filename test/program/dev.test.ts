@@ -6,7 +6,7 @@ import { CONTRACT_OUTPUTS } from "../../src/contract";
 import { AOF_LOAD_BUDGET_SECONDS, goDuration } from "../../src/targets/docker/docker";
 import { parseRedisConf, getDirective, getAll } from "../../src/redisConf";
 import { ofType, promiseOf, runProgram, secretInput, setupStack, single } from "../helpers/pulumiMocks";
-import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
+import { type ProgramExports, type ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
 let resources: ProgramResource[];
 let program: ProgramExports;
@@ -27,8 +27,12 @@ describe("dev stack (target docker)", () => {
             "random:index/randomPassword:RandomPassword",
         ]);
         expect(single(resources, "mspbyte:redis:Docker").name).toBe("redis");
-        expect(resources.filter((r) => r.type.startsWith("docker:")).map((r) => r.name).sort())
-            .toEqual(["redis-container", "redis-data", "redis-image"]);
+        expect(
+            resources
+                .filter((r) => r.type.startsWith("docker:"))
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["redis-container", "redis-data", "redis-image"]);
     });
 
     it("pins the official Redis 7 image and keeps it on destroy", () => {
@@ -56,7 +60,10 @@ describe("dev stack (target docker)", () => {
         expect(secretInput(c.envs)).toEqual(["REDISCLI_AUTH=Mock0Generated0Password0Abcdefgh"]);
         expect(c.healthcheck).toEqual({
             tests: ["CMD-SHELL", "redis-cli -p 6379 ping | grep -qx PONG"],
-            interval: "10s", timeout: "3s", retries: 5, startPeriod: "10m0s",
+            interval: "10s",
+            timeout: "3s",
+            retries: 5,
+            startPeriod: "10m0s",
         });
         expect(c.wait).toBe(true);
         expect(c.waitTimeout).toBe(620);
@@ -65,8 +72,16 @@ describe("dev stack (target docker)", () => {
     it("writes every healthcheck duration as the provider reads it back (Go's time.Duration.String)", () => {
         const c = single(resources, "docker:index/container:Container").inputs;
         // Go's canonical form: hours, minutes, seconds, each present once a larger unit is.
-        const canonical = (secs: number) => (secs >= 3600 ? `${Math.floor(secs / 3600)}h${Math.floor((secs % 3600) / 60)}m${secs % 60}s` : secs >= 60 ? `${Math.floor(secs / 60)}m${secs % 60}s` : `${secs}s`);
-        const seconds = (d: string) => { const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d)!; return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0); };
+        const canonical = (secs: number) =>
+            secs >= 3600
+                ? `${Math.floor(secs / 3600)}h${Math.floor((secs % 3600) / 60)}m${secs % 60}s`
+                : secs >= 60
+                  ? `${Math.floor(secs / 60)}m${secs % 60}s`
+                  : `${secs}s`;
+        const seconds = (d: string) => {
+            const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d)!;
+            return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+        };
         for (const key of ["interval", "timeout", "startPeriod"]) {
             expect(c.healthcheck[key], key).toBe(canonical(seconds(c.healthcheck[key])));
         }
@@ -91,7 +106,11 @@ describe("dev stack (target docker)", () => {
         const conf = parseRedisConf(upload.content);
         expect(getDirective(conf, "appendonly")).toBe("yes");
         expect(getDirective(conf, "appendfsync")).toBe("everysec");
-        expect(getAll(conf, "save")).toEqual([["900", "1"], ["300", "10"], ["60", "10000"]]);
+        expect(getAll(conf, "save")).toEqual([
+            ["900", "1"],
+            ["300", "10"],
+            ["60", "10000"],
+        ]);
         expect(getDirective(conf, "maxmemory")).toBe("512mb");
         expect(getDirective(conf, "maxmemory-policy")).toBe("noeviction");
         expect(getDirective(conf, "requirepass")).toBe("Mock0Generated0Password0Abcdefgh");
@@ -105,8 +124,16 @@ describe("dev stack (target docker)", () => {
     });
 
     it("exports the whole output contract", async () => {
-        expect(Object.keys(program).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
-        expect(await promiseOf(program.details!)).toEqual({ containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data", image: "redis:7.4.11-bookworm" });
+        expect(
+            Object.keys(program)
+                .filter((k) => !k.startsWith("__"))
+                .sort(),
+        ).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
+        expect(await promiseOf(program.details!)).toEqual({
+            containerName: "mspbyte-redis",
+            volumeName: "mspbyte-redis-data",
+            image: "redis:7.4.11-bookworm",
+        });
         expect(await promiseOf(program.target!)).toBe("docker");
         expect(await promiseOf(program.host!)).toBe("127.0.0.1");
         expect(await promiseOf(program.port!)).toBe(6379);
@@ -158,7 +185,11 @@ describe("the program's entry (index.ts)", () => {
     });
 
     it("loads the stack's config and exports what createRedis returns: the contract and details, nothing else", async () => {
-        expect(Object.keys(exported).filter((k) => !k.startsWith("__")).sort()).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
+        expect(
+            Object.keys(exported)
+                .filter((k) => !k.startsWith("__"))
+                .sort(),
+        ).toEqual([...CONTRACT_OUTPUTS, "details"].sort());
         for (const name of [...CONTRACT_OUTPUTS, "details"]) {
             expect(await promiseOf(exported[name]!), name).toEqual(await promiseOf(program[name]!));
             expect(await pulumi.isSecret(exported[name]!), name).toBe(await pulumi.isSecret(program[name]!));

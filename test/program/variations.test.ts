@@ -3,7 +3,7 @@
  * mocks, many in one process: each block is one stack file with some keys changed or secrets
  * set, as its own test file used to run it.
  */
-import { readFileSync } from "fs";
+import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dockerSchema } from "../../src/config";
@@ -12,7 +12,7 @@ import { checkHostIp } from "../../src/targets/docker/docker";
 import { alarmsByName, expectNoOpenIngress } from "../helpers/managed";
 import { expectPolicyClean } from "../helpers/policy";
 import { ofType, promiseOf, secretInput, single, stackFileConfig } from "../helpers/pulumiMocks";
-import { ProgramExports, ProgramResource, runStack } from "../helpers/stackUnderMocks";
+import { type ProgramExports, type ProgramResource, runStack } from "../helpers/stackUnderMocks";
 
 /** Pulumi.dev.yaml with `docker.hostIp: localhost`, under mocks. The Docker Engine parses a host name in a port binding as every address (test/engine shows it on a real engine), so the name must reach the engine as an address. */
 describe("dev-hostip", () => {
@@ -21,7 +21,9 @@ describe("dev-hostip", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("dev")["mspbyte-redis:docker"]!);
-        ({ resources, program } = await runStack("dev", { overrides: { "mspbyte-redis:docker": JSON.stringify({ ...base, hostIp: "localhost" }) } }));
+        ({ resources, program } = await runStack("dev", {
+            overrides: { "mspbyte-redis:docker": JSON.stringify({ ...base, hostIp: "localhost" }) },
+        }));
     });
 
     describe("docker.hostIp: localhost", () => {
@@ -51,11 +53,15 @@ describe("dev-hostip", () => {
             const r = dockerSchema.safeParse({ hostIp: given, tls: true });
             expect(r.success).toBe(false);
             expect(r.error!.issues[0]!.path).toEqual(["hostIp"]);
-            expect(r.error!.issues[0]!.message).toBe("an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)");
+            expect(r.error!.issues[0]!.message).toBe(
+                "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address; not a host name (Docker publishes a name on every address)",
+            );
         });
 
         it("the component refuses a name given to it directly", () => {
-            expect(() => checkHostIp("localhost")).toThrow("docker.hostIp must be an IP address, got \"localhost\": the Docker Engine publishes a host name on every address (0.0.0.0 and [::])");
+            expect(() => checkHostIp("localhost")).toThrow(
+                'docker.hostIp must be an IP address, got "localhost": the Docker Engine publishes a host name on every address (0.0.0.0 and [::])',
+            );
             expect(() => checkHostIp("127.0.0.1")).not.toThrow();
             expect(() => checkHostIp("::")).not.toThrow();
         });
@@ -97,7 +103,9 @@ describe("dev-tls", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("dev")["mspbyte-redis:docker"]!);
-        ({ resources, program } = await runStack("dev", { overrides: { "mspbyte-redis:docker": JSON.stringify({ ...base, hostIp: "0.0.0.0", exposeToNetwork: true, tls: true }) } }));
+        ({ resources, program } = await runStack("dev", {
+            overrides: { "mspbyte-redis:docker": JSON.stringify({ ...base, hostIp: "0.0.0.0", exposeToNetwork: true, tls: true }) },
+        }));
     });
 
     it("uploads the certificate, the key (secret, 0600) and the CA beside a TLS-only redis.conf", () => {
@@ -113,7 +121,10 @@ describe("dev-tls", () => {
         expect(getDirective(conf, "port")).toBe("0");
         expect(getDirective(conf, "tls-port")).toBe("6379");
         expect(getDirective(conf, "tls-ca-cert-file")).toBe("/usr/local/etc/redis/tls/ca.crt");
-        expect(c.healthcheck.tests).toEqual(["CMD-SHELL", "redis-cli -p 6379 --tls --cacert /usr/local/etc/redis/tls/ca.crt ping | grep -qx PONG"]);
+        expect(c.healthcheck.tests).toEqual([
+            "CMD-SHELL",
+            "redis-cli -p 6379 --tls --cacert /usr/local/etc/redis/tls/ca.crt ping | grep -qx PONG",
+        ]);
         expect(c.ports).toEqual([{ internal: 6379, external: 6379, ip: "0.0.0.0" }]);
     });
 
@@ -135,19 +146,30 @@ describe("prod-replicas0", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("prod")["mspbyte-redis:elasticache"]!);
-        ({ resources, program } = await runStack("prod", { overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{"replicas": 0} }) } }));
+        ({ resources, program } = await runStack("prod", {
+            overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{ replicas: 0 } }) },
+        }));
     });
 
     it("one node: no Multi-AZ, no failover, no replication-lag alarm; snapshots stand in alone", async () => {
         const rg = single(resources, "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
-        expect(rg).toMatchObject({ numCacheClusters: 1, multiAzEnabled: false, automaticFailoverEnabled: false, snapshotRetentionLimit: 7 });
+        expect(rg).toMatchObject({
+            numCacheClusters: 1,
+            multiAzEnabled: false,
+            automaticFailoverEnabled: false,
+            snapshotRetentionLimit: 7,
+        });
         expect(Object.keys(alarmsByName(resources)).sort()).toEqual([
-            "mspbyte-redis-prod-001-connections", "mspbyte-redis-prod-001-cpu", "mspbyte-redis-prod-001-evictions", "mspbyte-redis-prod-001-memory",
+            "mspbyte-redis-prod-001-connections",
+            "mspbyte-redis-prod-001-cpu",
+            "mspbyte-redis-prod-001-evictions",
+            "mspbyte-redis-prod-001-memory",
         ]);
-        const p = await promiseOf(program.persistence!) as { replicas: number; unsupported: { directive: string; insteadUse: string }[] };
+        const p = (await promiseOf(program.persistence!)) as { replicas: number; unsupported: { directive: string; insteadUse: string }[] };
         expect(p.replicas).toBe(0);
         expect(p.unsupported.find((u) => u.directive === "appendonly")!.insteadUse).toBe(
-            "the automatic snapshot daily in 03:00-04:00 UTC, kept 7 days, and a final snapshot on delete (no replica: a node loss loses what was written since the last snapshot)");
+            "the automatic snapshot daily in 03:00-04:00 UTC, kept 7 days, and a final snapshot on delete (no replica: a node loss loses what was written since the last snapshot)",
+        );
     });
 });
 
@@ -157,19 +179,48 @@ describe("prod-replicas2", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("prod")["mspbyte-redis:elasticache"]!);
-        ({ resources } = await runStack("prod", { overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{"replicas": 2, "allowedCidrs": ["10.20.0.0/16"], "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0000-1111", "alarmEmail": "oncall@example.com"} }) } }));
+        ({ resources } = await runStack("prod", {
+            overrides: {
+                "mspbyte-redis:elasticache": JSON.stringify({
+                    ...base,
+                    ...{
+                        replicas: 2,
+                        allowedCidrs: ["10.20.0.0/16"],
+                        kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+                        alarmEmail: "oncall@example.com",
+                    },
+                }),
+            },
+        }));
     });
 
     it("three nodes over zones, a customer KMS key, CIDR ingress, lag alarms on every node, email alerts", () => {
         const rg = single(resources, "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
-        expect(rg).toMatchObject({ numCacheClusters: 3, multiAzEnabled: true, automaticFailoverEnabled: true, kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", atRestEncryptionEnabled: true });
+        expect(rg).toMatchObject({
+            numCacheClusters: 3,
+            multiAzEnabled: true,
+            automaticFailoverEnabled: true,
+            kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            atRestEncryptionEnabled: true,
+        });
         expectNoOpenIngress(resources, 6379);
-        const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId);
+        const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(
+            (r) => r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
+        );
         expect(rules).toEqual(["10.20.0.0/16", "sg-0a1b2c3d4e5f60003"]);
-        expect(Object.keys(alarmsByName(resources)).filter((n) => n.endsWith("replication-lag")).sort()).toEqual([
-            "mspbyte-redis-prod-001-replication-lag", "mspbyte-redis-prod-002-replication-lag", "mspbyte-redis-prod-003-replication-lag",
+        expect(
+            Object.keys(alarmsByName(resources))
+                .filter((n) => n.endsWith("replication-lag"))
+                .sort(),
+        ).toEqual([
+            "mspbyte-redis-prod-001-replication-lag",
+            "mspbyte-redis-prod-002-replication-lag",
+            "mspbyte-redis-prod-003-replication-lag",
         ]);
-        expect(single(resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
+        expect(single(resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({
+            protocol: "email",
+            endpoint: "oncall@example.com",
+        });
     });
 });
 
@@ -180,16 +231,21 @@ describe("prod-cluster", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("prod")["mspbyte-redis:elasticache"]!);
-        ({ resources, program } = await runStack("prod", { overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{"clusterMode": true, "shards": 3} }) } }));
+        ({ resources, program } = await runStack("prod", {
+            overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{ clusterMode: true, shards: 3 } }) },
+        }));
     });
 
     it("cluster mode on opt-in: shards, a cluster-enabled parameter group, the configuration endpoint, a hash-tagged BullMQ prefix", async () => {
         const rg = single(resources, "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
         expect(rg).toMatchObject({ clusterMode: "enabled", numNodeGroups: 3, replicasPerNodeGroup: 1, automaticFailoverEnabled: true });
         expect(rg.numCacheClusters).toBeUndefined();
-        expect(single(resources, "aws:elasticache/parameterGroup:ParameterGroup").inputs.parameters).toContainEqual({ name: "cluster-enabled", value: "yes" });
+        expect(single(resources, "aws:elasticache/parameterGroup:ParameterGroup").inputs.parameters).toContainEqual({
+            name: "cluster-enabled",
+            value: "yes",
+        });
         expect(await promiseOf(program.host!)).toBe("clustercfg.mspbyte-redis-prod.abc123.use1.cache.amazonaws.com");
-        expect((await promiseOf(program.bullmq!) as { prefix: string }).prefix).toBe("{pipeline}");
+        expect(((await promiseOf(program.bullmq!)) as { prefix: string }).prefix).toBe("{pipeline}");
         expect(Object.keys(alarmsByName(resources))).toContain("mspbyte-redis-prod-0003-002-replication-lag");
     });
 });
@@ -201,27 +257,56 @@ describe("prod-memorydb", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("prod")["mspbyte-redis:elasticache"]!);
-        ({ resources, program } = await runStack("prod", { overrides: { "mspbyte-redis:elasticache": JSON.stringify({ ...base, ...{"service": "memorydb", "nodeType": "db.t4g.small", "engineVersion": "7.3"} }) } }));
+        ({ resources, program } = await runStack("prod", {
+            overrides: {
+                "mspbyte-redis:elasticache": JSON.stringify({
+                    ...base,
+                    ...{ service: "memorydb", nodeType: "db.t4g.small", engineVersion: "7.3" },
+                }),
+            },
+        }));
     });
 
     it("a MemoryDB cluster with TLS, an ACL user holding the password as a secret, snapshots, and the same outputs", async () => {
         expect(ofType(resources, "aws:elasticache/replicationGroup:ReplicationGroup")).toEqual([]);
         const cluster = single(resources, "aws:memorydb/cluster:Cluster").inputs;
-        expect(cluster).toMatchObject({ name: "mspbyte-redis-prod", engine: "valkey", engineVersion: "7.3", nodeType: "db.t4g.small", numShards: 1, numReplicasPerShard: 1,
-            tlsEnabled: true, snapshotRetentionLimit: 7, finalSnapshotName: "mspbyte-redis-prod-final-a1b2c3d4", aclName: "mspbyte-redis-prod-acl", parameterGroupName: "mspbyte-redis-prod-valkey7" });
+        expect(cluster).toMatchObject({
+            name: "mspbyte-redis-prod",
+            engine: "valkey",
+            engineVersion: "7.3",
+            nodeType: "db.t4g.small",
+            numShards: 1,
+            numReplicasPerShard: 1,
+            tlsEnabled: true,
+            snapshotRetentionLimit: 7,
+            finalSnapshotName: "mspbyte-redis-prod-final-a1b2c3d4",
+            aclName: "mspbyte-redis-prod-acl",
+            parameterGroupName: "mspbyte-redis-prod-valkey7",
+        });
         const user = single(resources, "aws:memorydb/user:User").inputs;
         // Named after the cluster: MemoryDB user names are unique in the account and region.
         expect(user.userName).toBe("mspbyte-redis-prod");
         expect(single(resources, "aws:memorydb/acl:Acl").inputs.userNames).toEqual(["mspbyte-redis-prod"]);
         expect(secretInput(user.authenticationMode)).toEqual({ type: "password", passwords: ["Mock0Generated0Password0Abcdefgh"] });
         expect(single(resources, "aws:memorydb/parameterGroup:ParameterGroup").inputs).toMatchObject({ family: "memorydb_valkey7" });
-        expect(single(resources, "aws:memorydb/parameterGroup:ParameterGroup").inputs.parameters).toContainEqual({ name: "maxmemory-policy", value: "noeviction" });
+        expect(single(resources, "aws:memorydb/parameterGroup:ParameterGroup").inputs.parameters).toContainEqual({
+            name: "maxmemory-policy",
+            value: "noeviction",
+        });
         expectNoOpenIngress(resources, 6379);
-        expect(alarmsByName(resources)["mspbyte-redis-prod-0001-002-replication-lag"]).toMatchObject({ namespace: "AWS/MemoryDB", dimensions: { ClusterName: "mspbyte-redis-prod", NodeName: "mspbyte-redis-prod-0001-002" } });
+        expect(alarmsByName(resources)["mspbyte-redis-prod-0001-002-replication-lag"]).toMatchObject({
+            namespace: "AWS/MemoryDB",
+            dimensions: { ClusterName: "mspbyte-redis-prod", NodeName: "mspbyte-redis-prod-0001-002" },
+        });
         expect(await promiseOf(program.username!)).toBe("mspbyte-redis-prod");
         expect(await promiseOf(program.tls!)).toBe(true);
-        expect((await promiseOf(program.bullmq!) as { prefix: string }).prefix).toBe("{pipeline}");
-        expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "transaction-log", aof: false, replicas: 1, snapshotRetentionDays: 7 });
+        expect(((await promiseOf(program.bullmq!)) as { prefix: string }).prefix).toBe("{pipeline}");
+        expect(await promiseOf(program.persistence!)).toMatchObject({
+            mode: "transaction-log",
+            aof: false,
+            replicas: 1,
+            snapshotRetentionDays: 7,
+        });
         expect(await pulumi.isSecret(program.url as pulumi.Output<unknown>)).toBe(true);
     });
 
@@ -238,12 +323,16 @@ describe("vm-own-cert", () => {
     let resources: ProgramResource[];
 
     beforeAll(async () => {
-        ({ resources } = await runStack("vm", { secrets: { "mspbyte-redis:tlsCertificate": CERT, "mspbyte-redis:tlsKey": KEY, "mspbyte-redis:tlsCa": CA } }));
+        ({ resources } = await runStack("vm", {
+            secrets: { "mspbyte-redis:tlsCertificate": CERT, "mspbyte-redis:tlsKey": KEY, "mspbyte-redis:tlsCa": CA },
+        }));
     });
 
     it("uses the given certificate and generates none", () => {
         expect(resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
-        const secret = JSON.parse(secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
+        const secret = JSON.parse(
+            secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString),
+        );
         expect(secret).toMatchObject({ tlsCert: CERT, tlsKey: KEY, tlsCa: CA });
         expect(ofType(resources, "aws:ec2/instance:Instance")).toHaveLength(1);
     });
@@ -256,14 +345,20 @@ describe("kubernetes-tls", () => {
 
     beforeAll(async () => {
         const base = JSON.parse(stackFileConfig("kubernetes")["mspbyte-redis:kubernetes"]!);
-        ({ resources, program } = await runStack("kubernetes", { overrides: { "mspbyte-redis:kubernetes": JSON.stringify({ ...base, tls: true }) } }));
+        ({ resources, program } = await runStack("kubernetes", {
+            overrides: { "mspbyte-redis:kubernetes": JSON.stringify({ ...base, tls: true }) },
+        }));
     });
 
     it("generates a CA and a certificate for every name the Services give, kept in a TLS Secret as a secret", () => {
         const request = single(resources, "tls:index/certRequest:CertRequest").inputs;
         expect(request.dnsNames).toEqual([
-            "mspbyte-redis", "mspbyte-redis.mspbyte-redis", "mspbyte-redis.mspbyte-redis.svc", "mspbyte-redis.mspbyte-redis.svc.cluster.local",
-            "*.mspbyte-redis-headless.mspbyte-redis.svc.cluster.local", "localhost",
+            "mspbyte-redis",
+            "mspbyte-redis.mspbyte-redis",
+            "mspbyte-redis.mspbyte-redis.svc",
+            "mspbyte-redis.mspbyte-redis.svc.cluster.local",
+            "*.mspbyte-redis-headless.mspbyte-redis.svc.cluster.local",
+            "localhost",
         ]);
         const secrets = ofType(resources, "kubernetes:core/v1:Secret");
         const tlsSecret = secrets.find((x) => x.inputs.type === "kubernetes.io/tls")!;
@@ -285,7 +380,9 @@ describe("kubernetes-tls", () => {
 
     it("exports tls: true, a rediss:// URL and the CA", async () => {
         expect(await promiseOf(program.tls!)).toBe(true);
-        expect(await promiseOf(program.url!)).toBe("rediss://default:Mock0Generated0Password0Abcdefgh@mspbyte-redis.mspbyte-redis.svc.cluster.local:6379");
+        expect(await promiseOf(program.url!)).toBe(
+            "rediss://default:Mock0Generated0Password0Abcdefgh@mspbyte-redis.mspbyte-redis.svc.cluster.local:6379",
+        );
         expect(await promiseOf(program.details!)).toMatchObject({ caCertPem: expect.stringContaining("BEGIN CERTIFICATE") });
     });
 

@@ -6,7 +6,7 @@ import { getDirective, parseRedisConf } from "../../src/redisConf";
 import { decodeUserData } from "../../src/targets/vm/cloudInit";
 import { expectNoOpenIngress } from "../helpers/managed";
 import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ProgramExports, ProgramResource, ProgramRun, runStack } from "../helpers/stackUnderMocks";
+import { type ProgramExports, type ProgramResource, type ProgramRun, runStack } from "../helpers/stackUnderMocks";
 
 let run: ProgramRun;
 let resources: ProgramResource[];
@@ -21,7 +21,10 @@ describe("vm stack", () => {
     it("boots the latest official Debian 12 AMI for the instance type's architecture", () => {
         const ami = run.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
         expect(ami).toMatchObject({ owners: ["136693071363"], mostRecent: true });
-        expect(ami.filters).toEqual([{ name: "name", values: ["debian-12-arm64-*"] }, { name: "architecture", values: ["arm64"] }]);
+        expect(ami.filters).toEqual([
+            { name: "name", values: ["debian-12-arm64-*"] },
+            { name: "architecture", values: ["arm64"] },
+        ]);
         expect(single(resources, "aws:ec2/instance:Instance").inputs.ami).toBe("ami-0debian12arm");
     });
 
@@ -38,7 +41,12 @@ describe("vm stack", () => {
         // No ignoreChanges on the AMI (a replacement gets the current one) is checked on the options in test/aws.
         expect(i.keyName).toBeUndefined();
         const alarm = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.namespace === "AWS/EC2")!.inputs;
-        expect(alarm).toMatchObject({ metricName: "StatusCheckFailed_System", namespace: "AWS/EC2", threshold: 0, alarmActions: ["arn:aws:automate:us-east-1:ec2:recover"] });
+        expect(alarm).toMatchObject({
+            metricName: "StatusCheckFailed_System",
+            namespace: "AWS/EC2",
+            threshold: 0,
+            alarmActions: ["arn:aws:automate:us-east-1:ec2:recover"],
+        });
     });
 
     it("alarms the topic when Redis is not serving from its data volume, or the instance stops reporting", () => {
@@ -66,7 +74,9 @@ describe("vm stack", () => {
         const report = doc.write_files.find((f: { path: string }) => f.path === "/usr/local/sbin/mspbyte-report-serving").content;
         expect(report).toContain("--namespace MSPByte/Redis --metric-name RedisServing");
         expect(report).toContain('--dimensions "InstanceId=$instance_id"');
-        expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(["/etc/systemd/system/mspbyte-report.service", "/etc/systemd/system/mspbyte-report.timer"]));
+        expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual(
+            expect.arrayContaining(["/etc/systemd/system/mspbyte-report.service", "/etc/systemd/system/mspbyte-report.timer"]),
+        );
     });
 
     it("admits only the pipeline's security group, on the Redis port; no port 22", () => {
@@ -77,25 +87,58 @@ describe("vm stack", () => {
 
     it("keeps data on an encrypted volume in the subnet's zone, attached as /dev/sdf, snapshotted daily for 7 days", () => {
         const v = single(resources, "aws:ebs/volume:Volume").inputs;
-        expect(v).toMatchObject({ availabilityZone: "us-east-1a", size: 20, type: "gp3", encrypted: true, tags: { "mspbyte:backup": "mspbyte-redis-vm" } });
-        expect(single(resources, "aws:ec2/volumeAttachment:VolumeAttachment").inputs).toMatchObject({ deviceName: "/dev/sdf", volumeId: "redis-data-id", instanceId: "redis-instance-id", stopInstanceBeforeDetaching: true });
+        expect(v).toMatchObject({
+            availabilityZone: "us-east-1a",
+            size: 20,
+            type: "gp3",
+            encrypted: true,
+            tags: { "mspbyte:backup": "mspbyte-redis-vm" },
+        });
+        expect(single(resources, "aws:ec2/volumeAttachment:VolumeAttachment").inputs).toMatchObject({
+            deviceName: "/dev/sdf",
+            volumeId: "redis-data-id",
+            instanceId: "redis-instance-id",
+            stopInstanceBeforeDetaching: true,
+        });
         const dlm = single(resources, "aws:dlm/lifecyclePolicy:LifecyclePolicy").inputs;
         expect(dlm.policyDetails).toMatchObject({
             resourceTypes: ["VOLUME"],
             targetTags: { "mspbyte:backup": "mspbyte-redis-vm" },
-            schedules: [{ name: "daily kept 7", createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" }, retainRule: { count: 7 }, copyTags: true }],
+            schedules: [
+                {
+                    name: "daily kept 7",
+                    createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
+                    retainRule: { count: 7 },
+                    copyTags: true,
+                },
+            ],
         });
         // DLM takes only [0-9A-Za-z _-] here (every value is checked against the API model in test/aws).
         expect(dlm.description).toBe("mspbyte-redis mspbyte-redis-vm daily data snapshots");
     });
 
     it("grants the instance Session Manager, its own secret, and its metric's namespace, nothing else", () => {
-        const attachments = ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn).sort();
-        expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]);
+        const attachments = ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            .map((a) => a.inputs.policyArn)
+            .sort();
+        expect(attachments).toEqual([
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
+        ]);
         const policy = JSON.parse(single(resources, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
         expect(policy.Statement).toEqual([
-            { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-vm/auth-20261128093015123400000001-AbCdEf" },
-            { Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "MSPByte/Redis" } } },
+            {
+                Effect: "Allow",
+                Action: "secretsmanager:GetSecretValue",
+                Resource:
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-vm/auth-20261128093015123400000001-AbCdEf",
+            },
+            {
+                Effect: "Allow",
+                Action: "cloudwatch:PutMetricData",
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": "MSPByte/Redis" } },
+            },
         ]);
     });
 
@@ -103,7 +146,9 @@ describe("vm stack", () => {
         const userData = decodeUserData(secretInput<string>(single(resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
         expect(userData.startsWith("#cloud-config\n")).toBe(true);
         expect(userData).not.toContain("Mock0Generated0Password0Abcdefgh");
-        const secret = JSON.parse(secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
+        const secret = JSON.parse(
+            secretInput<string>(single(resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString),
+        );
         expect(Object.keys(secret).sort()).toEqual(["password", "tlsCa", "tlsCert", "tlsKey", "username"]);
         expect(secret.password).toBe("Mock0Generated0Password0Abcdefgh");
     });
@@ -128,8 +173,19 @@ describe("vm stack", () => {
         expect(await promiseOf(program.host!)).toBe("ip-10-0-1-23.ec2.internal");
         expect(await promiseOf(program.tls!)).toBe(true);
         expect(await promiseOf(program.url!)).toBe("rediss://default:Mock0Generated0Password0Abcdefgh@ip-10-0-1-23.ec2.internal:6379");
-        expect(await promiseOf(program.persistence!)).toMatchObject({ mode: "aof+rdb", aof: true, appendfsync: "everysec", maxmemory: "1075mb", rdbSavePoints: ["900 1", "300 10", "60 10000"] });
-        expect(await promiseOf(program.details!)).toMatchObject({ service: "vm", instanceId: "redis-instance-id", caCertPem: expect.stringContaining("BEGIN CERTIFICATE"), session: "aws ssm start-session --target redis-instance-id" });
+        expect(await promiseOf(program.persistence!)).toMatchObject({
+            mode: "aof+rdb",
+            aof: true,
+            appendfsync: "everysec",
+            maxmemory: "1075mb",
+            rdbSavePoints: ["900 1", "300 10", "60 10000"],
+        });
+        expect(await promiseOf(program.details!)).toMatchObject({
+            service: "vm",
+            instanceId: "redis-instance-id",
+            caCertPem: expect.stringContaining("BEGIN CERTIFICATE"),
+            session: "aws ssm start-session --target redis-instance-id",
+        });
     });
 
     it("protects the data volume and keeps it on destroy (resource options)", async () => {

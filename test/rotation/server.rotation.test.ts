@@ -7,9 +7,9 @@
  * phase two: the old password is refused, the new one accepted (checked with `npm run
  * passwords`'s own function), and every job ran exactly once.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { tryPassword } from "../../src/ops/passwords";

@@ -6,10 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { formatMemorySize, maxmemoryFor, parseMemorySize } from "../../src/memory";
-import { RedisConf, applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
+import { type RedisConf, applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { DOCKER_DEFAULTS } from "../../src/targets/docker/config";
-import { CONF_PATH, DockerRedis, DockerRedisArgs, TLS_DIR, dockerSettings } from "../../src/targets/docker/docker";
-import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
+import { CONF_PATH, DockerRedis, type DockerRedisArgs, TLS_DIR, dockerSettings } from "../../src/targets/docker/docker";
+import { type ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { isSecretInput, ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 
@@ -30,7 +30,8 @@ function build(args: Partial<DockerRedisArgs> = {}, engineStack = "dev"): Promis
 
 const container = (b: ComponentRun<DockerRedis>) => single(b.resources, "docker:index/container:Container");
 const volume = (b: ComponentRun<DockerRedis>) => single(b.resources, "docker:index/volume:Volume");
-const uploads = (b: ComponentRun<DockerRedis>): { file: string; content: string; permissions: string }[] => secretInput(container(b).inputs.uploads);
+const uploads = (b: ComponentRun<DockerRedis>): { file: string; content: string; permissions: string }[] =>
+    secretInput(container(b).inputs.uploads);
 const uploadedConf = (b: ComponentRun<DockerRedis>) => parseRedisConf(uploads(b).find((u) => u.file === CONF_PATH)!.content);
 
 afterEach(() => vi.restoreAllMocks());
@@ -38,22 +39,34 @@ afterEach(() => vi.restoreAllMocks());
 describe("defaults: only the args without one", () => {
     it("the defaults documented on the args are DOCKER_DEFAULTS, the config's own", () => {
         expect(DOCKER_DEFAULTS).toMatchObject({
-            image: "redis:7.4.11-bookworm", containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data",
-            hostIp: "127.0.0.1", hostPort: 6379, tls: false, logMaxSize: "10m", logMaxFiles: 3,
+            image: "redis:7.4.11-bookworm",
+            containerName: "mspbyte-redis",
+            volumeName: "mspbyte-redis-data",
+            hostIp: "127.0.0.1",
+            hostPort: 6379,
+            tls: false,
+            logMaxSize: "10m",
+            logMaxFiles: 3,
         });
     });
 
     it("an image, a volume and a container, under the component, nothing else", async () => {
         const b = await build();
         expect(b.resources.map((r) => r.type).sort()).toEqual([
-            "docker:index/container:Container", "docker:index/remoteImage:RemoteImage", "docker:index/volume:Volume", "mspbyte:redis:Docker",
+            "docker:index/container:Container",
+            "docker:index/remoteImage:RemoteImage",
+            "docker:index/volume:Volume",
+            "mspbyte:redis:Docker",
         ]);
         for (const r of b.resources.filter((x) => x.type.startsWith("docker:"))) expect(r.opts.parent, r.name).toBe("redis");
     });
 
     it("each default reaches the resources", async () => {
         const b = await build();
-        expect(single(b.resources, "docker:index/remoteImage:RemoteImage").inputs).toMatchObject({ name: DOCKER_DEFAULTS.image, keepLocally: true });
+        expect(single(b.resources, "docker:index/remoteImage:RemoteImage").inputs).toMatchObject({
+            name: DOCKER_DEFAULTS.image,
+            keepLocally: true,
+        });
         expect(volume(b).inputs.name).toBe(DOCKER_DEFAULTS.volumeName);
         const c = container(b).inputs;
         expect(c.name).toBe(DOCKER_DEFAULTS.containerName);
@@ -76,11 +89,21 @@ describe("defaults: only the args without one", () => {
     it("the endpoint: the published address, plain text, the default user", async () => {
         const b = await build();
         const e = b.component.endpoint;
-        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({ host: "127.0.0.1", port: 6379, tls: false, username: "default" });
+        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({
+            host: "127.0.0.1",
+            port: 6379,
+            tls: false,
+            username: "default",
+        });
         expect(await promiseOf(pulumi.output(e.password))).toBe(PASSWORD);
         expect(e.persistence).toEqual({
-            mode: "aof+rdb", aof: true, appendfsync: "everysec", rdbSavePoints: ["900 1", "300 10", "60 10000"],
-            maxmemory: "512mb", maxmemoryPolicy: "noeviction", unsupported: [],
+            mode: "aof+rdb",
+            aof: true,
+            appendfsync: "everysec",
+            rdbSavePoints: ["900 1", "300 10", "60 10000"],
+            maxmemory: "512mb",
+            maxmemoryPolicy: "noeviction",
+            unsupported: [],
         });
     });
 });
@@ -88,8 +111,12 @@ describe("defaults: only the args without one", () => {
 describe("each arg", () => {
     it("image, names, port and logs as given", async () => {
         const b = await build({
-            image: "redis:7.4.12-bookworm", containerName: "queue-redis", volumeName: "queue-redis-data",
-            hostPort: 16379, logMaxSize: "50m", logMaxFiles: 7,
+            image: "redis:7.4.12-bookworm",
+            containerName: "queue-redis",
+            volumeName: "queue-redis-data",
+            hostPort: 16379,
+            logMaxSize: "50m",
+            logMaxFiles: 7,
         });
         expect(single(b.resources, "docker:index/remoteImage:RemoteImage").inputs.name).toBe("redis:7.4.12-bookworm");
         expect(volume(b).inputs.name).toBe("queue-redis-data");
@@ -99,12 +126,19 @@ describe("each arg", () => {
         expect(c.ports).toEqual([{ internal: 6379, external: 16379, ip: "127.0.0.1" }]);
         expect(c.logOpts).toEqual({ "max-size": "50m", "max-file": "7" });
         expect(b.component.endpoint.port).toBe(16379);
-        expect(await promiseOf(b.component.details)).toEqual({ containerName: "queue-redis", volumeName: "queue-redis-data", image: "redis:7.4.12-bookworm" });
+        expect(await promiseOf(b.component.details)).toEqual({
+            containerName: "queue-redis",
+            volumeName: "queue-redis-data",
+            image: "redis:7.4.12-bookworm",
+        });
     });
 
     it("the stack arg labels the volume and the container, whatever the engine's stack", async () => {
         const b = await build({ stack: "staging" }, "some-other-stack");
-        expect(volume(b).inputs.labels).toEqual([{ label: "com.mspbyte.role", value: "redis-data" }, { label: "com.mspbyte.stack", value: "staging" }]);
+        expect(volume(b).inputs.labels).toEqual([
+            { label: "com.mspbyte.role", value: "redis-data" },
+            { label: "com.mspbyte.stack", value: "staging" },
+        ]);
         expect(container(b).inputs.labels).toEqual([{ label: "com.mspbyte.stack", value: "staging" }]);
     });
 
@@ -125,15 +159,21 @@ describe("each arg", () => {
 
     it("a maxmemory over the container's limit is the policy pack's to refuse", async () => {
         const b = await build({ memoryLimit: "256mb", maxmemory: "250mb" });
-        expect(policyViolations(b.resources, "dev").join("\n")).toMatch(/redis-memory-fits redis-container: upload \/usr\/local\/etc\/redis\/redis.conf: maxmemory 250mb is over/);
+        expect(policyViolations(b.resources, "dev").join("\n")).toMatch(
+            /redis-memory-fits redis-container: upload \/usr\/local\/etc\/redis\/redis.conf: maxmemory 250mb is over/,
+        );
     });
 
     it("a memoryLimit redis.conf cannot read is refused before anything registers", () => {
-        expect(() => new DockerRedis("redis", { ...REQUIRED, memoryLimit: "1 GiB" })).toThrow('docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got "1 GiB"');
+        expect(() => new DockerRedis("redis", { ...REQUIRED, memoryLimit: "1 GiB" })).toThrow(
+            'docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got "1 GiB"',
+        );
     });
 
     it("a host name as hostIp is refused before anything registers: the engine would publish on every address", () => {
-        expect(() => new DockerRedis("redis", { ...REQUIRED, hostIp: "localhost" })).toThrow('docker.hostIp must be an IP address, got "localhost"');
+        expect(() => new DockerRedis("redis", { ...REQUIRED, hostIp: "localhost" })).toThrow(
+            'docker.hostIp must be an IP address, got "localhost"',
+        );
         expect(() => dockerSettings({ ...REQUIRED, hostIp: "::1" })).not.toThrow();
     });
 
@@ -169,12 +209,18 @@ describe("TLS", () => {
         const b = await build({ tls: true, hostIp: "192.168.1.20" });
         expect(single(b.resources, "tls:index/certRequest:CertRequest").inputs.ipAddresses).toEqual(["127.0.0.1", "192.168.1.20"]);
         expect(uploads(b).map((u) => [u.file, u.permissions])).toEqual([
-            [CONF_PATH, "0600"], [`${TLS_DIR}/tls.crt`, "0644"], [`${TLS_DIR}/tls.key`, "0600"], [`${TLS_DIR}/ca.crt`, "0644"],
+            [CONF_PATH, "0600"],
+            [`${TLS_DIR}/tls.crt`, "0644"],
+            [`${TLS_DIR}/tls.key`, "0600"],
+            [`${TLS_DIR}/ca.crt`, "0644"],
         ]);
         const conf = uploadedConf(b);
         expect(getDirective(conf, "port")).toBe("0");
         expect(getDirective(conf, "tls-port")).toBe("6379");
-        expect(container(b).inputs.healthcheck.tests).toEqual(["CMD-SHELL", `redis-cli -p 6379 --tls --cacert ${TLS_DIR}/ca.crt ping | grep -qx PONG`]);
+        expect(container(b).inputs.healthcheck.tests).toEqual([
+            "CMD-SHELL",
+            `redis-cli -p 6379 --tls --cacert ${TLS_DIR}/ca.crt ping | grep -qx PONG`,
+        ]);
         expect(b.component.endpoint).toMatchObject({ host: "192.168.1.20", tls: true });
         expect((await promiseOf(b.component.details)).caCertPem).toMatch(/BEGIN CERTIFICATE/);
     });
@@ -187,10 +233,18 @@ describe("TLS", () => {
     });
 
     it("the stack's own certificate: nothing generated, its files uploaded", async () => {
-        const certificates = { certPem: "-----BEGIN CERTIFICATE-----\nown\n", keyPem: "-----BEGIN PRIVATE KEY-----\nown\n", caPem: "-----BEGIN CERTIFICATE-----\nown-ca\n" };
+        const certificates = {
+            certPem: "-----BEGIN CERTIFICATE-----\nown\n",
+            keyPem: "-----BEGIN PRIVATE KEY-----\nown\n",
+            caPem: "-----BEGIN CERTIFICATE-----\nown-ca\n",
+        };
         const b = await build({ tls: true, certificates });
         expect(b.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
-        expect(uploads(b).slice(1).map((u) => u.content)).toEqual([certificates.certPem, certificates.keyPem, certificates.caPem]);
+        expect(
+            uploads(b)
+                .slice(1)
+                .map((u) => u.content),
+        ).toEqual([certificates.certPem, certificates.keyPem, certificates.caPem]);
         expect((await promiseOf(b.component.details)).caCertPem).toBe(certificates.caPem);
     });
 
@@ -216,7 +270,9 @@ describe("data protection: the volume's options", () => {
 
     it("the policy pack refuses an unprotected volume outside dev and passes a protected one", async () => {
         const open = await build({ stack: "prod" }, "prod");
-        expect(policyViolations(open.resources, "prod")).toEqual(["redis-data-protected redis-data: redis-data holds the queue's data and must be protected on stack prod"]);
+        expect(policyViolations(open.resources, "prod")).toEqual([
+            "redis-data-protected redis-data: redis-data holds the queue's data and must be protected on stack prod",
+        ]);
         const kept = await build({ stack: "prod", protection: { protect: true, deleteData: false } }, "prod");
         expect(policyViolations(kept.resources, "prod")).toEqual([]);
     });
@@ -227,12 +283,25 @@ describe("transform: the last word on each child's args", () => {
         const seen: Record<string, unknown> = {};
         const b = await build({
             transform: {
-                image: (a) => { seen.image = a.name; return { ...a, keepLocally: false }; },
-                volume: (a) => { seen.volume = a.name; return { ...a, labels: [{ label: "team", value: "pipeline" }] }; },
-                container: (a) => { seen.container = a.name; return { ...a, restart: "always", stopTimeout: 60 }; },
+                image: (a) => {
+                    seen.image = a.name;
+                    return { ...a, keepLocally: false };
+                },
+                volume: (a) => {
+                    seen.volume = a.name;
+                    return { ...a, labels: [{ label: "team", value: "pipeline" }] };
+                },
+                container: (a) => {
+                    seen.container = a.name;
+                    return { ...a, restart: "always", stopTimeout: 60 };
+                },
             },
         });
-        expect(seen).toEqual({ image: DOCKER_DEFAULTS.image, volume: DOCKER_DEFAULTS.volumeName, container: DOCKER_DEFAULTS.containerName });
+        expect(seen).toEqual({
+            image: DOCKER_DEFAULTS.image,
+            volume: DOCKER_DEFAULTS.volumeName,
+            container: DOCKER_DEFAULTS.containerName,
+        });
         expect(single(b.resources, "docker:index/remoteImage:RemoteImage").inputs.keepLocally).toBe(false);
         expect(volume(b).inputs.labels).toEqual([{ label: "team", value: "pipeline" }]);
         expect(container(b).inputs).toMatchObject({ restart: "always", stopTimeout: 60, name: DOCKER_DEFAULTS.containerName });
@@ -279,7 +348,11 @@ describe("outputs", () => {
 
     it("details: the container, the volume and the image (typed DockerDetails)", async () => {
         const b = await build();
-        expect(await promiseOf(b.component.details)).toEqual({ containerName: "mspbyte-redis", volumeName: "mspbyte-redis-data", image: "redis:7.4.11-bookworm" });
+        expect(await promiseOf(b.component.details)).toEqual({
+            containerName: "mspbyte-redis",
+            volumeName: "mspbyte-redis-data",
+            image: "redis:7.4.11-bookworm",
+        });
         expect(await promiseOf(b.component.containerName)).toBe("mspbyte-redis");
         expect(await promiseOf(b.component.volumeName)).toBe("mspbyte-redis-data");
     });

@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { applyOverrides, loadRedisConf } from "../../src/redisConf";
 import { EXTERNAL_DEFAULTS } from "../../src/targets/external/config";
-import { ExternalRedis, ExternalRedisArgs, externalSettings } from "../../src/targets/external/external";
-import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
+import { ExternalRedis, type ExternalRedisArgs, externalSettings } from "../../src/targets/external/external";
+import { type ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { promiseOf } from "../helpers/pulumiMocks";
 
 const ROOT_CONF = loadRedisConf();
@@ -38,18 +38,30 @@ describe("defaults: only the args without one", () => {
 
     it("the endpoint: the host given, TLS on 6379 as the default user", async () => {
         const e = (await build()).component.endpoint;
-        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({ host: REQUIRED.host, port: 6379, tls: true, username: "default" });
+        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({
+            host: REQUIRED.host,
+            port: 6379,
+            tls: true,
+            username: "default",
+        });
         expect(await promiseOf(pulumi.output(e.password))).toBe(PASSWORD);
     });
 
     it("persistence: the provider's, no AOF claimed", async () => {
         expect((await build()).component.endpoint.persistence).toEqual({
-            mode: "provider-managed", aof: false, rdbSavePoints: [], maxmemory: "set by the provider's plan", maxmemoryPolicy: "noeviction",
-            unsupported: [{
-                directive: "*",
-                reason: "the provider runs the server; this program sets none of redis.conf on it",
-                insteadUse: "the provider's settings: choose the noeviction policy and append-only persistence in its console; smoke checks both",
-            }],
+            mode: "provider-managed",
+            aof: false,
+            rdbSavePoints: [],
+            maxmemory: "set by the provider's plan",
+            maxmemoryPolicy: "noeviction",
+            unsupported: [
+                {
+                    directive: "*",
+                    reason: "the provider runs the server; this program sets none of redis.conf on it",
+                    insteadUse:
+                        "the provider's settings: choose the noeviction policy and append-only persistence in its console; smoke checks both",
+                },
+            ],
         });
     });
 });
@@ -63,7 +75,10 @@ describe("each arg", () => {
     it("aof: the appendfsync of the redis.conf given is what smoke expects", async () => {
         expect((await build({ aof: true })).component.endpoint.persistence).toMatchObject({ aof: true, appendfsync: "everysec" });
         const edited = applyOverrides(ROOT_CONF, { extra: { appendfsync: "always" } });
-        expect((await build({ aof: true, redisConf: edited })).component.endpoint.persistence).toMatchObject({ aof: true, appendfsync: "always" });
+        expect((await build({ aof: true, redisConf: edited })).component.endpoint.persistence).toMatchObject({
+            aof: true,
+            appendfsync: "always",
+        });
     });
 
     it.each([
@@ -75,7 +90,9 @@ describe("each arg", () => {
     ])("plain text to another host needs the opt-in: $args refused $refused", ({ args, refused }) => {
         const attempt = () => externalSettings({ ...REQUIRED, ...args });
         if (refused) {
-            expect(attempt).toThrow(`external: tls must be true for a server on another host (${REQUIRED.host}); plain text sends the password and every job over the network (allowPlaintext: true accepts that)`);
+            expect(attempt).toThrow(
+                `external: tls must be true for a server on another host (${REQUIRED.host}); plain text sends the password and every job over the network (allowPlaintext: true accepts that)`,
+            );
             expect(() => new ExternalRedis("redis", { ...REQUIRED, ...args })).toThrow(/tls must be true/);
         } else {
             expect(attempt().tls).toBe(args.tls);

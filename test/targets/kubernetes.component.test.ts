@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../src/memory";
 import { applyOverrides, getAll, getDirective, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { KUBERNETES_DEFAULTS } from "../../src/targets/kubernetes/config";
-import { KubernetesRedis, KubernetesRedisArgs, kubernetesSettings } from "../../src/targets/kubernetes/kubernetes";
-import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
+import { KubernetesRedis, type KubernetesRedisArgs, kubernetesSettings } from "../../src/targets/kubernetes/kubernetes";
+import { type ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 import { policyViolations } from "../helpers/policy";
 import { promiseOf, secretInput, single } from "../helpers/pulumiMocks";
 
@@ -45,9 +45,21 @@ afterEach(() => vi.restoreAllMocks());
 describe("defaults: only the args without one", () => {
     it("the defaults documented on the args are KUBERNETES_DEFAULTS, the config's own", () => {
         expect(KUBERNETES_DEFAULTS).toMatchObject({
-            namespace: "mspbyte-redis", createNamespace: true, image: "redis:7.4.11-bookworm", storageSize: "10Gi", memoryLimit: "1Gi",
-            cpuRequest: "250m", allowedPodLabels: {}, allowedNamespaces: [], metrics: false, metricsNamespaces: ["monitoring"],
-            exporterImage: "oliver006/redis_exporter:v1.88.0", serviceMonitor: false, tls: false, blockVoluntaryEviction: false, port: 6379,
+            namespace: "mspbyte-redis",
+            createNamespace: true,
+            image: "redis:7.4.11-bookworm",
+            storageSize: "10Gi",
+            memoryLimit: "1Gi",
+            cpuRequest: "250m",
+            allowedPodLabels: {},
+            allowedNamespaces: [],
+            metrics: false,
+            metricsNamespaces: ["monitoring"],
+            exporterImage: "oliver006/redis_exporter:v1.88.0",
+            serviceMonitor: false,
+            tls: false,
+            blockVoluntaryEviction: false,
+            port: 6379,
         });
     });
 
@@ -78,9 +90,15 @@ describe("defaults: only the args without one", () => {
         const [redis, ...others] = spec.template.spec.containers;
         expect(others).toEqual([]);
         expect(redis.image).toBe(KUBERNETES_DEFAULTS.image);
-        expect(redis.resources).toEqual({ requests: { cpu: KUBERNETES_DEFAULTS.cpuRequest, memory: KUBERNETES_DEFAULTS.memoryLimit }, limits: { memory: KUBERNETES_DEFAULTS.memoryLimit } });
+        expect(redis.resources).toEqual({
+            requests: { cpu: KUBERNETES_DEFAULTS.cpuRequest, memory: KUBERNETES_DEFAULTS.memoryLimit },
+            limits: { memory: KUBERNETES_DEFAULTS.memoryLimit },
+        });
         expect(redis.ports).toEqual([{ name: "redis", containerPort: KUBERNETES_DEFAULTS.port }]);
-        expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: KUBERNETES_DEFAULTS.storageSize } } });
+        expect(spec.volumeClaimTemplates[0].spec).toEqual({
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: KUBERNETES_DEFAULTS.storageSize } },
+        });
         expect(named(b, "redis-pdb").inputs.spec).toMatchObject({ maxUnavailable: 1 });
         expect(named(b, "redis-service").inputs.spec.ports).toEqual([{ name: "redis", port: 6379, targetPort: "redis" }]);
     });
@@ -96,13 +114,26 @@ describe("defaults: only the args without one", () => {
 
     it("the endpoint: the client Service's cluster DNS name, plain text inside the cluster", async () => {
         const e = (await build()).component.endpoint;
-        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({ host: "mspbyte-redis.mspbyte-redis.svc.cluster.local", port: 6379, tls: false, username: "default" });
+        expect({ host: e.host, port: e.port, tls: e.tls, username: e.username }).toEqual({
+            host: "mspbyte-redis.mspbyte-redis.svc.cluster.local",
+            port: 6379,
+            tls: false,
+            username: "default",
+        });
     });
 });
 
 describe("each arg", () => {
     it("namespace, image, sizes, CPU and port as given", async () => {
-        const b = await build({ namespace: "queues", image: "redis:7.4.12-bookworm", storageClass: "gp3", storageSize: "20Gi", memoryLimit: "2Gi", cpuRequest: "500m", port: 6380 });
+        const b = await build({
+            namespace: "queues",
+            image: "redis:7.4.12-bookworm",
+            storageClass: "gp3",
+            storageSize: "20Gi",
+            memoryLimit: "2Gi",
+            cpuRequest: "500m",
+            port: 6380,
+        });
         expect(named(b, "redis-namespace").inputs.metadata.name).toBe("queues");
         const spec = statefulSet(b).inputs.spec;
         const redis = spec.template.spec.containers[0];
@@ -114,7 +145,12 @@ describe("each arg", () => {
         expect(getDirective(configMapConf(b), "maxmemory")).toBe("1228mb");
         expect(b.component.endpoint).toMatchObject({ host: "mspbyte-redis.queues.svc.cluster.local", port: 6380 });
         expect(await promiseOf(b.component.details)).toEqual({
-            service: "kubernetes", namespace: "queues", statefulSet: "mspbyte-redis", clientService: "mspbyte-redis", secretName: "mspbyte-redis-auth", maxmemory: "1228mb",
+            service: "kubernetes",
+            namespace: "queues",
+            statefulSet: "mspbyte-redis",
+            clientService: "mspbyte-redis",
+            secretName: "mspbyte-redis-auth",
+            maxmemory: "1228mb",
         });
     });
 
@@ -132,28 +168,46 @@ describe("each arg", () => {
 
     it("allowedNamespaces and labels: the NetworkPolicy admits those pods on the Redis port only", async () => {
         const b = await build({ allowedNamespaces: ["pipeline"] });
-        expect(named(b, "redis-network-policy").inputs.spec.ingress).toEqual([{
-            from: [
-                { podSelector: { matchLabels: { app: "pipeline-worker" } } },
-                { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pipeline" } }, podSelector: { matchLabels: { app: "pipeline-worker" } } },
-            ],
-            ports: [{ protocol: "TCP", port: 6379 }],
-        }]);
+        expect(named(b, "redis-network-policy").inputs.spec.ingress).toEqual([
+            {
+                from: [
+                    { podSelector: { matchLabels: { app: "pipeline-worker" } } },
+                    {
+                        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pipeline" } },
+                        podSelector: { matchLabels: { app: "pipeline-worker" } },
+                    },
+                ],
+                ports: [{ protocol: "TCP", port: 6379 }],
+            },
+        ]);
     });
 
     it("metrics and a ServiceMonitor: the exporter beside the server, its port open to the metrics namespaces", async () => {
-        const b = await build({ metrics: true, serviceMonitor: true, metricsNamespaces: ["observability"], exporterImage: "oliver006/redis_exporter:v1.89.0" });
+        const b = await build({
+            metrics: true,
+            serviceMonitor: true,
+            metricsNamespaces: ["observability"],
+            exporterImage: "oliver006/redis_exporter:v1.89.0",
+        });
         const [, exporter] = statefulSet(b).inputs.spec.template.spec.containers;
-        expect(exporter).toMatchObject({ name: "exporter", image: "oliver006/redis_exporter:v1.89.0", args: ["--disable-scrape-endpoint"] });
+        expect(exporter).toMatchObject({
+            name: "exporter",
+            image: "oliver006/redis_exporter:v1.89.0",
+            args: ["--disable-scrape-endpoint"],
+        });
         expect(named(b, "redis-network-policy").inputs.spec.ingress[1]).toEqual({
-            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } } }], ports: [{ protocol: "TCP", port: 9121 }],
+            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } } }],
+            ports: [{ protocol: "TCP", port: 9121 }],
         });
         expect(named(b, "redis-service-monitor").type).toBe("kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
     });
 
     it("blockVoluntaryEviction: the PDB keeps the one pod", async () => {
         const b = await build({ blockVoluntaryEviction: true });
-        expect(named(b, "redis-pdb").inputs.spec).toEqual({ selector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "mspbyte-redis" } }, minAvailable: 1 });
+        expect(named(b, "redis-pdb").inputs.spec).toEqual({
+            selector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "mspbyte-redis" } },
+            minAvailable: 1,
+        });
     });
 
     it("the redis.conf given is the one rendered: nothing is read from disk", async () => {
@@ -164,7 +218,10 @@ describe("each arg", () => {
 
     it("the password sits in the Secret only; the pod rolls through a digest when it changes", async () => {
         const b = await build();
-        expect(secretInput(named(b, "redis-auth").inputs.stringData)).toEqual({ password: PASSWORD, "auth.conf": `requirepass "${PASSWORD}"\n` });
+        expect(secretInput(named(b, "redis-auth").inputs.stringData)).toEqual({
+            password: PASSWORD,
+            "auth.conf": `requirepass "${PASSWORD}"\n`,
+        });
         expect(JSON.stringify(configMapConf(b))).not.toContain(PASSWORD);
         expect(JSON.stringify(statefulSet(b).inputs)).not.toContain(PASSWORD);
         const other = await build({ password: pulumi.secret("Component0Other0Password0123") });
@@ -183,8 +240,15 @@ describe("each arg", () => {
 
 describe("args the component refuses before anything registers, as the stack config does", () => {
     it.each([
-        { args: { allowedPodLabels: {} }, message: "kubernetes: allowedPodLabels or allowedNamespaces must admit someone; a NetworkPolicy rule with no source admits every pod" },
-        { args: { metrics: true, metricsNamespaces: [] }, message: "kubernetes: metricsNamespaces must name a namespace with metrics on; an empty list admits every pod to the exporter" },
+        {
+            args: { allowedPodLabels: {} },
+            message:
+                "kubernetes: allowedPodLabels or allowedNamespaces must admit someone; a NetworkPolicy rule with no source admits every pod",
+        },
+        {
+            args: { metrics: true, metricsNamespaces: [] },
+            message: "kubernetes: metricsNamespaces must name a namespace with metrics on; an empty list admits every pod to the exporter",
+        },
         { args: { memoryLimit: "lots" }, message: 'kubernetes: memoryLimit must be a Kubernetes quantity, such as 1Gi; got "lots"' },
     ])("$args", ({ args, message }) => {
         expect(() => kubernetesSettings({ ...REQUIRED, ...args })).toThrow(message);
@@ -200,8 +264,12 @@ describe("TLS", () => {
     it("a certificate for every name a pod reaches the server by, in a kubernetes.io/tls Secret; the plain port closed", async () => {
         const b = await build({ tls: true });
         expect(single(b.resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toEqual([
-            "mspbyte-redis", "mspbyte-redis.mspbyte-redis", "mspbyte-redis.mspbyte-redis.svc", "mspbyte-redis.mspbyte-redis.svc.cluster.local",
-            "*.mspbyte-redis-headless.mspbyte-redis.svc.cluster.local", "localhost",
+            "mspbyte-redis",
+            "mspbyte-redis.mspbyte-redis",
+            "mspbyte-redis.mspbyte-redis.svc",
+            "mspbyte-redis.mspbyte-redis.svc.cluster.local",
+            "*.mspbyte-redis-headless.mspbyte-redis.svc.cluster.local",
+            "localhost",
         ]);
         const tlsSecret = named(b, "redis-tls");
         expect(tlsSecret.inputs.type).toBe("kubernetes.io/tls");
@@ -215,10 +283,18 @@ describe("TLS", () => {
     });
 
     it("the stack's own certificate: nothing generated, its PEM in the Secret", async () => {
-        const certificates = { certPem: "-----BEGIN CERTIFICATE-----\nown\n", keyPem: "-----BEGIN PRIVATE KEY-----\nown\n", caPem: "-----BEGIN CERTIFICATE-----\nown-ca\n" };
+        const certificates = {
+            certPem: "-----BEGIN CERTIFICATE-----\nown\n",
+            keyPem: "-----BEGIN PRIVATE KEY-----\nown\n",
+            caPem: "-----BEGIN CERTIFICATE-----\nown-ca\n",
+        };
         const b = await build({ tls: true, certificates });
         expect(b.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
-        expect(secretInput(named(b, "redis-tls").inputs.stringData)).toEqual({ "tls.crt": certificates.certPem, "tls.key": certificates.keyPem, "ca.crt": certificates.caPem });
+        expect(secretInput(named(b, "redis-tls").inputs.stringData)).toEqual({
+            "tls.crt": certificates.certPem,
+            "tls.key": certificates.keyPem,
+            "ca.crt": certificates.caPem,
+        });
     });
 });
 
@@ -227,7 +303,11 @@ describe("resource options: what keeps the data", () => {
         const b = await build();
         expect(named(b, "redis-namespace").opts).toMatchObject({ retainOnDelete: true });
         expect(named(b, "redis-data-size").opts).toMatchObject({ retainOnDelete: true, dependsOn: ["redis-statefulset"] });
-        expect(statefulSet(b).opts).toMatchObject({ protect: true, ignoreChanges: ["spec.volumeClaimTemplates"], dependsOn: ["redis-namespace", "redis-auth", "redis-config"] });
+        expect(statefulSet(b).opts).toMatchObject({
+            protect: true,
+            ignoreChanges: ["spec.volumeClaimTemplates"],
+            dependsOn: ["redis-namespace", "redis-auth", "redis-config"],
+        });
         for (const name of ["redis-auth", "redis-config", "redis-headless", "redis-service", "redis-pdb", "redis-network-policy"]) {
             expect(named(b, name).opts.dependsOn, name).toEqual(["redis-namespace"]);
         }
@@ -249,22 +329,55 @@ describe("transform: the last word on each child's args", () => {
     it("every child gets the args the component built and is registered with what its transform returns", async () => {
         const seen: string[] = [];
         /** Adds an annotation, recording which child it was given. */
-        const mark = <A extends { metadata?: pulumi.Input<any> }>(child: string) => (a: A): A => {
-            seen.push(child);
-            return { ...a, metadata: { ...(a.metadata as object), annotations: { "example.com/transformed": child } } };
-        };
+        const mark =
+            <A extends { metadata?: pulumi.Input<any> }>(child: string) =>
+            (a: A): A => {
+                seen.push(child);
+                return { ...a, metadata: { ...(a.metadata as object), annotations: { "example.com/transformed": child } } };
+            };
         const b = await build({
-            tls: true, metrics: true, serviceMonitor: true,
+            tls: true,
+            metrics: true,
+            serviceMonitor: true,
             transform: {
-                namespace: mark("namespace"), secret: mark("secret"), configMap: mark("configMap"), tlsSecret: mark("tlsSecret"),
-                headlessService: mark("headlessService"), service: mark("service"), statefulSet: mark("statefulSet"), dataSize: mark("dataSize"),
-                podDisruptionBudget: mark("podDisruptionBudget"), networkPolicy: mark("networkPolicy"), serviceMonitor: mark("serviceMonitor"),
+                namespace: mark("namespace"),
+                secret: mark("secret"),
+                configMap: mark("configMap"),
+                tlsSecret: mark("tlsSecret"),
+                headlessService: mark("headlessService"),
+                service: mark("service"),
+                statefulSet: mark("statefulSet"),
+                dataSize: mark("dataSize"),
+                podDisruptionBudget: mark("podDisruptionBudget"),
+                networkPolicy: mark("networkPolicy"),
+                serviceMonitor: mark("serviceMonitor"),
             },
         });
-        expect(seen).toEqual(["namespace", "secret", "configMap", "tlsSecret", "headlessService", "service", "statefulSet", "dataSize", "podDisruptionBudget", "networkPolicy", "serviceMonitor"]);
+        expect(seen).toEqual([
+            "namespace",
+            "secret",
+            "configMap",
+            "tlsSecret",
+            "headlessService",
+            "service",
+            "statefulSet",
+            "dataSize",
+            "podDisruptionBudget",
+            "networkPolicy",
+            "serviceMonitor",
+        ]);
         const byChild: Record<string, string> = {
-            namespace: "redis-namespace", secret: "redis-auth", configMap: "redis-config", tlsSecret: "redis-tls", headlessService: "redis-headless", service: "redis-service",
-            statefulSet: "redis-statefulset", dataSize: "redis-data-size", podDisruptionBudget: "redis-pdb", networkPolicy: "redis-network-policy", serviceMonitor: "redis-service-monitor",
+            namespace: "redis-namespace",
+            secret: "redis-auth",
+            configMap: "redis-config",
+            tlsSecret: "redis-tls",
+            headlessService: "redis-headless",
+            service: "redis-service",
+            statefulSet: "redis-statefulset",
+            dataSize: "redis-data-size",
+            podDisruptionBudget: "redis-pdb",
+            networkPolicy: "redis-network-policy",
+            serviceMonitor: "redis-service-monitor",
         };
         for (const [child, name] of Object.entries(byChild)) {
             expect(named(b, name).inputs.metadata.annotations, child).toEqual({ "example.com/transformed": child });
@@ -286,7 +399,10 @@ describe("transform: the last word on each child's args", () => {
                 },
             },
         });
-        expect(statefulSet(b).inputs.spec.template.spec.containers[1].resources).toEqual({ requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } });
+        expect(statefulSet(b).inputs.spec.template.spec.containers[1].resources).toEqual({
+            requests: { cpu: "20m", memory: "64Mi" },
+            limits: { memory: "128Mi" },
+        });
     });
 });
 
@@ -300,7 +416,12 @@ describe("outputs", () => {
 
     it("details: the namespace, the set, the client Service, the Secret and maxmemory (typed KubernetesDetails)", async () => {
         expect(await promiseOf((await build()).component.details)).toEqual({
-            service: "kubernetes", namespace: "mspbyte-redis", statefulSet: "mspbyte-redis", clientService: "mspbyte-redis", secretName: "mspbyte-redis-auth", maxmemory: "614mb",
+            service: "kubernetes",
+            namespace: "mspbyte-redis",
+            statefulSet: "mspbyte-redis",
+            clientService: "mspbyte-redis",
+            secretName: "mspbyte-redis-auth",
+            maxmemory: "614mb",
         });
     });
 });

@@ -3,10 +3,10 @@
  * kubernetes-models validators), its rendered redis.conf on a real redis-server, and its
  * probe commands run for real.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -27,8 +27,12 @@ import { makeCerts } from "../helpers/tls";
 
 const base = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" } });
 const full = kubernetesSchema.parse({
-    allowedPodLabels: { app: "pipeline-worker" }, allowedNamespaces: ["mspbyte-pipeline"], metrics: true, serviceMonitor: true,
-    storageClass: "gp3", blockVoluntaryEviction: true,
+    allowedPodLabels: { app: "pipeline-worker" },
+    allowedNamespaces: ["mspbyte-pipeline"],
+    metrics: true,
+    serviceMonitor: true,
+    storageClass: "gp3",
+    blockVoluntaryEviction: true,
 });
 
 const withTls = kubernetesSchema.parse({ allowedPodLabels: { app: "pipeline-worker" }, metrics: true, tls: true });
@@ -45,8 +49,17 @@ function objects(k: typeof base): [string, { validate(): void }][] {
         ["PodDisruptionBudget", new PodDisruptionBudget(m.podDisruptionBudgetManifest(k) as never)],
         ["PVC size patch", new PersistentVolumeClaim(m.dataPvcPatchManifest(k) as never)],
         ["NetworkPolicy", new NetworkPolicy(m.networkPolicyManifest(k) as never)],
-        ...(k.serviceMonitor ? [["ServiceMonitor", new ServiceMonitor(m.serviceMonitorManifest(k) as never)] as [string, { validate(): void }]] : []),
-        ...(k.tls ? [["TLS Secret", new Secret(m.tlsSecretManifest(k, { cert: "c", key: "k", ca: "a" }) as never)] as [string, { validate(): void }]] : []),
+        ...(k.serviceMonitor
+            ? [["ServiceMonitor", new ServiceMonitor(m.serviceMonitorManifest(k) as never)] as [string, { validate(): void }]]
+            : []),
+        ...(k.tls
+            ? [
+                  ["TLS Secret", new Secret(m.tlsSecretManifest(k, { cert: "c", key: "k", ca: "a" }) as never)] as [
+                      string,
+                      { validate(): void },
+                  ],
+              ]
+            : []),
     ];
 }
 
@@ -87,7 +100,11 @@ describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Se
     });
 
     const probe = (command: string[], env: Record<string, string>, port = server.port) =>
-        spawnSync(command[0]!, command.slice(1).map((a) => a.replaceAll(`-p ${base.port}`, `-p ${port}`)), { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+        spawnSync(
+            command[0]!,
+            command.slice(1).map((a) => a.replaceAll(`-p ${base.port}`, `-p ${port}`)),
+            { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } },
+        );
 
     it("readiness: ready with the password, not ready with a wrong one or none", () => {
         expect(probe(m.readinessCommand(base.port), { REDISCLI_AUTH: password }).status).toBe(0);
@@ -103,8 +120,11 @@ describe("the Kubernetes-rendered redis.conf on a real redis-server, with the Se
 
     it("liveness tolerates LOADING (redis-cli's answer while an AOF loads, given by a stand-in redis-cli)", () => {
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-k8s-bin-"));
-        fs.writeFileSync(path.join(bin, "redis-cli"), "#!/bin/sh\necho 'LOADING Redis is loading the dataset in memory'\n", { mode: 0o755 });
-        const withLoading = (cmd: string[]) => spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
+        fs.writeFileSync(path.join(bin, "redis-cli"), "#!/bin/sh\necho 'LOADING Redis is loading the dataset in memory'\n", {
+            mode: 0o755,
+        });
+        const withLoading = (cmd: string[]) =>
+            spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
         expect(withLoading(m.livenessCommand(base.port)).status).toBe(0);
         expect(withLoading(m.readinessCommand(base.port)).status).not.toBe(0);
         fs.rmSync(bin, { recursive: true, force: true });
@@ -137,7 +157,12 @@ describe("with TLS: the rendered redis.conf, the generated files' layout, and th
     });
 
     it("the probes speak TLS: ready with the password, not with a wrong one; alive on PONG", () => {
-        const run = (cmd: string[], auth: string) => spawnSync(cmd[0]!, cmd.slice(1).map((a) => a.replaceAll(`-p ${withTls.port}`, `-p ${server.port}`)), { encoding: "utf8", env: { PATH: process.env.PATH!, REDISCLI_AUTH: auth } }).status;
+        const run = (cmd: string[], auth: string) =>
+            spawnSync(
+                cmd[0]!,
+                cmd.slice(1).map((a) => a.replaceAll(`-p ${withTls.port}`, `-p ${server.port}`)),
+                { encoding: "utf8", env: { PATH: process.env.PATH!, REDISCLI_AUTH: auth } },
+            ).status;
         const tlsDir = path.join(dir, "tls");
         expect(run(m.readinessCommand(withTls.port, true, tlsDir), password)).toBe(0);
         expect(run(m.readinessCommand(withTls.port, true, tlsDir), "Wrong-Password-0123456789")).not.toBe(0);
@@ -149,9 +174,18 @@ describe("with TLS: the rendered redis.conf, the generated files' layout, and th
 
 describe("fixes the Kubernetes target's defects, each at its own layer", () => {
     it.each([
-        { given: { metrics: true, metricsNamespaces: [] }, error: "kubernetes.metricsNamespaces: at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port" },
-        { given: { metrics: true, exporterImage: "oliver006/redis_exporter:v1.62.0" }, error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)" },
-        { given: { metrics: true, exporterImage: `oliver006/redis_exporter:v1.82.9@sha256:${"a".repeat(64)}` }, error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)" },
+        {
+            given: { metrics: true, metricsNamespaces: [] },
+            error: "kubernetes.metricsNamespaces: at least one namespace name, such as [monitoring]: an empty list renders `from: []`, which admits every pod to the metrics port",
+        },
+        {
+            given: { metrics: true, exporterImage: "oliver006/redis_exporter:v1.62.0" },
+            error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)",
+        },
+        {
+            given: { metrics: true, exporterImage: `oliver006/redis_exporter:v1.82.9@sha256:${"a".repeat(64)}` },
+            error: "kubernetes.exporterImage: redis_exporter v1.83.0 or later (the sidecar disables /scrape with --disable-scrape-endpoint, which earlier versions lack)",
+        },
     ])("refuses $given", ({ given, error }) => {
         const r = kubernetesSchema.safeParse({ allowedPodLabels: { app: "pipeline-worker" }, ...given });
         expect(r.success).toBe(false);
@@ -159,7 +193,12 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
         expect(`kubernetes.${issue.path.join(".")}: ${issue.message}`).toBe(error);
     });
 
-    it.each(["oliver006/redis_exporter:v1.83.0", "oliver006/redis_exporter:v1.88.0", "oliver006/redis_exporter:v2.0.0", `oliver006/redis_exporter@sha256:${"a".repeat(64)}`])("exporter %s is accepted", (exporterImage) => {
+    it.each([
+        "oliver006/redis_exporter:v1.83.0",
+        "oliver006/redis_exporter:v1.88.0",
+        "oliver006/redis_exporter:v2.0.0",
+        `oliver006/redis_exporter@sha256:${"a".repeat(64)}`,
+    ])("exporter %s is accepted", (exporterImage) => {
         expect(kubernetesSchema.safeParse({ allowedPodLabels: { app: "x" }, metrics: true, exporterImage }).success).toBe(true);
     });
 
@@ -175,7 +214,10 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
 
     it("with TLS, the exporter verifies the certificate for the clients' name, not localhost", () => {
         const exporter = m.statefulSetManifest(withTls, "x").spec.template.spec.containers[1]! as any;
-        expect(exporter.env).toContainEqual({ name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: "mspbyte-redis.mspbyte-redis.svc.cluster.local" });
+        expect(exporter.env).toContainEqual({
+            name: "REDIS_EXPORTER_TLS_SERVER_NAME",
+            value: "mspbyte-redis.mspbyte-redis.svc.cluster.local",
+        });
         expect(m.serviceDnsNames(withTls)).toContain("mspbyte-redis.mspbyte-redis.svc.cluster.local");
     });
 
@@ -194,7 +236,9 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
         const redis = m.statefulSetManifest(base, "x").spec.template.spec.containers[0]! as any;
         expect(redis.command).toEqual(["sh", "-c", 'umask 0077 && exec redis-server "$0"', "/etc/redis/redis.conf"]);
         // The real shell runs it: the umask and the argument arrive as written.
-        const r = spawnSync("sh", ["-c", 'umask 0077 && exec sh -c \'umask; echo "$0"\' "$0"', "/etc/redis/redis.conf"], { encoding: "utf8" });
+        const r = spawnSync("sh", ["-c", 'umask 0077 && exec sh -c \'umask; echo "$0"\' "$0"', "/etc/redis/redis.conf"], {
+            encoding: "utf8",
+        });
         expect(r.stdout).toBe("0077\n/etc/redis/redis.conf\n");
     });
 
@@ -202,7 +246,8 @@ describe("fixes the Kubernetes target's defects, each at its own layer", () => {
         expect(m.DATA_PVC).toBe("data-mspbyte-redis-0");
         const grown = kubernetesSchema.parse({ allowedPodLabels: { app: "x" }, storageSize: "20Gi" });
         expect(m.dataPvcPatchManifest(grown)).toEqual({
-            apiVersion: "v1", kind: "PersistentVolumeClaim",
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
             metadata: { name: "data-mspbyte-redis-0", namespace: "mspbyte-redis", annotations: { "pulumi.com/patchForce": "true" } },
             spec: { resources: { requests: { storage: "20Gi" } } },
         });

@@ -5,21 +5,25 @@
  * typed details, and the resource options that protect the data.
  */
 import { describe, expect, it } from "vitest";
-import { Persistence } from "../../src/contract";
-import { RedisConf, loadRedisConf, parseRedisConf } from "../../src/redisConf";
+import type { Persistence } from "../../src/contract";
+import { type RedisConf, loadRedisConf, parseRedisConf } from "../../src/redisConf";
 import { MANAGED_DEFAULTS } from "../../src/targets/managed/config";
-import { ElasticacheRedis, ElasticacheRedisArgs, ElasticacheTransforms } from "../../src/targets/managed/elasticache";
+import { ElasticacheRedis, type ElasticacheRedisArgs, type ElasticacheTransforms } from "../../src/targets/managed/elasticache";
 import { CLUSTER_PREFIX, DEFAULT_SHARDS, memberClusterIds } from "../../src/targets/managed/managed";
-import { MemorydbRedis, MemorydbRedisArgs, MemorydbTransforms } from "../../src/targets/managed/memorydb";
+import { MemorydbRedis, type MemorydbRedisArgs, type MemorydbTransforms } from "../../src/targets/managed/memorydb";
 import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, RESERVED_MEMORY_PERCENT } from "../../src/targets/managed/parameters";
 import { expectNoOpenIngress } from "../helpers/managed";
 import { ofType, plain, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ComponentRun, ProgramResource, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
+import { type ComponentRun, type ProgramResource, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 
 const CONF = loadRedisConf();
 const PASSWORD = "Component0Test0Password0123";
 const PREVIOUS = "Component0Old0Password0456";
-const NETWORK = { vpcId: "vpc-0123456789abcdef0", subnetIds: ["subnet-0a", "subnet-0b"], allowedSecurityGroupIds: ["sg-0123456789abcdef0"] };
+const NETWORK = {
+    vpcId: "vpc-0123456789abcdef0",
+    subnetIds: ["subnet-0a", "subnet-0b"],
+    allowedSecurityGroupIds: ["sg-0123456789abcdef0"],
+};
 
 const RG = "aws:elasticache/replicationGroup:ReplicationGroup";
 const EPG = "aws:elasticache/parameterGroup:ParameterGroup";
@@ -28,11 +32,25 @@ const MPG = "aws:memorydb/parameterGroup:ParameterGroup";
 const MUSER = "aws:memorydb/user:User";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 
-const elasticacheArgs = (over: Partial<ElasticacheRedisArgs> = {}): ElasticacheRedisArgs => ({ stack: "prod", redisConf: CONF, password: PASSWORD, ...NETWORK, ...over });
-const memorydbArgs = (over: Partial<MemorydbRedisArgs> = {}): MemorydbRedisArgs => ({ stack: "prod", redisConf: CONF, password: PASSWORD, ...NETWORK, ...over });
+const elasticacheArgs = (over: Partial<ElasticacheRedisArgs> = {}): ElasticacheRedisArgs => ({
+    stack: "prod",
+    redisConf: CONF,
+    password: PASSWORD,
+    ...NETWORK,
+    ...over,
+});
+const memorydbArgs = (over: Partial<MemorydbRedisArgs> = {}): MemorydbRedisArgs => ({
+    stack: "prod",
+    redisConf: CONF,
+    password: PASSWORD,
+    ...NETWORK,
+    ...over,
+});
 
-const elasticache = (over: Partial<ElasticacheRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new ElasticacheRedis("redis", elasticacheArgs(over)));
-const memorydb = (over: Partial<MemorydbRedisArgs> = {}, engineStack = "prod") => buildUnderMocks(engineStack, () => new MemorydbRedis("redis", memorydbArgs(over)));
+const elasticache = (over: Partial<ElasticacheRedisArgs> = {}, engineStack = "prod") =>
+    buildUnderMocks(engineStack, () => new ElasticacheRedis("redis", elasticacheArgs(over)));
+const memorydb = (over: Partial<MemorydbRedisArgs> = {}, engineStack = "prod") =>
+    buildUnderMocks(engineStack, () => new MemorydbRedis("redis", memorydbArgs(over)));
 
 /** The component registers its endpoint and its details as its outputs, and nothing else. */
 async function expectEndpointAndDetailsRegistered(build: () => Promise<ComponentRun<ElasticacheRedis | MemorydbRedis>>): Promise<void> {
@@ -47,7 +65,8 @@ async function expectEndpointAndDetailsRegistered(build: () => Promise<Component
 /** The one resource of a type, its inputs with secrets unwrapped. */
 const inputsOf = (run: ComponentRun<unknown>, type: string) => plain(single(run.resources, type).inputs);
 /** Every resource's inputs, secrets unwrapped, by type and name: what two builds are compared on. */
-const sent = (resources: ProgramResource[]) => Object.fromEntries(resources.map((r) => [`${r.type}::${r.name}`, { inputs: plain(r.inputs), opts: r.opts }]));
+const sent = (resources: ProgramResource[]) =>
+    Object.fromEntries(resources.map((r) => [`${r.type}::${r.name}`, { inputs: plain(r.inputs), opts: r.opts }]));
 
 describe("ElastiCache from its args", () => {
     it("applies MANAGED_DEFAULTS and ElastiCache's version and node type when only the network is given", async () => {
@@ -77,12 +96,16 @@ describe("ElastiCache from its args", () => {
         });
         expect(rg.kmsKeyId).toBeUndefined();
         expect(rg.snapshotName).toBeUndefined();
-        for (const g of ofType(run.resources, "aws:cloudwatch/logGroup:LogGroup")) expect(g.inputs.retentionInDays).toBe(MANAGED_DEFAULTS.logRetentionDays);
+        for (const g of ofType(run.resources, "aws:cloudwatch/logGroup:LogGroup"))
+            expect(g.inputs.retentionInDays).toBe(MANAGED_DEFAULTS.logRetentionDays);
         expect(inputsOf(run, EPG)).toMatchObject({ name: "mspbyte-redis-prod-valkey8", family: "valkey8" });
         // One alarm set per member (a primary and one replica), connections at the default limit.
         const alarms = ofType(run.resources, ALARM);
         expect(alarms).toHaveLength(2 * 5);
-        expect(alarms.filter((a) => a.inputs.metricName === "CurrConnections").map((a) => a.inputs.threshold)).toEqual([MANAGED_DEFAULTS.maxConnectionsAlarm, MANAGED_DEFAULTS.maxConnectionsAlarm]);
+        expect(alarms.filter((a) => a.inputs.metricName === "CurrConnections").map((a) => a.inputs.threshold)).toEqual([
+            MANAGED_DEFAULTS.maxConnectionsAlarm,
+            MANAGED_DEFAULTS.maxConnectionsAlarm,
+        ]);
         expect(ofType(run.resources, "aws:sns/topicSubscription:TopicSubscription")).toEqual([]);
         expectNoOpenIngress(run.resources, MANAGED_DEFAULTS.port);
     });
@@ -145,7 +168,12 @@ describe("ElastiCache from its args", () => {
     it("cluster mode: default shards, the cluster-enabled parameter, the configuration endpoint, the hash-tagged prefix, alarms per member", async () => {
         const run = await elasticache({ clusterMode: true, replicas: 1 });
         const rg = inputsOf(run, RG);
-        expect(rg).toMatchObject({ clusterMode: "enabled", numNodeGroups: DEFAULT_SHARDS, replicasPerNodeGroup: 1, automaticFailoverEnabled: true });
+        expect(rg).toMatchObject({
+            clusterMode: "enabled",
+            numNodeGroups: DEFAULT_SHARDS,
+            replicasPerNodeGroup: 1,
+            automaticFailoverEnabled: true,
+        });
         expect(rg.numCacheClusters).toBeUndefined();
         expect(inputsOf(run, EPG).parameters).toContainEqual({ name: "cluster-enabled", value: "yes" });
         expect(run.component.endpoint.bullmqPrefix).toBe(CLUSTER_PREFIX);
@@ -169,25 +197,67 @@ describe("ElastiCache from its args", () => {
 
     it("every given value reaches the replication group, its names and its alarms", async () => {
         const run = await elasticache({
-            cacheName: "queue-a", engine: "redis", engineVersion: "7.1", nodeType: "cache.r7g.large", replicas: 2, port: 6380,
-            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", snapshotRetentionDays: 14, snapshotWindow: "01:00-02:00",
-            maintenanceWindow: "sat:05:00-sat:06:00", autoMinorVersionUpgrade: false, alarmEmail: "oncall@example.com", maxConnectionsAlarm: 50,
-            restoreFromSnapshot: "queue-a-2026-11-01", multiAz: false, logRetentionDays: 7, allowedCidrs: ["10.20.0.0/16"],
+            cacheName: "queue-a",
+            engine: "redis",
+            engineVersion: "7.1",
+            nodeType: "cache.r7g.large",
+            replicas: 2,
+            port: 6380,
+            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            snapshotRetentionDays: 14,
+            snapshotWindow: "01:00-02:00",
+            maintenanceWindow: "sat:05:00-sat:06:00",
+            autoMinorVersionUpgrade: false,
+            alarmEmail: "oncall@example.com",
+            maxConnectionsAlarm: 50,
+            restoreFromSnapshot: "queue-a-2026-11-01",
+            multiAz: false,
+            logRetentionDays: 7,
+            allowedCidrs: ["10.20.0.0/16"],
         });
         expect(inputsOf(run, RG)).toMatchObject({
-            replicationGroupId: "queue-a", engine: "redis", engineVersion: "7.1", nodeType: "cache.r7g.large", numCacheClusters: 3, port: 6380,
-            kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", snapshotRetentionLimit: 14, snapshotWindow: "01:00-02:00",
-            maintenanceWindow: "sat:05:00-sat:06:00", autoMinorVersionUpgrade: false, snapshotName: "queue-a-2026-11-01", multiAzEnabled: false,
-            parameterGroupName: "queue-a-redis7", subnetGroupName: "queue-a-subnets",
+            replicationGroupId: "queue-a",
+            engine: "redis",
+            engineVersion: "7.1",
+            nodeType: "cache.r7g.large",
+            numCacheClusters: 3,
+            port: 6380,
+            kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            snapshotRetentionLimit: 14,
+            snapshotWindow: "01:00-02:00",
+            maintenanceWindow: "sat:05:00-sat:06:00",
+            autoMinorVersionUpgrade: false,
+            snapshotName: "queue-a-2026-11-01",
+            multiAzEnabled: false,
+            parameterGroupName: "queue-a-redis7",
+            subnetGroupName: "queue-a-subnets",
         });
-        expect(ofType(run.resources, "aws:cloudwatch/logGroup:LogGroup").map((g) => [g.inputs.name, g.inputs.retentionInDays])).toEqual([["/mspbyte-redis/queue-a/slow-log", 7], ["/mspbyte-redis/queue-a/engine-log", 7]]);
-        expect(single(run.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
-        expect(ofType(run.resources, ALARM).filter((a) => a.inputs.metricName === "CurrConnections").map((a) => a.inputs.threshold)).toEqual([50, 50, 50]);
+        expect(ofType(run.resources, "aws:cloudwatch/logGroup:LogGroup").map((g) => [g.inputs.name, g.inputs.retentionInDays])).toEqual([
+            ["/mspbyte-redis/queue-a/slow-log", 7],
+            ["/mspbyte-redis/queue-a/engine-log", 7],
+        ]);
+        expect(single(run.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({
+            protocol: "email",
+            endpoint: "oncall@example.com",
+        });
+        expect(
+            ofType(run.resources, ALARM)
+                .filter((a) => a.inputs.metricName === "CurrConnections")
+                .map((a) => a.inputs.threshold),
+        ).toEqual([50, 50, 50]);
         expect(ofType(run.resources, ALARM).every((a) => a.inputs.name.startsWith("queue-a-"))).toBe(true);
         expect(single(run.resources, "random:index/randomId:RandomId").inputs.keepers).toEqual({
-            cacheName: "queue-a", engine: "redis", port: "6380", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", restoreFromSnapshot: "queue-a-2026-11-01",
+            cacheName: "queue-a",
+            engine: "redis",
+            port: "6380",
+            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            restoreFromSnapshot: "queue-a-2026-11-01",
         });
-        expect(ofType(run.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId)).toEqual(["10.20.0.0/16", "sg-0123456789abcdef0"]);
+        expect(
+            ofType(run.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(
+                (r) => r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
+            ),
+        ).toEqual(["10.20.0.0/16", "sg-0123456789abcdef0"]);
         expectNoOpenIngress(run.resources, 6380);
     });
 
@@ -196,7 +266,9 @@ describe("ElastiCache from its args", () => {
         const rg = single(run.resources, RG).inputs;
         expect(secretInput(rg.authToken)).toBe(PASSWORD);
         expect(rg.authTokenUpdateStrategy).toBe("SET");
-        expect(JSON.parse(secretInput(single(run.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString))).toMatchObject({ username: "default", password: PASSWORD, port: 6379, tls: true });
+        expect(
+            JSON.parse(secretInput(single(run.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString)),
+        ).toMatchObject({ username: "default", password: PASSWORD, port: 6379, tls: true });
         const rotating = await elasticache({ authTokenUpdateStrategy: "SET", previousPassword: PREVIOUS });
         expect(single(rotating.resources, RG).inputs.authTokenUpdateStrategy).toBe("ROTATE");
         // The previous password itself is never sent to ElastiCache.
@@ -212,7 +284,8 @@ describe("ElastiCache from its args", () => {
             engineVersion: DEFAULT_VERSIONS.elasticache.valkey,
             nodeType: DEFAULT_NODE_TYPES.elasticache,
             readerHost: "replica.mspbyte-redis-prod.abc123.use1.cache.amazonaws.com",
-            authSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-20261128093015123400000001-AbCdEf",
+            authSecretArn:
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-20261128093015123400000001-AbCdEf",
             alarmTopicArn: "arn:aws:sns:us-east-1:123456789012:redis-alarms",
             securityGroupId: "redis-sg-id",
         });
@@ -227,7 +300,12 @@ describe("ElastiCache from its args", () => {
 
     it("a transform on every child: each is called with what would be sent, and what it returns is sent", async () => {
         const seen: Record<string, number> = {};
-        const mark = <T>(key: string, edit: (a: T) => T = (a) => a) => (a: T) => { seen[key] = (seen[key] ?? 0) + 1; return edit(a); };
+        const mark =
+            <T>(key: string, edit: (a: T) => T = (a) => a) =>
+            (a: T) => {
+                seen[key] = (seen[key] ?? 0) + 1;
+                return edit(a);
+            };
         const transform: Required<ElasticacheTransforms> = {
             subnetGroup: mark("subnetGroup", (a) => ({ ...a, description: "transformed subnets" })),
             parameterGroup: mark("parameterGroup", (a) => ({ ...a, description: "transformed parameters" })),
@@ -246,8 +324,18 @@ describe("ElastiCache from its args", () => {
         const run = await elasticache({ transform, alarmEmail: "oncall@example.com", allowedCidrs: ["10.0.0.0/16"] });
         // One call per child of that kind; a managed cache has no egress rule.
         expect(seen).toEqual({
-            subnetGroup: 1, parameterGroup: 1, logGroup: 2, replicationGroup: 1, finalSnapshotSuffix: 1, securityGroup: 1,
-            ingressRule: 2, alarmTopic: 1, alarmEmail: 1, alarm: ofType(run.resources, ALARM).length, secret: 1, secretVersion: 1,
+            subnetGroup: 1,
+            parameterGroup: 1,
+            logGroup: 2,
+            replicationGroup: 1,
+            finalSnapshotSuffix: 1,
+            securityGroup: 1,
+            ingressRule: 2,
+            alarmTopic: 1,
+            alarmEmail: 1,
+            alarm: ofType(run.resources, ALARM).length,
+            secret: 1,
+            secretVersion: 1,
         });
         expect(inputsOf(run, "aws:elasticache/subnetGroup:SubnetGroup").description).toBe("transformed subnets");
         expect(inputsOf(run, EPG).description).toBe("transformed parameters");
@@ -255,7 +343,9 @@ describe("ElastiCache from its args", () => {
         expect(inputsOf(run, RG).tags).toEqual({ "mspbyte:role": "redis", "mspbyte:stack": "prod", team: "queue" });
         expect(inputsOf(run, "random:index/randomId:RandomId").byteLength).toBe(6);
         expect(inputsOf(run, "aws:ec2/securityGroup:SecurityGroup").tags).toEqual({ team: "queue" });
-        expect(ofType(run.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.description)).toEqual(["transformed rule", "transformed rule"]);
+        expect(ofType(run.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.description)).toEqual(
+            ["transformed rule", "transformed rule"],
+        );
         expect(inputsOf(run, "aws:sns/topicSubscription:TopicSubscription").endpoint).toBe("other@example.com");
         expect(ofType(run.resources, ALARM).every((a) => a.inputs.evaluationPeriods === 3)).toBe(true);
         expect(inputsOf(run, "aws:secretsmanager/secret:Secret").recoveryWindowInDays).toBe(7);
@@ -300,11 +390,21 @@ describe("MemoryDB from its args", () => {
     it("every default spelled out builds exactly what the defaults build", async () => {
         const defaults = await memorydb();
         const explicit = await memorydb({
-            cacheName: "mspbyte-redis-prod", protect: true, allowedCidrs: [], engine: "valkey", engineVersion: DEFAULT_VERSIONS.memorydb.valkey,
-            nodeType: DEFAULT_NODE_TYPES.memorydb, replicas: MANAGED_DEFAULTS.replicas, port: MANAGED_DEFAULTS.port,
-            snapshotRetentionDays: MANAGED_DEFAULTS.snapshotRetentionDays, snapshotWindow: MANAGED_DEFAULTS.snapshotWindow,
-            maintenanceWindow: MANAGED_DEFAULTS.maintenanceWindow, autoMinorVersionUpgrade: MANAGED_DEFAULTS.autoMinorVersionUpgrade,
-            maxConnectionsAlarm: MANAGED_DEFAULTS.maxConnectionsAlarm, clusterMode: MANAGED_DEFAULTS.clusterMode, shards: 1,
+            cacheName: "mspbyte-redis-prod",
+            protect: true,
+            allowedCidrs: [],
+            engine: "valkey",
+            engineVersion: DEFAULT_VERSIONS.memorydb.valkey,
+            nodeType: DEFAULT_NODE_TYPES.memorydb,
+            replicas: MANAGED_DEFAULTS.replicas,
+            port: MANAGED_DEFAULTS.port,
+            snapshotRetentionDays: MANAGED_DEFAULTS.snapshotRetentionDays,
+            snapshotWindow: MANAGED_DEFAULTS.snapshotWindow,
+            maintenanceWindow: MANAGED_DEFAULTS.maintenanceWindow,
+            autoMinorVersionUpgrade: MANAGED_DEFAULTS.autoMinorVersionUpgrade,
+            maxConnectionsAlarm: MANAGED_DEFAULTS.maxConnectionsAlarm,
+            clusterMode: MANAGED_DEFAULTS.clusterMode,
+            shards: 1,
         });
         expect(sent(explicit.resources)).toEqual(sent(defaults.resources));
         expect(sent((await memorydb({ replicas: 2 })).resources)).not.toEqual(sent(defaults.resources));
@@ -343,13 +443,28 @@ describe("MemoryDB from its args", () => {
 
     it("protect false and every given value reach the cluster", async () => {
         const run = await memorydb({
-            protect: false, cacheName: "queue-b", engine: "redis", engineVersion: "7.1", nodeType: "db.r7g.large", replicas: 0, port: 6390,
-            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", restoreFromSnapshot: "queue-b-2026-11-01", autoMinorVersionUpgrade: false,
+            protect: false,
+            cacheName: "queue-b",
+            engine: "redis",
+            engineVersion: "7.1",
+            nodeType: "db.r7g.large",
+            replicas: 0,
+            port: 6390,
+            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            restoreFromSnapshot: "queue-b-2026-11-01",
+            autoMinorVersionUpgrade: false,
         });
         expect(single(run.resources, MDB).opts).toMatchObject({ protect: false, deleteBeforeReplace: true });
         expect(inputsOf(run, MDB)).toMatchObject({
-            name: "queue-b", engine: "redis", engineVersion: "7.1", nodeType: "db.r7g.large", numReplicasPerShard: 0, port: 6390,
-            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111", snapshotName: "queue-b-2026-11-01", autoMinorVersionUpgrade: false,
+            name: "queue-b",
+            engine: "redis",
+            engineVersion: "7.1",
+            nodeType: "db.r7g.large",
+            numReplicasPerShard: 0,
+            port: 6390,
+            kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000-1111",
+            snapshotName: "queue-b-2026-11-01",
+            autoMinorVersionUpgrade: false,
             parameterGroupName: "queue-b-redis7",
         });
         expect(inputsOf(run, MPG).family).toBe("memorydb_redis7");
@@ -364,7 +479,8 @@ describe("MemoryDB from its args", () => {
             engineVersion: DEFAULT_VERSIONS.memorydb.valkey,
             nodeType: DEFAULT_NODE_TYPES.memorydb,
             shards: 1,
-            authSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-20261128093015123400000001-AbCdEf",
+            authSecretArn:
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis/mspbyte-redis-prod/auth-20261128093015123400000001-AbCdEf",
             alarmTopicArn: "arn:aws:sns:us-east-1:123456789012:redis-alarms",
             securityGroupId: "redis-sg-id",
         });
@@ -376,7 +492,12 @@ describe("MemoryDB from its args", () => {
 
     it("a transform on every child: each is called, and what it returns is sent", async () => {
         const seen: Record<string, number> = {};
-        const mark = <T>(key: string, edit: (a: T) => T = (a) => a) => (a: T) => { seen[key] = (seen[key] ?? 0) + 1; return edit(a); };
+        const mark =
+            <T>(key: string, edit: (a: T) => T = (a) => a) =>
+            (a: T) => {
+                seen[key] = (seen[key] ?? 0) + 1;
+                return edit(a);
+            };
         const transform: Required<MemorydbTransforms> = {
             subnetGroup: mark("subnetGroup", (a) => ({ ...a, description: "transformed subnets" })),
             parameterGroup: mark("parameterGroup"),
@@ -395,8 +516,18 @@ describe("MemoryDB from its args", () => {
         };
         const run = await memorydb({ transform });
         expect(seen).toEqual({
-            subnetGroup: 1, parameterGroup: 1, user: 1, acl: 1, cluster: 1, finalSnapshotSuffix: 1, securityGroup: 1, ingressRule: 1,
-            alarmTopic: 1, alarm: ofType(run.resources, ALARM).length, secret: 1, secretVersion: 1,
+            subnetGroup: 1,
+            parameterGroup: 1,
+            user: 1,
+            acl: 1,
+            cluster: 1,
+            finalSnapshotSuffix: 1,
+            securityGroup: 1,
+            ingressRule: 1,
+            alarmTopic: 1,
+            alarm: ofType(run.resources, ALARM).length,
+            secret: 1,
+            secretVersion: 1,
         });
         expect(inputsOf(run, "aws:memorydb/subnetGroup:SubnetGroup").description).toBe("transformed subnets");
         expect(inputsOf(run, MUSER).tags).toEqual({ team: "queue" });

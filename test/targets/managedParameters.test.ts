@@ -21,15 +21,37 @@ describe("parameterFamily", () => {
 
 describe("what of redis.conf a managed service takes", () => {
     it("MemoryDB gets the same parameters, without ElastiCache's reserved-memory-percent", () => {
-        expect(managedParameters("memorydb", CONF).map((p) => p.name)).toEqual(["maxmemory-policy", "timeout", "tcp-keepalive", "slowlog-log-slower-than", "slowlog-max-len"]);
+        expect(managedParameters("memorydb", CONF).map((p) => p.name)).toEqual([
+            "maxmemory-policy",
+            "timeout",
+            "tcp-keepalive",
+            "slowlog-log-slower-than",
+            "slowlog-max-len",
+        ]);
     });
 
     it("every other directive of redis.conf is reported with a reason and a stand-in", () => {
         const list = unsupportedDirectives("elasticache", { snapshotRetentionDays: 7, snapshotWindow: "03:00-04:00", replicas: 1 }, CONF);
         expect(list.map((u) => u.directive)).toEqual([
-            "appendonly", "appendfilename", "appenddirname", "appendfsync", "no-appendfsync-on-rewrite", "auto-aof-rewrite-percentage",
-            "auto-aof-rewrite-min-size", "aof-load-truncated", "aof-use-rdb-preamble", "save", "stop-writes-on-bgsave-error", "rdbcompression",
-            "rdbchecksum", "dbfilename", "maxmemory", "protected-mode", "loglevel", "latency-monitor-threshold", "dir",
+            "appendonly",
+            "appendfilename",
+            "appenddirname",
+            "appendfsync",
+            "no-appendfsync-on-rewrite",
+            "auto-aof-rewrite-percentage",
+            "auto-aof-rewrite-min-size",
+            "aof-load-truncated",
+            "aof-use-rdb-preamble",
+            "save",
+            "stop-writes-on-bgsave-error",
+            "rdbcompression",
+            "rdbchecksum",
+            "dbfilename",
+            "maxmemory",
+            "protected-mode",
+            "loglevel",
+            "latency-monitor-threshold",
+            "dir",
         ]);
         for (const u of list) {
             expect(u.reason.length).toBeGreaterThan(10);

@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDirective, loadRedisConf, parseRedisConf, renderRedisConf } from "../../src/redisConf";
 import { decodeUserData } from "../../src/targets/vm/cloudInit";
 import { VM_DEFAULTS } from "../../src/targets/vm/config";
-import { VmRedis, VmRedisArgs } from "../../src/targets/vm/vm";
+import { VmRedis, type VmRedisArgs } from "../../src/targets/vm/vm";
 import { policyViolations } from "../helpers/policy";
 import { ofType, promiseOf, secretInput, single } from "../helpers/pulumiMocks";
-import { ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
+import { type ComponentRun, buildUnderMocks, registeredOutputs } from "../helpers/stackUnderMocks";
 
 const ROOT_CONF = loadRedisConf();
 /** The args every case starts from: only what has no default. */
@@ -31,8 +31,10 @@ function build(args: Partial<VmRedisArgs> = {}, engineStack = "vm"): Promise<Bui
     return buildUnderMocks(engineStack, () => new VmRedis("redis", { ...REQUIRED, ...args }));
 }
 
-const userDataOf = (b: Built) => decodeUserData(secretInput<string>(single(b.resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
-const fileOf = (userData: string, path: string) => (parse(userData) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === path)!.content;
+const userDataOf = (b: Built) =>
+    decodeUserData(secretInput<string>(single(b.resources, "aws:ec2/instance:Instance").inputs.userDataBase64));
+const fileOf = (userData: string, path: string) =>
+    (parse(userData) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === path)!.content;
 const named = (b: Built, type: string, name: string) => b.resources.find((r) => r.type === type && r.name === name)!;
 const alarm = (b: Built, suffix: string) => named(b, "aws:cloudwatch/metricAlarm:MetricAlarm", `redis-${suffix}`).inputs;
 
@@ -40,14 +42,28 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("defaults: only the args without one", () => {
     it("the defaults documented on the args are VM_DEFAULTS, the config's own", () => {
-        expect(VM_DEFAULTS).toMatchObject({ instanceType: "t4g.small", port: 6379, tls: false, dataVolumeGiB: 20, rootVolumeGiB: 8, snapshotRetentionDays: 7, allowedCidrs: [], allowedSecurityGroupIds: [] });
+        expect(VM_DEFAULTS).toMatchObject({
+            instanceType: "t4g.small",
+            port: 6379,
+            tls: false,
+            dataVolumeGiB: 20,
+            rootVolumeGiB: 8,
+            snapshotRetentionDays: 7,
+            allowedCidrs: [],
+            allowedSecurityGroupIds: [],
+        });
     });
 
     it("a t4g.small from the latest Debian 12 arm64 AMI, 8 GiB root disk, named after the stack", async () => {
         const b = await build();
         const ami = b.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
-        expect(ami.filters).toEqual([{ name: "name", values: ["debian-12-arm64-*"] }, { name: "architecture", values: ["arm64"] }]);
-        expect(b.calls.find((c) => c.token === "aws:ec2/getInstanceType:getInstanceType")!.inputs).toEqual({ instanceType: VM_DEFAULTS.instanceType });
+        expect(ami.filters).toEqual([
+            { name: "name", values: ["debian-12-arm64-*"] },
+            { name: "architecture", values: ["arm64"] },
+        ]);
+        expect(b.calls.find((c) => c.token === "aws:ec2/getInstanceType:getInstanceType")!.inputs).toEqual({
+            instanceType: VM_DEFAULTS.instanceType,
+        });
         const i = single(b.resources, "aws:ec2/instance:Instance").inputs;
         expect(i).toMatchObject({
             ami: "ami-0debian12arm",
@@ -62,7 +78,13 @@ describe("defaults: only the args without one", () => {
     it("a 20 GiB data volume under AWS's own key, protected and retained, snapshotted daily for 7 days", async () => {
         const b = await build();
         const volume = single(b.resources, "aws:ebs/volume:Volume");
-        expect(volume.inputs).toMatchObject({ availabilityZone: "us-east-1a", size: 20, type: "gp3", encrypted: true, tags: { Name: "mspbyte-redis-vm-data", "mspbyte:backup": "mspbyte-redis-vm" } });
+        expect(volume.inputs).toMatchObject({
+            availabilityZone: "us-east-1a",
+            size: 20,
+            type: "gp3",
+            encrypted: true,
+            tags: { Name: "mspbyte-redis-vm-data", "mspbyte:backup": "mspbyte-redis-vm" },
+        });
         expect(volume.inputs.kmsKeyId).toBeUndefined();
         expect(volume.opts).toMatchObject({ protect: true, retainOnDelete: true });
         const dlm = single(b.resources, "aws:dlm/lifecyclePolicy:LifecyclePolicy").inputs;
@@ -76,12 +98,22 @@ describe("defaults: only the args without one", () => {
         expect(getDirective(conf, "tls-port")).toBeUndefined();
         expect(getDirective(conf, "maxmemory")).toBe("1075mb");
         expect(b.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
-        expect(Object.keys(JSON.parse(secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString))).sort()).toEqual(["password", "username"]);
+        expect(
+            Object.keys(
+                JSON.parse(secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString)),
+            ).sort(),
+        ).toEqual(["password", "username"]);
         expect(ofType(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toEqual([]);
-        expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.fromPort)).toEqual([443, 80]);
+        expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.fromPort)).toEqual([
+            443, 80,
+        ]);
         expect(ofType(b.resources, "aws:sns/topicSubscription:TopicSubscription")).toEqual([]);
         expect(b.component.endpoint).toMatchObject({ port: 6379, tls: false, username: "default" });
-        expect(await promiseOf(pulumi.output(b.component.endpoint.persistence))).toMatchObject({ maxmemory: "1075mb", aof: true, appendfsync: "everysec" });
+        expect(await promiseOf(pulumi.output(b.component.endpoint.persistence))).toMatchObject({
+            maxmemory: "1075mb",
+            aof: true,
+            appendfsync: "everysec",
+        });
         const details = await promiseOf(b.component.details);
         expect(details).not.toHaveProperty("caCertPem");
     });
@@ -109,19 +141,29 @@ describe("each arg", () => {
     it("reaches the resource it is for", async () => {
         const b = await build(FULL, "dev");
         const ami = b.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
-        expect(ami.filters).toEqual([{ name: "image-id", values: ["ami-0123456789abcdef0"] }, { name: "architecture", values: ["arm64"] }]);
+        expect(ami.filters).toEqual([
+            { name: "image-id", values: ["ami-0123456789abcdef0"] },
+            { name: "architecture", values: ["arm64"] },
+        ]);
         expect(single(b.resources, "aws:ec2/instance:Instance").inputs).toMatchObject({
             instanceType: "r7g.large",
             rootBlockDevice: { volumeSize: 16, kmsKeyId: FULL.kmsKeyArn },
             tags: { Name: "queue-redis" },
         });
         const volume = single(b.resources, "aws:ebs/volume:Volume");
-        expect(volume.inputs).toMatchObject({ size: 50, kmsKeyId: FULL.kmsKeyArn, tags: { Name: "queue-redis-data", "mspbyte:backup": "queue-redis" } });
+        expect(volume.inputs).toMatchObject({
+            size: 50,
+            kmsKeyId: FULL.kmsKeyArn,
+            tags: { Name: "queue-redis-data", "mspbyte:backup": "queue-redis" },
+        });
         // Not protected, and still retained on destroy: the VM never deletes its data.
         expect(volume.opts).toMatchObject({ protect: false, retainOnDelete: true });
         expect(single(b.resources, "aws:dlm/lifecyclePolicy:LifecyclePolicy").inputs).toMatchObject({
             description: "mspbyte-redis queue-redis daily data snapshots",
-            policyDetails: { targetTags: { "mspbyte:backup": "queue-redis" }, schedules: [{ name: "daily kept 3", retainRule: { count: 3 } }] },
+            policyDetails: {
+                targetTags: { "mspbyte:backup": "queue-redis" },
+                schedules: [{ name: "daily kept 3", retainRule: { count: 3 } }],
+            },
         });
         const ingress = ofType(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
         expect(ingress).toEqual([
@@ -130,7 +172,10 @@ describe("each arg", () => {
             expect.objectContaining({ referencedSecurityGroupId: "sg-0a1b2c3d4e5f60003", fromPort: 6380 }),
         ]);
         expect(single(b.resources, "aws:ec2/securityGroup:SecurityGroup").inputs.vpcId).toBe("vpc-0123456789abcdef0");
-        expect(single(b.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
+        expect(single(b.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({
+            protocol: "email",
+            endpoint: "ops@example.com",
+        });
         expect(alarm(b, "serving").name).toBe("queue-redis-serving");
         expect(alarm(b, "recover").name).toBe("queue-redis-recover");
         expect(single(b.resources, "aws:secretsmanager/secret:Secret").inputs.namePrefix).toBe("mspbyte-redis/queue-redis/auth-");
@@ -143,23 +188,35 @@ describe("each arg", () => {
         expect(getDirective(conf, "port")).toBe("0");
         expect(getDirective(conf, "tls-port")).toBe("6380");
         expect(getDirective(conf, "maxmemory")).toBe("500mb");
-        const secret = JSON.parse(secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
+        const secret = JSON.parse(
+            secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString),
+        );
         expect(Object.keys(secret).sort()).toEqual(["password", "previousPassword", "tlsCa", "tlsCert", "tlsKey", "username"]);
         expect(secret).toMatchObject({ password: "Component0Password0123456789", previousPassword: "Previous0Password0123456789" });
         expect(userData).not.toContain("Component0Password0123456789");
         expect(userData).not.toContain("Previous0Password0123456789");
         // The generated certificate covers every private DNS name EC2 gives.
-        expect(single(b.resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toEqual(["*.us-east-1.compute.internal", "*.ec2.internal", "localhost"]);
+        expect(single(b.resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toEqual([
+            "*.us-east-1.compute.internal",
+            "*.ec2.internal",
+            "localhost",
+        ]);
         expect(b.component.endpoint).toMatchObject({ port: 6380, tls: true });
         expect(await promiseOf(pulumi.output(b.component.endpoint.persistence))).toMatchObject({ maxmemory: "500mb" });
         expect(await promiseOf(b.component.details)).toMatchObject({ caCertPem: expect.stringContaining("BEGIN CERTIFICATE") });
     });
 
     it("the stack's own certificate: in the boot secret, none generated", async () => {
-        const certificates = { certPem: "-----BEGIN CERTIFICATE-----\nOWN\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n", caPem: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" };
+        const certificates = {
+            certPem: "-----BEGIN CERTIFICATE-----\nOWN\n-----END CERTIFICATE-----\n",
+            keyPem: "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n",
+            caPem: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n",
+        };
         const b = await build({ tls: true, certificates });
         expect(b.resources.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
-        const secret = JSON.parse(secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString));
+        const secret = JSON.parse(
+            secretInput<string>(single(b.resources, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString),
+        );
         expect(secret).toMatchObject({ tlsCert: certificates.certPem, tlsKey: certificates.keyPem, tlsCa: certificates.caPem });
         expect(await promiseOf(b.component.details)).toMatchObject({ caCertPem: certificates.caPem });
     });
@@ -167,7 +224,10 @@ describe("each arg", () => {
     it("an x86 instance type gets the amd64 AMI and the amd64 packages", async () => {
         const b = await build({ instanceType: "t3.small" });
         const ami = b.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!.inputs;
-        expect(ami.filters).toEqual([{ name: "name", values: ["debian-12-amd64-*"] }, { name: "architecture", values: ["x86_64"] }]);
+        expect(ami.filters).toEqual([
+            { name: "name", values: ["debian-12-amd64-*"] },
+            { name: "architecture", values: ["x86_64"] },
+        ]);
         expect(fileOf(userDataOf(b), "/etc/mspbyte/redis-vm.env")).toContain("MSPBYTE_DEB_ARCH=amd64\n");
     });
 
@@ -200,7 +260,15 @@ describe("redis.conf: the parsed file passed in, rendered once", () => {
         expect(persistence).toMatchObject({ aof: false, maxmemory: "1075mb" });
         expect(persistence).not.toHaveProperty("appendfsync");
         const plain = await promiseOf(pulumi.output((await build()).component.endpoint.persistence));
-        expect(plain).toEqual({ mode: "aof+rdb", aof: true, appendfsync: "everysec", rdbSavePoints: ["900 1", "300 10", "60 10000"], maxmemory: "1075mb", maxmemoryPolicy: "noeviction", unsupported: [] });
+        expect(plain).toEqual({
+            mode: "aof+rdb",
+            aof: true,
+            appendfsync: "everysec",
+            rdbSavePoints: ["900 1", "300 10", "60 10000"],
+            maxmemory: "1075mb",
+            maxmemoryPolicy: "noeviction",
+            unsupported: [],
+        });
     });
 
     it("the document ends with the boot secret's version: new credentials make a new document", async () => {
@@ -218,37 +286,121 @@ describe("transform: the last word on each child's arguments", () => {
             allowedSecurityGroupIds: ["sg-0a1b2c3d4e5f60003"],
             alarmEmail: "ops@example.com",
             transform: {
-                dataVolume: (a) => { seen.push("dataVolume"); return { ...tag(a), size: 64 }; },
-                instance: (a) => { seen.push("instance"); return { ...tag(a), monitoring: false }; },
-                volumeAttachment: (a) => { seen.push("volumeAttachment"); return { ...a, forceDetach: false }; },
-                role: (a) => { seen.push("role"); return { ...a, maxSessionDuration: 7200 }; },
-                ssmPolicy: (a) => { seen.push("ssmPolicy"); return a; },
-                readSecretPolicy: (a) => { seen.push("readSecretPolicy"); return a; },
-                instanceProfile: (a) => { seen.push("instanceProfile"); return { ...a, path: "/redis/" }; },
-                snapshotRole: (a) => { seen.push("snapshotRole"); return { ...a, description: "snapshots" }; },
-                snapshotRolePolicy: (a) => { seen.push("snapshotRolePolicy"); return a; },
-                snapshotPolicy: (a) => { seen.push("snapshotPolicy"); return { ...tag(a) }; },
-                recoveryAlarm: (a) => { seen.push("recoveryAlarm"); return { ...a, evaluationPeriods: 3 }; },
-                servingAlarm: (a) => { seen.push("servingAlarm"); return { ...a, evaluationPeriods: 2 }; },
-                securityGroup: (a) => { seen.push("securityGroup"); return tag(a); },
-                ingressRule: (a) => { seen.push("ingressRule"); return { ...a, description: "pipeline" }; },
-                egressRule: (a) => { seen.push("egressRule"); return { ...a, description: "out" }; },
-                secret: (a) => { seen.push("secret"); return { ...a, recoveryWindowInDays: 7 }; },
-                secretVersion: (a) => { seen.push("secretVersion"); return a; },
-                alarmTopic: (a) => { seen.push("alarmTopic"); return tag(a); },
-                alarmEmail: (a) => { seen.push("alarmEmail"); return { ...a, endpoint: "oncall@example.com" }; },
+                dataVolume: (a) => {
+                    seen.push("dataVolume");
+                    return { ...tag(a), size: 64 };
+                },
+                instance: (a) => {
+                    seen.push("instance");
+                    return { ...tag(a), monitoring: false };
+                },
+                volumeAttachment: (a) => {
+                    seen.push("volumeAttachment");
+                    return { ...a, forceDetach: false };
+                },
+                role: (a) => {
+                    seen.push("role");
+                    return { ...a, maxSessionDuration: 7200 };
+                },
+                ssmPolicy: (a) => {
+                    seen.push("ssmPolicy");
+                    return a;
+                },
+                readSecretPolicy: (a) => {
+                    seen.push("readSecretPolicy");
+                    return a;
+                },
+                instanceProfile: (a) => {
+                    seen.push("instanceProfile");
+                    return { ...a, path: "/redis/" };
+                },
+                snapshotRole: (a) => {
+                    seen.push("snapshotRole");
+                    return { ...a, description: "snapshots" };
+                },
+                snapshotRolePolicy: (a) => {
+                    seen.push("snapshotRolePolicy");
+                    return a;
+                },
+                snapshotPolicy: (a) => {
+                    seen.push("snapshotPolicy");
+                    return { ...tag(a) };
+                },
+                recoveryAlarm: (a) => {
+                    seen.push("recoveryAlarm");
+                    return { ...a, evaluationPeriods: 3 };
+                },
+                servingAlarm: (a) => {
+                    seen.push("servingAlarm");
+                    return { ...a, evaluationPeriods: 2 };
+                },
+                securityGroup: (a) => {
+                    seen.push("securityGroup");
+                    return tag(a);
+                },
+                ingressRule: (a) => {
+                    seen.push("ingressRule");
+                    return { ...a, description: "pipeline" };
+                },
+                egressRule: (a) => {
+                    seen.push("egressRule");
+                    return { ...a, description: "out" };
+                },
+                secret: (a) => {
+                    seen.push("secret");
+                    return { ...a, recoveryWindowInDays: 7 };
+                },
+                secretVersion: (a) => {
+                    seen.push("secretVersion");
+                    return a;
+                },
+                alarmTopic: (a) => {
+                    seen.push("alarmTopic");
+                    return tag(a);
+                },
+                alarmEmail: (a) => {
+                    seen.push("alarmEmail");
+                    return { ...a, endpoint: "oncall@example.com" };
+                },
             },
         });
-        expect(seen.sort()).toEqual(["alarmEmail", "alarmTopic", "dataVolume", "egressRule", "egressRule", "ingressRule", "instance", "instanceProfile", "readSecretPolicy", "recoveryAlarm", "role",
-            "secret", "secretVersion", "securityGroup", "servingAlarm", "snapshotPolicy", "snapshotRole", "snapshotRolePolicy", "ssmPolicy", "volumeAttachment"]);
+        expect(seen.sort()).toEqual([
+            "alarmEmail",
+            "alarmTopic",
+            "dataVolume",
+            "egressRule",
+            "egressRule",
+            "ingressRule",
+            "instance",
+            "instanceProfile",
+            "readSecretPolicy",
+            "recoveryAlarm",
+            "role",
+            "secret",
+            "secretVersion",
+            "securityGroup",
+            "servingAlarm",
+            "snapshotPolicy",
+            "snapshotRole",
+            "snapshotRolePolicy",
+            "ssmPolicy",
+            "volumeAttachment",
+        ]);
         const volume = single(b.resources, "aws:ebs/volume:Volume");
         expect(volume.inputs).toMatchObject({ size: 64, tags: { team: "queue", "mspbyte:backup": "mspbyte-redis-vm" } });
         // A transform changes the arguments, never the resource options the component sets.
         expect(volume.opts).toMatchObject({ protect: true, retainOnDelete: true });
         const instance = single(b.resources, "aws:ec2/instance:Instance");
-        expect(instance.inputs).toMatchObject({ monitoring: false, tags: { team: "queue", Name: "mspbyte-redis-vm" }, userDataReplaceOnChange: false });
+        expect(instance.inputs).toMatchObject({
+            monitoring: false,
+            tags: { team: "queue", Name: "mspbyte-redis-vm" },
+            userDataReplaceOnChange: false,
+        });
         expect(instance.opts.dependsOn.sort()).toEqual(["redis-read-secret", "redis-ssm"]);
-        expect(single(b.resources, "aws:ec2/volumeAttachment:VolumeAttachment")).toMatchObject({ inputs: { forceDetach: false, stopInstanceBeforeDetaching: true }, opts: { deleteBeforeReplace: true } });
+        expect(single(b.resources, "aws:ec2/volumeAttachment:VolumeAttachment")).toMatchObject({
+            inputs: { forceDetach: false, stopInstanceBeforeDetaching: true },
+            opts: { deleteBeforeReplace: true },
+        });
         expect(named(b, "aws:iam/role:Role", "redis-role").inputs.maxSessionDuration).toBe(7200);
         expect(named(b, "aws:iam/role:Role", "redis-dlm-role").inputs).toMatchObject({ description: "snapshots" });
         expect(named(b, "aws:iam/role:Role", "redis-dlm-role").inputs.maxSessionDuration).toBeUndefined();
@@ -257,15 +409,28 @@ describe("transform: the last word on each child's arguments", () => {
         expect(alarm(b, "recover").evaluationPeriods).toBe(3);
         expect(alarm(b, "serving").evaluationPeriods).toBe(2);
         expect(single(b.resources, "aws:ec2/securityGroup:SecurityGroup").inputs.tags).toEqual({ "mspbyte:role": "redis", team: "queue" });
-        expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.description)).toEqual(["out", "out"]);
+        expect(ofType(b.resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs.description)).toEqual([
+            "out",
+            "out",
+        ]);
         expect(single(b.resources, "aws:secretsmanager/secret:Secret").inputs.recoveryWindowInDays).toBe(7);
         expect(single(b.resources, "aws:sns/topic:Topic").inputs.tags).toEqual({ "mspbyte:role": "redis-alarms", team: "queue" });
-        expect(single(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs).toMatchObject({ description: "pipeline", referencedSecurityGroupId: "sg-0a1b2c3d4e5f60003", fromPort: 6379 });
-        expect(single(b.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
+        expect(single(b.resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs).toMatchObject({
+            description: "pipeline",
+            referencedSecurityGroupId: "sg-0a1b2c3d4e5f60003",
+            fromPort: 6379,
+        });
+        expect(single(b.resources, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({
+            protocol: "email",
+            endpoint: "oncall@example.com",
+        });
     });
 
     it("without a transform every child gets the component's own arguments", async () => {
-        const [plain, identity] = [await build(), await build({ transform: { instance: (a) => a, dataVolume: (a) => a, servingAlarm: (a) => a } })];
+        const [plain, identity] = [
+            await build(),
+            await build({ transform: { instance: (a) => a, dataVolume: (a) => a, servingAlarm: (a) => a } }),
+        ];
         const inputs = (b: Built) => b.resources.map((r) => [r.type, r.name, JSON.stringify(r.inputs)]);
         expect(inputs(identity)).toEqual(inputs(plain));
     });
@@ -275,13 +440,24 @@ describe("outputs", () => {
     it("details: the instance, its address, the volume, the secret, the group and the session command", async () => {
         const b = await build({ tls: true });
         const details = await promiseOf(b.component.details);
-        expect(Object.keys(details).sort()).toEqual(["authSecretArn", "caCertPem", "dataVolumeId", "instanceId", "privateIp", "securityGroupId", "service", "session"]);
+        expect(Object.keys(details).sort()).toEqual([
+            "authSecretArn",
+            "caCertPem",
+            "dataVolumeId",
+            "instanceId",
+            "privateIp",
+            "securityGroupId",
+            "service",
+            "session",
+        ]);
         expect(details).toMatchObject({
             service: "vm",
             instanceId: "redis-instance-id",
             privateIp: "10.0.1.23",
             dataVolumeId: "redis-data-id",
-            authSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis\/mspbyte-redis-vm\/auth-/),
+            authSecretArn: expect.stringMatching(
+                /^arn:aws:secretsmanager:us-east-1:123456789012:secret:mspbyte-redis\/mspbyte-redis-vm\/auth-/,
+            ),
             securityGroupId: "redis-sg-id",
             session: "aws ssm start-session --target redis-instance-id",
         });

@@ -5,8 +5,16 @@
  * file copy of it is an export to S3 (`aws elasticache copy-snapshot --target-bucket`,
  * `aws memorydb copy-snapshot --target-bucket`), which `restore --in` then takes.
  */
-import { CreateSnapshotCommand as CreateCacheSnapshot, DescribeSnapshotsCommand as DescribeCacheSnapshots, ElastiCacheClient } from "@aws-sdk/client-elasticache";
-import { CreateSnapshotCommand as CreateDbSnapshot, DescribeSnapshotsCommand as DescribeDbSnapshots, MemoryDBClient } from "@aws-sdk/client-memorydb";
+import {
+    CreateSnapshotCommand as CreateCacheSnapshot,
+    DescribeSnapshotsCommand as DescribeCacheSnapshots,
+    ElastiCacheClient,
+} from "@aws-sdk/client-elasticache";
+import {
+    CreateSnapshotCommand as CreateDbSnapshot,
+    DescribeSnapshotsCommand as DescribeDbSnapshots,
+    MemoryDBClient,
+} from "@aws-sdk/client-memorydb";
 
 export type ManagedTarget = { service: "elasticache"; replicationGroupId: string } | { service: "memorydb"; clusterName: string };
 
@@ -33,7 +41,10 @@ export interface NativeResult {
 /** Snapshot names: letters, digits and hyphens, starting with a letter (both services' rule). */
 export function defaultSnapshotName(source: string, now = new Date()): string {
     const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-").toLowerCase();
-    return `${source}-backup-${stamp}`.replace(/[^a-zA-Z0-9-]/g, "-").replace(/-+/g, "-").slice(0, 255);
+    return `${source}-backup-${stamp}`
+        .replace(/[^a-zA-Z0-9-]/g, "-")
+        .replace(/-+/g, "-")
+        .slice(0, 255);
 }
 
 export const SNAPSHOT_NAME_RE = /^[a-zA-Z][a-zA-Z0-9-]*$/;
@@ -80,7 +91,10 @@ export async function nativeSnapshot(target: ManagedTarget, name: string, o: Nat
         if (status === "failed" || status === "missing" || status === "deleted") {
             throw new Error(`${target.service} snapshot ${name} of ${source} is ${status}`);
         }
-        if (Date.now() - started > timeoutMs) throw new Error(`${target.service} snapshot ${name} of ${source} still ${status} after ${Math.round(timeoutMs / 1000)} s (it goes on in AWS)`);
+        if (Date.now() - started > timeoutMs)
+            throw new Error(
+                `${target.service} snapshot ${name} of ${source} still ${status} after ${Math.round(timeoutMs / 1000)} s (it goes on in AWS)`,
+            );
         await new Promise((r) => setTimeout(r, pollMs));
         const d = await describe();
         if (d.status !== status) o.onStatus?.(d.status, seconds());

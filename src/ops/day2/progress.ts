@@ -23,7 +23,10 @@ export class Progress {
     }
 
     private text(n: number, total: number): string {
-        const amount = this.unit === "bytes" ? `${humanBytes(n)}${total ? ` of ${humanBytes(total)}` : ""}` : `${n}${total ? ` of ${total}` : ""} keys`;
+        const amount =
+            this.unit === "bytes"
+                ? `${humanBytes(n)}${total ? ` of ${humanBytes(total)}` : ""}`
+                : `${n}${total ? ` of ${total}` : ""} keys`;
         const pct = total ? ` (${Math.floor((n / total) * 100)}%)` : "";
         const secs = (Date.now() - this.started) / 1000;
         const rate = this.unit === "bytes" && secs > 0 ? `, ${(n / 1e6 / secs).toFixed(1)} MB/s` : "";

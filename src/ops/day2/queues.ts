@@ -57,7 +57,7 @@ export function formatCounts(rows: QueueCounts[]): string {
     const header = ["queue", ...STATES];
     const table = [header, ...rows.map((r) => [r.name + (r.paused ? " (paused)" : ""), ...STATES.map((s) => String(r.counts[s]))])];
     const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
-    return table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n") + "\n";
+    return `${table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n")}\n`;
 }
 
 /** Where two sets of counts differ, one phrase each; empty when they agree. */

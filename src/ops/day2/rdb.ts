@@ -4,8 +4,8 @@
  * hint), and the CRC64 trailer that every redis-server since RDB 5 writes over the whole file.
  * The data itself is read by a real redis-server (see scratch.ts), never by this module.
  */
-import * as fs from "fs";
-import { createHash } from "crypto";
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
 
 /** RDB opcodes, as src/rdb.h of redis/redis and valkey-io/valkey number them. */
 const OP = { FUNCTION2: 0xf5, MODULE_AUX: 0xf7, AUX: 0xfa, RESIZEDB: 0xfb, SELECTDB: 0xfe, EOF: 0xff } as const;
@@ -23,9 +23,19 @@ export const FIRST_CHECKSUMMED_VERSION = 5;
  * its last row.
  */
 const REDIS_RDB: [minVersion: [number, number], rdb: number][] = [
-    [[2, 6], 6], [[3, 0], 7], [[4, 0], 8], [[5, 0], 9], [[7, 0], 10], [[7, 2], 11], [[7, 4], 12],
+    [[2, 6], 6],
+    [[3, 0], 7],
+    [[4, 0], 8],
+    [[5, 0], 9],
+    [[7, 0], 10],
+    [[7, 2], 11],
+    [[7, 4], 12],
 ];
-const VALKEY_RDB: [minVersion: [number, number], rdb: number][] = [[[7, 2], 11], [[9, 0], 80], [[9, 2], 81]];
+const VALKEY_RDB: [minVersion: [number, number], rdb: number][] = [
+    [[7, 2], 11],
+    [[9, 0], 80],
+    [[9, 2], 81],
+];
 
 /** The newest RDB version a server reads, from its INFO server section. */
 export function serverRdbVersion(info: Record<string, string>): { rdb: number; server: string } {
@@ -95,13 +105,37 @@ export class Crc64 {
         let lo = this.lo;
         let i = 0;
         const n = b.length;
-        const [h0, h1, h2, h3, h4, h5, h6, h7] = T_HI as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
-        const [l0, l1, l2, l3, l4, l5, l6, l7] = T_LO as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+        const [h0, h1, h2, h3, h4, h5, h6, h7] = T_HI as [
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+        ];
+        const [l0, l1, l2, l3, l4, l5, l6, l7] = T_LO as [
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+            Int32Array,
+        ];
         for (; i + 8 <= n; i += 8) {
             const a = lo ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
             const c = hi ^ (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24));
-            const x0 = a & 0xff, x1 = (a >>> 8) & 0xff, x2 = (a >>> 16) & 0xff, x3 = a >>> 24;
-            const x4 = c & 0xff, x5 = (c >>> 8) & 0xff, x6 = (c >>> 16) & 0xff, x7 = c >>> 24;
+            const x0 = a & 0xff,
+                x1 = (a >>> 8) & 0xff,
+                x2 = (a >>> 16) & 0xff,
+                x3 = a >>> 24;
+            const x4 = c & 0xff,
+                x5 = (c >>> 8) & 0xff,
+                x6 = (c >>> 16) & 0xff,
+                x7 = c >>> 24;
             lo = l7[x0]! ^ l6[x1]! ^ l5[x2]! ^ l4[x3]! ^ l3[x4]! ^ l2[x5]! ^ l1[x6]! ^ l0[x7]!;
             hi = h7[x0]! ^ h6[x1]! ^ h5[x2]! ^ h4[x3]! ^ h3[x4]! ^ h2[x5]! ^ h1[x6]! ^ h0[x7]!;
         }
@@ -164,9 +198,12 @@ class Reader {
     length(): { len: number; enc?: number } {
         const first = this.byte();
         switch (first >> 6) {
-            case 0: return { len: first & 0x3f };
-            case 1: return { len: ((first & 0x3f) << 8) | this.byte() };
-            case 3: return { len: 0, enc: first & 0x3f };
+            case 0:
+                return { len: first & 0x3f };
+            case 1:
+                return { len: ((first & 0x3f) << 8) | this.byte() };
+            case 3:
+                return { len: 0, enc: first & 0x3f };
         }
         if (first === 0x80) {
             this.need(4);
@@ -323,7 +360,9 @@ export async function checkRdbFile(file: string, onProgress?: (bytes: number, to
             const stored = tail.subarray(tail.length - 8);
             if (stored.equals(Buffer.alloc(8))) status = "disabled";
             else if (!stored.equals(crc.digest())) {
-                throw new RdbError(`${file} fails its CRC64 check (trailer ${Buffer.from(stored).reverse().toString("hex")}, content ${crc.hex()}): it is damaged or truncated`);
+                throw new RdbError(
+                    `${file} fails its CRC64 check (trailer ${Buffer.from(stored).reverse().toString("hex")}, content ${crc.hex()}): it is damaged or truncated`,
+                );
             } else status = "ok";
         }
         return { header, size, sha256: sha.digest("hex"), crc64: status };
@@ -338,6 +377,6 @@ export function sha256Line(hex: string, basename: string): string {
 }
 
 export function parseSha256File(text: string): string | null {
-    const m = /^([0-9a-f]{64})\s/.exec(text.trim() + " ");
+    const m = /^([0-9a-f]{64})\s/.exec(`${text.trim()} `);
     return m ? m[1]! : null;
 }

@@ -8,9 +8,9 @@
  * Managed services refuse replication commands (ElastiCache and MemoryDB list PSYNC and SYNC as
  * restricted); backup.ts takes native snapshots there instead.
  */
-import * as net from "net";
-import * as tls from "tls";
-import * as fs from "fs";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import * as fs from "node:fs";
 import type { ConnectionOutputs } from "../../contract.ts";
 import { CONNECT_TIMEOUT_MS } from "../connection.ts";
 
@@ -66,11 +66,17 @@ export function streamSnapshot(o: ConnectionOutputs, sink: NodeJS.WritableStream
             socket.destroy();
             reject(e);
         };
-        const connectTimer = setTimeout(() => fail(new Error(`no answer from ${o.host}:${o.port} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
-        socket.setTimeout(c.idleTimeoutMs ?? 120_000, () => fail(new Error(`the server sent nothing for ${(c.idleTimeoutMs ?? 120_000) / 1000} s during the snapshot`)));
+        const connectTimer = setTimeout(
+            () => fail(new Error(`no answer from ${o.host}:${o.port} within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+            CONNECT_TIMEOUT_MS,
+        );
+        socket.setTimeout(c.idleTimeoutMs ?? 120_000, () =>
+            fail(new Error(`the server sent nothing for ${(c.idleTimeoutMs ?? 120_000) / 1000} s during the snapshot`)),
+        );
         socket.on("error", (e) => fail(e));
         socket.on("close", () => {
-            if (stage !== "done") fail(new Error(`the server closed the connection during the snapshot (${received} of ${total || "?"} bytes received)`));
+            if (stage !== "done")
+                fail(new Error(`the server closed the connection during the snapshot (${received} of ${total || "?"} bytes received)`));
         });
         socket.once(o.tls ? "secureConnect" : "connect", () => {
             clearTimeout(connectTimer);

@@ -4,14 +4,15 @@
  * socket in its own temp directory only (no TCP port), saves nothing, and is killed and its
  * directory removed by `stop()`, which callers run on every exit path.
  */
-import { type ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type Redis from "ioredis";
 import { info } from "../connection.ts";
 
-export const REDIS_SERVER_HINT = "redis-server is needed on this machine to read the file: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)";
+export const REDIS_SERVER_HINT =
+    "redis-server is needed on this machine to read the file: install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)";
 
 /** `redis-server --version` of this machine, or an error saying how to install it. */
 export function localServerVersion(): string {
@@ -54,19 +55,49 @@ export class ScratchServer {
         fs.symlinkSync(path.resolve(rdbFile), path.join(dir, "dump.rdb"));
         const socket = path.join(dir, "redis.sock");
         const log = path.join(dir, "redis.log");
-        const proc = spawn("redis-server", [
-            "--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--dir", dir, "--dbfilename", "dump.rdb",
-            "--appendonly", "no", "--save", "", "--logfile", log, "--daemonize", "no", "--protected-mode", "yes",
-        ], { stdio: "ignore" });
+        const proc = spawn(
+            "redis-server",
+            [
+                "--port",
+                "0",
+                "--unixsocket",
+                socket,
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                dir,
+                "--dbfilename",
+                "dump.rdb",
+                "--appendonly",
+                "no",
+                "--save",
+                "",
+                "--logfile",
+                log,
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            { stdio: "ignore" },
+        );
         const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-        const client = new ioredis.default({ path: socket, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 60_000 });
+        const client = new ioredis.default({
+            path: socket,
+            lazyConnect: true,
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            commandTimeout: 60_000,
+        });
         client.on("error", () => undefined);
         const server = new ScratchServer(proc, dir, client, exited);
         ScratchServer.live.add(server);
         try {
             const deadline = Date.now() + (o.timeoutMs ?? 600_000);
             for (;;) {
-                if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the scratch redis-server could not load the file: ${server.reason()}`);
+                if (proc.exitCode !== null || proc.signalCode !== null)
+                    throw new Error(`the scratch redis-server could not load the file: ${server.reason()}`);
                 if (Date.now() > deadline) throw new Error("the scratch redis-server did not finish loading the file in time");
                 if (fs.existsSync(socket)) {
                     try {
@@ -94,7 +125,10 @@ export class ScratchServer {
         } catch {
             return "(no log)";
         }
-        const lines = text.split("\n").map((l) => l.replace(/^\d+:[A-Z] [^*#-]*[*#-] /, "").trim()).filter((l) => /rdb|RDB|checksum|version|Short read|Unrecoverable|corrupt|Internal error|Fatal|Can't/i.test(l));
+        const lines = text
+            .split("\n")
+            .map((l) => l.replace(/^\d+:[A-Z] [^*#-]*[*#-] /, "").trim())
+            .filter((l) => /rdb|RDB|checksum|version|Short read|Unrecoverable|corrupt|Internal error|Fatal|Can't/i.test(l));
         return (lines.slice(-3).join("; ") || text.trim().split("\n").slice(-1)[0]) ?? "(empty log)";
     }
 
@@ -107,7 +141,9 @@ export class ScratchServer {
     /** Databases holding keys, by number. */
     async databases(): Promise<number[]> {
         const ks = await info(this.client, "keyspace");
-        return Object.keys(ks).map((k) => Number(k.replace(/^db/, ""))).sort((a, b) => a - b);
+        return Object.keys(ks)
+            .map((k) => Number(k.replace(/^db/, "")))
+            .sort((a, b) => a - b);
     }
 
     async stop(): Promise<void> {

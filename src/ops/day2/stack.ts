@@ -34,12 +34,17 @@ export function loadStack(source: { stack?: string; outputs?: string }): Promise
 }
 
 /** Which managed service holds the data, if any: native snapshots are the only backup there. */
-export function managedService(s: Stack): { service: "elasticache"; replicationGroupId: string } | { service: "memorydb"; clusterName: string } | undefined {
+export function managedService(
+    s: Stack,
+): { service: "elasticache"; replicationGroupId: string } | { service: "memorydb"; clusterName: string } | undefined {
     const d = s.details;
     if (d.service === "memorydb" && typeof d.clusterName === "string") return { service: "memorydb", clusterName: d.clusterName };
-    if (d.service === "elasticache" && typeof d.replicationGroupId === "string") return { service: "elasticache", replicationGroupId: d.replicationGroupId };
+    if (d.service === "elasticache" && typeof d.replicationGroupId === "string")
+        return { service: "elasticache", replicationGroupId: d.replicationGroupId };
     if (s.outputs.target === "elasticache") {
-        throw new UsageError(`${s.label}: an elasticache stack without details.replicationGroupId or details.clusterName; export the whole stack output (pulumi stack output --json --show-secrets)`);
+        throw new UsageError(
+            `${s.label}: an elasticache stack without details.replicationGroupId or details.clusterName; export the whole stack output (pulumi stack output --json --show-secrets)`,
+        );
     }
     return undefined;
 }

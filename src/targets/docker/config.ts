@@ -32,17 +32,22 @@ const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 export const dockerSchema = strict({
     /** Image, pinned by tag or digest. */
     image: pinnedImage(DEFAULT_REDIS_IMAGE).default(DOCKER_DEFAULTS.image),
-    containerName: z.string({ error: "a container name: letters, digits, _ . - (starting with a letter or digit)" })
-        .regex(DOCKER_NAME).default(DOCKER_DEFAULTS.containerName),
-    volumeName: z.string({ error: "a volume name: letters, digits, _ . - (starting with a letter or digit)" })
-        .regex(DOCKER_NAME).default(DOCKER_DEFAULTS.volumeName),
+    containerName: z
+        .string({ error: "a container name: letters, digits, _ . - (starting with a letter or digit)" })
+        .regex(DOCKER_NAME)
+        .default(DOCKER_DEFAULTS.containerName),
+    volumeName: z
+        .string({ error: "a volume name: letters, digits, _ . - (starting with a letter or digit)" })
+        .regex(DOCKER_NAME)
+        .default(DOCKER_DEFAULTS.volumeName),
     hostPort: port().default(DOCKER_DEFAULTS.hostPort),
     /**
      * The engine is handed an address, never a name: Docker Engine parses a host name in a port
      * binding as "every address" (0.0.0.0 and [::]). `localhost` is resolved here to 127.0.0.1
      * and `*` to 0.0.0.0; any other name is refused (rules.ts, the component's rule too).
      */
-    hostIp: z.string({ error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address" })
+    hostIp: z
+        .string({ error: "an IP address of this machine: 127.0.0.1 (default), ::1, or an interface address" })
         .superRefine((v, ctx) => {
             const problem = LOOPBACK_HOSTS.has(v) || WILDCARD_HOSTS.has(v) ? undefined : dockerHostIpProblem(v, "config");
             if (problem) ctx.addIssue({ code: "custom", input: v, message: problem });
@@ -57,7 +62,10 @@ export const dockerSchema = strict({
     deleteData: bool().default(DOCKER_DEFAULTS.deleteData),
     /** Container memory limit; when set and `maxmemory` is not, `maxmemory` is sized from it. */
     memoryLimit: memorySize(MEMORY_ALLOWED).optional(),
-    logMaxSize: z.string({ error: "a size with k, m or g, such as 10m" }).regex(/^\d+[kmg]$/).default(DOCKER_DEFAULTS.logMaxSize),
+    logMaxSize: z
+        .string({ error: "a size with k, m or g, such as 10m" })
+        .regex(/^\d+[kmg]$/)
+        .default(DOCKER_DEFAULTS.logMaxSize),
     logMaxFiles: z.number({ error: "an integer from 1 to 100" }).int().min(1).max(100).default(DOCKER_DEFAULTS.logMaxFiles),
 }).superRefine((d, ctx) => {
     if (WILDCARD_HOSTS.has(d.hostIp) && !d.exposeToNetwork) {
@@ -65,7 +73,8 @@ export const dockerSchema = strict({
             code: "custom",
             path: ["hostIp"],
             input: d.hostIp,
-            message: "127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well",
+            message:
+                "127.0.0.1, ::1 or one interface's address; every interface (0.0.0.0, ::) publishes Redis to every network this machine is on and needs docker.exposeToNetwork: true as well",
         });
     }
     if (!LOOPBACK_HOSTS.has(d.hostIp) && !d.tls) {

@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
-import { Persistence } from "../../contract";
-import { RedisEndpoint } from "../../endpoint";
+import { type CertificateTransforms, type ProvidedCertificates, type ServerCertificates, serverCertificates } from "../../certificates";
+import type { Persistence } from "../../contract";
+import type { RedisEndpoint } from "../../endpoint";
 import { formatMemorySize, isRedisMemorySize, maxmemoryFor, parseMemorySize } from "../../memory";
-import { DataProtection, dataResourceOptions } from "../../protection";
+import { type DataProtection, dataResourceOptions } from "../../protection";
 import { persistenceOf } from "../../persistence";
-import { ConfOverrides, RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
+import { type ConfOverrides, type RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
 import { aclUserRule } from "../../rotation";
 import { dockerHostIpProblem } from "../../rules";
 import { DOCKER_DEFAULTS } from "./config";
@@ -63,7 +63,13 @@ export function healthcheckCommand(port: number = CONTAINER_PORT, tls = false, t
  * In phase one of a rotation (`previousPassword`) the default user takes both passwords through
  * an ACL line instead of `requirepass` (src/rotation.ts).
  */
-export function dockerConfOverrides(a: { password: string; previousPassword?: string; maxmemory?: string; tls?: boolean; tlsDir?: string }): ConfOverrides {
+export function dockerConfOverrides(a: {
+    password: string;
+    previousPassword?: string;
+    maxmemory?: string;
+    tls?: boolean;
+    tlsDir?: string;
+}): ConfOverrides {
     const tlsDir = a.tlsDir ?? TLS_DIR;
     return {
         port: CONTAINER_PORT,
@@ -183,7 +189,9 @@ export interface DockerSettings {
 export function dockerSettings(args: DockerRedisArgs): DockerSettings {
     if (args.hostIp !== undefined) checkHostIp(args.hostIp);
     if (args.memoryLimit !== undefined && !isRedisMemorySize(args.memoryLimit)) {
-        throw new Error(`docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got ${JSON.stringify(args.memoryLimit)}`);
+        throw new Error(
+            `docker.memoryLimit must be a memory size as redis.conf writes it (512mb, 1gb, bytes), got ${JSON.stringify(args.memoryLimit)}`,
+        );
     }
     const memoryLimitBytes = args.memoryLimit === undefined ? undefined : parseMemorySize(args.memoryLimit);
     return {
@@ -233,7 +241,9 @@ export class DockerRedis extends pulumi.ComponentResource {
         this.volumeName = volume.name;
         this.endpoint = this.endpointOf(s, args);
         this.details = pulumi.output({
-            containerName: this.containerName, volumeName: this.volumeName, image: s.image,
+            containerName: this.containerName,
+            volumeName: this.volumeName,
+            image: s.image,
             ...(certs ? { caCertPem: certs.caPem } : {}),
         });
         this.registerOutputs({
@@ -247,9 +257,18 @@ export class DockerRedis extends pulumi.ComponentResource {
 
     /** The rendered redis.conf, with the password in it: rendered once, kept secret. */
     private renderConf(s: DockerSettings, args: DockerRedisArgs): pulumi.Output<string> {
-        return pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([password, previousPassword]) =>
-            renderRedisConf(applyOverrides(args.redisConf, dockerConfOverrides({ password, previousPassword, maxmemory: s.maxmemory, tls: s.tls }))),
-        ));
+        return pulumi.secret(
+            pulumi
+                .all([args.password, args.previousPassword])
+                .apply(([password, previousPassword]) =>
+                    renderRedisConf(
+                        applyOverrides(
+                            args.redisConf,
+                            dockerConfOverrides({ password, previousPassword, maxmemory: s.maxmemory, tls: s.tls }),
+                        ),
+                    ),
+                ),
+        );
     }
 
     /** What the server guarantees: the parsed file with the container's overrides (the password changes none of it). */
@@ -276,31 +295,59 @@ export class DockerRedis extends pulumi.ComponentResource {
     private createVolume(name: string, s: DockerSettings, args: DockerRedisArgs): docker.Volume {
         const volumeArgs: docker.VolumeArgs = {
             name: s.volumeName,
-            labels: [{ label: "com.mspbyte.role", value: "redis-data" }, { label: "com.mspbyte.stack", value: s.stack }],
+            labels: [
+                { label: "com.mspbyte.role", value: "redis-data" },
+                { label: "com.mspbyte.stack", value: s.stack },
+            ],
         };
-        return new docker.Volume(`${name}-data`, args.transform?.volume?.(volumeArgs) ?? volumeArgs,
-            dataResourceOptions(args.protection, { parent: this }));
+        return new docker.Volume(
+            `${name}-data`,
+            args.transform?.volume?.(volumeArgs) ?? volumeArgs,
+            dataResourceOptions(args.protection, { parent: this }),
+        );
     }
 
     /** With TLS: the stack's own certificate, or one generated for localhost and a specific hostIp. */
     private createCertificates(name: string, s: DockerSettings, args: DockerRedisArgs): ServerCertificates | undefined {
         if (!s.tls) return undefined;
-        return serverCertificates(name, [], this, publishesEverywhere(s.hostIp) ? [] : [s.hostIp], args.certificates, args.transform?.certificates);
+        return serverCertificates(
+            name,
+            [],
+            this,
+            publishesEverywhere(s.hostIp) ? [] : [s.hostIp],
+            args.certificates,
+            args.transform?.certificates,
+        );
     }
 
-    private createContainer(name: string, s: DockerSettings, args: DockerRedisArgs, image: docker.RemoteImage, volume: docker.Volume, certs?: ServerCertificates): docker.Container {
-        const file = (path: string, content: pulumi.Input<string>, permissions: string) => ({ file: path, content, owner: REDIS_UID, group: REDIS_UID, permissions });
+    private createContainer(
+        name: string,
+        s: DockerSettings,
+        args: DockerRedisArgs,
+        image: docker.RemoteImage,
+        volume: docker.Volume,
+        certs?: ServerCertificates,
+    ): docker.Container {
+        const file = (path: string, content: pulumi.Input<string>, permissions: string) => ({
+            file: path,
+            content,
+            owner: REDIS_UID,
+            group: REDIS_UID,
+            permissions,
+        });
         const containerArgs: docker.ContainerArgs = {
             name: s.containerName,
             image: image.imageId,
             command: ["redis-server", CONF_PATH],
             uploads: [
                 file(CONF_PATH, this.redisConf, "0600"),
-                ...(certs ? [
-                    file(`${TLS_DIR}/tls.crt`, certs.certPem, "0644"),
-                    file(`${TLS_DIR}/tls.key`, certs.keyPem, "0600"),
-                    file(`${TLS_DIR}/ca.crt`, certs.caPem, "0644"),
-                ] : []),
+                ...(certs
+                    ? [
+                          file(`${TLS_DIR}/tls.crt`, certs.certPem, "0644"),
+                          file(`${TLS_DIR}/tls.key`, certs.keyPem, "0600"),
+                          file(`${TLS_DIR}/ca.crt`, certs.caPem, "0644"),
+                      ]
+                    : []),
             ],
             envs: [pulumi.secret(pulumi.interpolate`REDISCLI_AUTH=${args.password}`)],
             volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],

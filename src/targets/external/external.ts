@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RedisEndpoint } from "../../endpoint";
+import type { RedisEndpoint } from "../../endpoint";
 import { externalPersistence } from "../../persistence";
-import { RedisConf } from "../../redisConf";
+import type { RedisConf } from "../../redisConf";
 import { plaintextProblem } from "../../rules";
 import { EXTERNAL_DEFAULTS } from "./config";
 

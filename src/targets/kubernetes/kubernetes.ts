@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
-import { RedisEndpoint } from "../../endpoint";
+import { type CertificateTransforms, type ProvidedCertificates, type ServerCertificates, serverCertificates } from "../../certificates";
+import type { RedisEndpoint } from "../../endpoint";
 import { parseQuantity } from "../../memory";
 import { serverResourceOptions } from "../../protection";
 import { persistenceOf } from "../../persistence";
-import { RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
+import { type RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
 import { metricsNamespacesProblem, networkPolicySourcesProblem } from "../../rules";
 import { KUBERNETES_DEFAULTS } from "./config";
 import * as m from "./manifests";
@@ -141,7 +141,9 @@ export function kubernetesSettings(args: KubernetesRedisArgs): KubernetesResolve
         port: args.port ?? d.port,
     };
     // The stack config's rules (rules.ts), for args given directly.
-    const problem = networkPolicySourcesProblem(s.allowedPodLabels, s.allowedNamespaces, "args") ?? metricsNamespacesProblem(s.metrics, s.metricsNamespaces, "args");
+    const problem =
+        networkPolicySourcesProblem(s.allowedPodLabels, s.allowedNamespaces, "args") ??
+        metricsNamespacesProblem(s.metrics, s.metricsNamespaces, "args");
     if (problem) throw new Error(problem);
     if (parseQuantity(s.memoryLimit) === undefined) {
         throw new Error(`kubernetes: memoryLimit must be a Kubernetes quantity, such as 1Gi; got ${JSON.stringify(s.memoryLimit)}`);
@@ -186,7 +188,9 @@ export class KubernetesRedis extends pulumi.ComponentResource {
         const after = { parent: this, dependsOn: namespace ? [namespace] : [] };
         const secret = this.createSecret(name, s, args, after);
         const configMap = this.createConfigMap(name, s, args, redisConf, after);
-        const certs = s.tls ? serverCertificates(name, m.serviceDnsNames(s), this, [], args.certificates, args.transform?.certificates) : undefined;
+        const certs = s.tls
+            ? serverCertificates(name, m.serviceDnsNames(s), this, [], args.certificates, args.transform?.certificates)
+            : undefined;
         const tlsSecret = certs ? this.createTlsSecret(name, s, args, certs, after) : undefined;
         this.createHeadlessService(name, s, args, after);
         const service = this.createClientService(name, s, args, after);
@@ -227,69 +231,168 @@ export class KubernetesRedis extends pulumi.ComponentResource {
      */
     private createNamespace(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs): k8s.core.v1.Namespace | undefined {
         if (!s.createNamespace) return undefined;
-        return new k8s.core.v1.Namespace(`${name}-namespace`, transformed(args.transform?.namespace, m.namespaceManifest(s)), { parent: this, retainOnDelete: true });
+        return new k8s.core.v1.Namespace(`${name}-namespace`, transformed(args.transform?.namespace, m.namespaceManifest(s)), {
+            parent: this,
+            retainOnDelete: true,
+        });
     }
 
     /** The password (for the probes and the exporter) and auth.conf (for the server), secret. */
-    private createSecret(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+    private createSecret(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.Secret {
         const base = m.secretManifest(s, "");
-        return new k8s.core.v1.Secret(`${name}-auth`, transformed(args.transform?.secret, {
-            metadata: base.metadata,
-            type: base.type,
-            stringData: pulumi.secret(pulumi.all([args.password, args.previousPassword]).apply(([pw, previous]) => m.secretManifest(s, pw, previous).stringData)),
-        }), opts);
+        return new k8s.core.v1.Secret(
+            `${name}-auth`,
+            transformed(args.transform?.secret, {
+                metadata: base.metadata,
+                type: base.type,
+                stringData: pulumi.secret(
+                    pulumi
+                        .all([args.password, args.previousPassword])
+                        .apply(([pw, previous]) => m.secretManifest(s, pw, previous).stringData),
+                ),
+            }),
+            opts,
+        );
     }
 
-    private createConfigMap(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, redisConf: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
+    private createConfigMap(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        redisConf: string,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.ConfigMap {
         return new k8s.core.v1.ConfigMap(`${name}-config`, transformed(args.transform?.configMap, m.configMapManifest(s, redisConf)), opts);
     }
 
-    private createTlsSecret(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, certs: ServerCertificates, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+    private createTlsSecret(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        certs: ServerCertificates,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.Secret {
         const base = m.tlsSecretManifest(s, { cert: "", key: "", ca: "" });
-        return new k8s.core.v1.Secret(`${name}-tls`, transformed(args.transform?.tlsSecret, {
-            metadata: base.metadata,
-            type: base.type,
-            stringData: pulumi.secret(pulumi.all([certs.certPem, certs.keyPem, certs.caPem])
-                .apply(([cert, key, ca]) => m.tlsSecretManifest(s, { cert, key, ca }).stringData)),
-        }), opts);
+        return new k8s.core.v1.Secret(
+            `${name}-tls`,
+            transformed(args.transform?.tlsSecret, {
+                metadata: base.metadata,
+                type: base.type,
+                stringData: pulumi.secret(
+                    pulumi
+                        .all([certs.certPem, certs.keyPem, certs.caPem])
+                        .apply(([cert, key, ca]) => m.tlsSecretManifest(s, { cert, key, ca }).stringData),
+                ),
+            }),
+            opts,
+        );
     }
 
-    private createHeadlessService(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
-        return new k8s.core.v1.Service(`${name}-headless`, transformed(args.transform?.headlessService, m.headlessServiceManifest(s)), opts);
+    private createHeadlessService(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.Service {
+        return new k8s.core.v1.Service(
+            `${name}-headless`,
+            transformed(args.transform?.headlessService, m.headlessServiceManifest(s)),
+            opts,
+        );
     }
 
-    private createClientService(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+    private createClientService(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.Service {
         return new k8s.core.v1.Service(`${name}-service`, transformed(args.transform?.service, m.clientServiceManifest(s)), opts);
     }
 
-    private createStatefulSet(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, redisConf: string, certs: ServerCertificates | undefined, opts: pulumi.CustomResourceOptions): k8s.apps.v1.StatefulSet {
+    private createStatefulSet(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        redisConf: string,
+        certs: ServerCertificates | undefined,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.apps.v1.StatefulSet {
         const tlsPem = certs ? pulumi.all([certs.certPem, certs.keyPem, certs.caPem]).apply((p) => p.join("\n")) : "";
         // A digest, not a secret: shown in previews so that a rolling pod has a visible reason.
-        const checksum = pulumi.unsecret(pulumi.all([args.password, tlsPem, args.previousPassword]).apply(([pw, pem, previous]) => m.podChecksum(redisConf, pw, pem, previous)));
-        return new k8s.apps.v1.StatefulSet(`${name}-statefulset`, transformed(args.transform?.statefulSet, m.statefulSetManifest(s, checksum)),
+        const checksum = pulumi.unsecret(
+            pulumi
+                .all([args.password, tlsPem, args.previousPassword])
+                .apply(([pw, pem, previous]) => m.podChecksum(redisConf, pw, pem, previous)),
+        );
+        return new k8s.apps.v1.StatefulSet(
+            `${name}-statefulset`,
+            transformed(args.transform?.statefulSet, m.statefulSetManifest(s, checksum)),
             serverResourceOptions(args.protect, {
                 ...opts,
                 // The claim template is immutable: a new storageSize would replace the set. The
                 // size is applied to the PVC itself by the patch (createDataSizePatch).
                 ignoreChanges: ["spec.volumeClaimTemplates"],
                 customTimeouts: { create: `${m.PULUMI_AWAIT_MINUTES}m`, update: `${m.PULUMI_AWAIT_MINUTES}m` },
-            }));
+            }),
+        );
     }
 
     /** Kept on delete: the patch only ever grows the PVC the set made. */
-    private createDataSizePatch(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.PersistentVolumeClaimPatch {
-        return new k8s.core.v1.PersistentVolumeClaimPatch(`${name}-data-size`, transformed(args.transform?.dataSize, m.dataPvcPatchManifest(s)), { ...opts, retainOnDelete: true });
+    private createDataSizePatch(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.core.v1.PersistentVolumeClaimPatch {
+        return new k8s.core.v1.PersistentVolumeClaimPatch(
+            `${name}-data-size`,
+            transformed(args.transform?.dataSize, m.dataPvcPatchManifest(s)),
+            { ...opts, retainOnDelete: true },
+        );
     }
 
-    private createPodDisruptionBudget(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.policy.v1.PodDisruptionBudget {
-        return new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, transformed(args.transform?.podDisruptionBudget, m.podDisruptionBudgetManifest(s)), opts);
+    private createPodDisruptionBudget(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.policy.v1.PodDisruptionBudget {
+        return new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-pdb`,
+            transformed(args.transform?.podDisruptionBudget, m.podDisruptionBudgetManifest(s)),
+            opts,
+        );
     }
 
-    private createNetworkPolicy(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
-        return new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, transformed(args.transform?.networkPolicy, m.networkPolicyManifest(s)), opts);
+    private createNetworkPolicy(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.networking.v1.NetworkPolicy {
+        return new k8s.networking.v1.NetworkPolicy(
+            `${name}-network-policy`,
+            transformed(args.transform?.networkPolicy, m.networkPolicyManifest(s)),
+            opts,
+        );
     }
 
-    private createServiceMonitor(name: string, s: m.KubernetesSettings, args: KubernetesRedisArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
-        return new k8s.apiextensions.CustomResource(`${name}-service-monitor`, transformed(args.transform?.serviceMonitor, m.serviceMonitorManifest(s)), opts);
+    private createServiceMonitor(
+        name: string,
+        s: m.KubernetesSettings,
+        args: KubernetesRedisArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.apiextensions.CustomResource {
+        return new k8s.apiextensions.CustomResource(
+            `${name}-service-monitor`,
+            transformed(args.transform?.serviceMonitor, m.serviceMonitorManifest(s)),
+            opts,
+        );
     }
 }

@@ -3,9 +3,9 @@
  * them as they are, and the tests validate these same objects against Kubernetes' OpenAPI
  * schemas. Pure functions of the settings (the args with their defaults applied).
  */
-import { createHash } from "crypto";
+import { createHash } from "node:crypto";
 import { formatMemorySize, maxmemoryFor, parseQuantity } from "../../memory";
-import { ConfOverrides } from "../../redisConf";
+import type { ConfOverrides } from "../../redisConf";
 import { aclUserLine } from "../../rotation";
 
 export const NAME = "mspbyte-redis";
@@ -89,7 +89,12 @@ export function kubernetesMaxmemory(k: KubernetesSettings): string {
 }
 
 /** redis.conf overrides: the password arrives in a file from the Secret, included last. */
-export function kubernetesConfOverrides(k: KubernetesSettings, maxmemory: string, secretDir: string = SECRET_DIR, tlsDir: string = TLS_DIR): ConfOverrides {
+export function kubernetesConfOverrides(
+    k: KubernetesSettings,
+    maxmemory: string,
+    secretDir: string = SECRET_DIR,
+    tlsDir: string = TLS_DIR,
+): ConfOverrides {
     return {
         port: k.port,
         ...(k.tls ? { tls: { certFile: `${tlsDir}/tls.crt`, keyFile: `${tlsDir}/tls.key`, caFile: `${tlsDir}/ca.crt` } } : {}),
@@ -106,7 +111,8 @@ export function kubernetesConfOverrides(k: KubernetesSettings, maxmemory: string
  */
 export function podChecksum(redisConf: string, password: string, tlsPem = "", previousPassword?: string): string {
     const h = createHash("sha256");
-    for (const part of ["mspbyte-redis pod checksum v1", redisConf, authConf(password, previousPassword), tlsPem]) h.update(part).update("\0");
+    for (const part of ["mspbyte-redis pod checksum v1", redisConf, authConf(password, previousPassword), tlsPem])
+        h.update(part).update("\0");
     return h.digest("hex").slice(0, 16);
 }
 
@@ -119,16 +125,28 @@ export function authConf(password: string, previousPassword?: string): string {
     return `requirepass "${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`;
 }
 
-const meta = (k: KubernetesSettings, name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: k.namespace, labels: LABELS, ...extra });
+const meta = (k: KubernetesSettings, name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    namespace: k.namespace,
+    labels: LABELS,
+    ...extra,
+});
 
 export function namespaceManifest(k: KubernetesSettings) {
-    return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: { name: k.namespace, labels: { "app.kubernetes.io/part-of": "mspbyte-pipeline" } } };
+    return {
+        apiVersion: "v1" as const,
+        kind: "Namespace" as const,
+        metadata: { name: k.namespace, labels: { "app.kubernetes.io/part-of": "mspbyte-pipeline" } },
+    };
 }
 
 /** `password` (the new one in a rotation) is what the probes and the exporter use. */
 export function secretManifest(k: KubernetesSettings, password: string, previousPassword?: string) {
     return {
-        apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-auth`), type: "Opaque",
+        apiVersion: "v1" as const,
+        kind: "Secret" as const,
+        metadata: meta(k, `${NAME}-auth`),
+        type: "Opaque",
         stringData: { password, "auth.conf": authConf(password, previousPassword) },
     };
 }
@@ -136,7 +154,10 @@ export function secretManifest(k: KubernetesSettings, password: string, previous
 /** The server's certificate, key and CA, as a kubernetes.io/tls Secret. */
 export function tlsSecretManifest(k: KubernetesSettings, pem: { cert: string; key: string; ca: string }) {
     return {
-        apiVersion: "v1" as const, kind: "Secret" as const, metadata: meta(k, `${NAME}-tls`), type: "kubernetes.io/tls",
+        apiVersion: "v1" as const,
+        kind: "Secret" as const,
+        metadata: meta(k, `${NAME}-tls`),
+        type: "kubernetes.io/tls",
         stringData: { "tls.crt": pem.cert, "tls.key": pem.key, "ca.crt": pem.ca },
     };
 }
@@ -148,21 +169,36 @@ export function serviceDnsNames(k: KubernetesSettings): string[] {
 }
 
 export function configMapManifest(k: KubernetesSettings, redisConf: string) {
-    return { apiVersion: "v1" as const, kind: "ConfigMap" as const, metadata: meta(k, `${NAME}-config`), data: { "redis.conf": redisConf } };
+    return {
+        apiVersion: "v1" as const,
+        kind: "ConfigMap" as const,
+        metadata: meta(k, `${NAME}-config`),
+        data: { "redis.conf": redisConf },
+    };
 }
 
 export function headlessServiceManifest(k: KubernetesSettings) {
     return {
-        apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, `${NAME}-headless`),
-        spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: SELECTOR, ports: [{ name: "redis", port: k.port, targetPort: "redis" }] },
+        apiVersion: "v1" as const,
+        kind: "Service" as const,
+        metadata: meta(k, `${NAME}-headless`),
+        spec: {
+            clusterIP: "None",
+            publishNotReadyAddresses: true,
+            selector: SELECTOR,
+            ports: [{ name: "redis", port: k.port, targetPort: "redis" }],
+        },
     };
 }
 
 export function clientServiceManifest(k: KubernetesSettings) {
     return {
-        apiVersion: "v1" as const, kind: "Service" as const, metadata: meta(k, NAME),
+        apiVersion: "v1" as const,
+        kind: "Service" as const,
+        metadata: meta(k, NAME),
         spec: {
-            type: "ClusterIP", selector: SELECTOR,
+            type: "ClusterIP",
+            selector: SELECTOR,
             ports: [
                 { name: "redis", port: k.port, targetPort: "redis" },
                 ...(k.metrics ? [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }] : []),
@@ -198,7 +234,8 @@ export const EXPORTER_ARGS = ["--disable-scrape-endpoint"];
  */
 export function dataPvcPatchManifest(k: KubernetesSettings) {
     return {
-        apiVersion: "v1" as const, kind: "PersistentVolumeClaim" as const,
+        apiVersion: "v1" as const,
+        kind: "PersistentVolumeClaim" as const,
         metadata: { name: DATA_PVC, namespace: k.namespace, annotations: { "pulumi.com/patchForce": "true" } },
         spec: { resources: { requests: { storage: k.storageSize } } },
     };
@@ -220,7 +257,12 @@ export function statefulSetManifest<C = string>(k: KubernetesSettings, checksum:
         env: [authEnv],
         resources: { requests: { cpu: k.cpuRequest, memory }, limits: { memory } },
         securityContext: containerSecurity,
-        startupProbe: { exec: { command: readinessCommand(k.port, k.tls) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: STARTUP_SECONDS / 5 },
+        startupProbe: {
+            exec: { command: readinessCommand(k.port, k.tls) },
+            periodSeconds: 5,
+            timeoutSeconds: 3,
+            failureThreshold: STARTUP_SECONDS / 5,
+        },
         readinessProbe: { exec: { command: readinessCommand(k.port, k.tls) }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
         livenessProbe: { exec: { command: livenessCommand(k.port, k.tls) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
         volumeMounts: [
@@ -241,12 +283,14 @@ export function statefulSetManifest<C = string>(k: KubernetesSettings, checksum:
         env: [
             { name: "REDIS_ADDR", value: `${k.tls ? "rediss" : "redis"}://localhost:${k.port}` },
             { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: `${NAME}-auth`, key: "password" } } },
-            ...(k.tls ? [
-                { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` },
-                // Verify the certificate for the name clients use, which a stack's own certificate
-                // carries; it need not name localhost.
-                { name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: `${NAME}.${k.namespace}.svc.cluster.local` },
-            ] : []),
+            ...(k.tls
+                ? [
+                      { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${TLS_DIR}/ca.crt` },
+                      // Verify the certificate for the name clients use, which a stack's own certificate
+                      // carries; it need not name localhost.
+                      { name: "REDIS_EXPORTER_TLS_SERVER_NAME", value: `${NAME}.${k.namespace}.svc.cluster.local` },
+                  ]
+                : []),
         ],
         volumeMounts: tlsMount,
         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
@@ -254,7 +298,9 @@ export function statefulSetManifest<C = string>(k: KubernetesSettings, checksum:
         readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 10 },
     };
     return {
-        apiVersion: "apps/v1" as const, kind: "StatefulSet" as const, metadata: meta(k, NAME),
+        apiVersion: "apps/v1" as const,
+        kind: "StatefulSet" as const,
+        metadata: meta(k, NAME),
         spec: {
             serviceName: `${NAME}-headless`,
             replicas: 1,
@@ -269,33 +315,44 @@ export function statefulSetManifest<C = string>(k: KubernetesSettings, checksum:
                     enableServiceLinks: false,
                     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
                     securityContext: {
-                        runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_UID, fsGroup: REDIS_UID,
-                        fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" },
+                        runAsNonRoot: true,
+                        runAsUser: REDIS_UID,
+                        runAsGroup: REDIS_UID,
+                        fsGroup: REDIS_UID,
+                        fsGroupChangePolicy: "OnRootMismatch",
+                        seccompProfile: { type: "RuntimeDefault" },
                     },
                     containers: k.metrics ? [redis, exporter] : [redis],
                     volumes: [
                         { name: "config", configMap: { name: `${NAME}-config` } },
-                        { name: "auth", secret: { secretName: `${NAME}-auth`, defaultMode: 0o440, items: [{ key: "auth.conf", path: "auth.conf" }] } },
+                        {
+                            name: "auth",
+                            secret: { secretName: `${NAME}-auth`, defaultMode: 0o440, items: [{ key: "auth.conf", path: "auth.conf" }] },
+                        },
                         { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
                         ...(k.tls ? [{ name: "tls", secret: { secretName: `${NAME}-tls`, defaultMode: 0o440 } }] : []),
                     ],
                 },
             },
-            volumeClaimTemplates: [{
-                metadata: { name: "data", labels: LABELS },
-                spec: {
-                    accessModes: ["ReadWriteOnce"],
-                    ...(k.storageClass ? { storageClassName: k.storageClass } : {}),
-                    resources: { requests: { storage: k.storageSize } },
+            volumeClaimTemplates: [
+                {
+                    metadata: { name: "data", labels: LABELS },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        ...(k.storageClass ? { storageClassName: k.storageClass } : {}),
+                        resources: { requests: { storage: k.storageSize } },
+                    },
                 },
-            }],
+            ],
         },
     };
 }
 
 export function podDisruptionBudgetManifest(k: KubernetesSettings) {
     return {
-        apiVersion: "policy/v1" as const, kind: "PodDisruptionBudget" as const, metadata: meta(k, NAME),
+        apiVersion: "policy/v1" as const,
+        kind: "PodDisruptionBudget" as const,
+        metadata: meta(k, NAME),
         spec: { selector: { matchLabels: SELECTOR }, ...(k.blockVoluntaryEviction ? { minAvailable: 1 } : { maxUnavailable: 1 }) },
     };
 }
@@ -307,16 +364,24 @@ export function networkPolicyManifest(k: KubernetesSettings) {
         ...k.allowedNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } }, ...pods })),
     ];
     return {
-        apiVersion: "networking.k8s.io/v1" as const, kind: "NetworkPolicy" as const, metadata: meta(k, NAME),
+        apiVersion: "networking.k8s.io/v1" as const,
+        kind: "NetworkPolicy" as const,
+        metadata: meta(k, NAME),
         spec: {
             podSelector: { matchLabels: SELECTOR },
             policyTypes: ["Ingress"],
             ingress: [
                 { from, ports: [{ protocol: "TCP", port: k.port }] },
-                ...(k.metrics ? [{
-                    from: k.metricsNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })),
-                    ports: [{ protocol: "TCP", port: EXPORTER_PORT }],
-                }] : []),
+                ...(k.metrics
+                    ? [
+                          {
+                              from: k.metricsNamespaces.map((ns) => ({
+                                  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+                              })),
+                              ports: [{ protocol: "TCP", port: EXPORTER_PORT }],
+                          },
+                      ]
+                    : []),
             ],
         },
     };
@@ -324,7 +389,9 @@ export function networkPolicyManifest(k: KubernetesSettings) {
 
 export function serviceMonitorManifest(k: KubernetesSettings) {
     return {
-        apiVersion: "monitoring.coreos.com/v1" as const, kind: "ServiceMonitor" as const, metadata: meta(k, NAME),
+        apiVersion: "monitoring.coreos.com/v1" as const,
+        kind: "ServiceMonitor" as const,
+        metadata: meta(k, NAME),
         spec: { selector: { matchLabels: SELECTOR }, endpoints: [{ port: "metrics", interval: "30s" }] },
     };
 }

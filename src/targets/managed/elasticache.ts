@@ -1,16 +1,26 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { multiAzOf } from "../../awsRules";
-import { RedisEndpoint } from "../../endpoint";
+import type { RedisEndpoint } from "../../endpoint";
 import { serverResourceOptions } from "../../protection";
 import { elasticachePersistence } from "../../persistence";
-import { RedisConf } from "../../redisConf";
+import type { RedisConf } from "../../redisConf";
 import { authTokenUpdateStrategy } from "../../rotation";
-import { Transform, alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms, transformed } from "../awsShared";
+import { type Transform, alarmTopic, authSecret, cacheSecurityGroup, nodeAlarms, transformed } from "../awsShared";
 import { MANAGED_DEFAULTS } from "./config";
 import {
-    CLUSTER_PREFIX, DEFAULT_SHARDS, ManagedDetails, ManagedRedisArgs, ManagedSettings, ManagedTransforms,
-    authSecretPrefix, finalSnapshotName, finalSnapshotSuffix, managedSettings, memberClusterIds, parameterGroupContents,
+    CLUSTER_PREFIX,
+    DEFAULT_SHARDS,
+    type ManagedDetails,
+    type ManagedRedisArgs,
+    type ManagedSettings,
+    type ManagedTransforms,
+    authSecretPrefix,
+    finalSnapshotName,
+    finalSnapshotSuffix,
+    managedSettings,
+    memberClusterIds,
+    parameterGroupContents,
 } from "./managed";
 
 export interface ElasticacheRedisArgs extends ManagedRedisArgs {
@@ -75,7 +85,10 @@ function elasticacheSettings(a: ElasticacheRedisArgs): ElasticacheSettings {
     };
 }
 
-interface LogGroups { slow: aws.cloudwatch.LogGroup; engine: aws.cloudwatch.LogGroup }
+interface LogGroups {
+    slow: aws.cloudwatch.LogGroup;
+    engine: aws.cloudwatch.LogGroup;
+}
 
 /**
  * ElastiCache (Valkey or Redis OSS), safe for a job queue by construction: noeviction in its
@@ -99,9 +112,19 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
         const group = this.createReplicationGroup(name, s, args, { subnetGroup, parameterGroup, securityGroup, topic, logs });
         this.createAlarms(name, s, topic, t);
         const host = s.clusterMode ? group.configurationEndpointAddress : group.primaryEndpointAddress;
-        const secret = authSecret(name, authSecretPrefix(s.cacheName), {
-            username: "default", password: args.password, host, port: s.port, tls: true,
-        }, this, t);
+        const secret = authSecret(
+            name,
+            authSecretPrefix(s.cacheName),
+            {
+                username: "default",
+                password: args.password,
+                host,
+                port: s.port,
+                tls: true,
+            },
+            this,
+            t,
+        );
 
         this.endpoint = {
             host,
@@ -127,90 +150,154 @@ export class ElasticacheRedis extends pulumi.ComponentResource {
     }
 
     private createSubnetGroup(name: string, s: ElasticacheSettings, t: ElasticacheTransforms): aws.elasticache.SubnetGroup {
-        return new aws.elasticache.SubnetGroup(`${name}-subnets`, transformed({
-            name: `${s.cacheName}-subnets`,
-            description: "mspbyte-redis subnets",
-            subnetIds: s.subnetIds,
-        }, t.subnetGroup), { parent: this });
+        return new aws.elasticache.SubnetGroup(
+            `${name}-subnets`,
+            transformed(
+                {
+                    name: `${s.cacheName}-subnets`,
+                    description: "mspbyte-redis subnets",
+                    subnetIds: s.subnetIds,
+                },
+                t.subnetGroup,
+            ),
+            { parent: this },
+        );
     }
 
-    private createParameterGroup(name: string, s: ElasticacheSettings, conf: RedisConf, t: ElasticacheTransforms): aws.elasticache.ParameterGroup {
+    private createParameterGroup(
+        name: string,
+        s: ElasticacheSettings,
+        conf: RedisConf,
+        t: ElasticacheTransforms,
+    ): aws.elasticache.ParameterGroup {
         const { name: groupName, family, parameters } = parameterGroupContents("elasticache", s, conf);
-        return new aws.elasticache.ParameterGroup(`${name}-params`, transformed({
-            name: groupName,
-            family,
-            description: "mspbyte-redis: redis.conf as ElastiCache takes it (noeviction)",
-            parameters: [...parameters, ...(s.clusterMode ? [{ name: "cluster-enabled", value: "yes" }] : [])],
-        }, t.parameterGroup), { parent: this });
+        return new aws.elasticache.ParameterGroup(
+            `${name}-params`,
+            transformed(
+                {
+                    name: groupName,
+                    family,
+                    description: "mspbyte-redis: redis.conf as ElastiCache takes it (noeviction)",
+                    parameters: [...parameters, ...(s.clusterMode ? [{ name: "cluster-enabled", value: "yes" }] : [])],
+                },
+                t.parameterGroup,
+            ),
+            { parent: this },
+        );
     }
 
     private createLogGroups(name: string, s: ElasticacheSettings, t: ElasticacheTransforms): LogGroups {
-        const group = (kind: string) => new aws.cloudwatch.LogGroup(`${name}-${kind}`, transformed({
-            name: `/mspbyte-redis/${s.cacheName}/${kind}`,
-            retentionInDays: s.logRetentionDays,
-        }, t.logGroup), { parent: this });
+        const group = (kind: string) =>
+            new aws.cloudwatch.LogGroup(
+                `${name}-${kind}`,
+                transformed(
+                    {
+                        name: `/mspbyte-redis/${s.cacheName}/${kind}`,
+                        retentionInDays: s.logRetentionDays,
+                    },
+                    t.logGroup,
+                ),
+                { parent: this },
+            );
         return { slow: group("slow-log"), engine: group("engine-log") };
     }
 
     private createReplicationGroup(
-        name: string, s: ElasticacheSettings, args: ElasticacheRedisArgs,
-        deps: { subnetGroup: aws.elasticache.SubnetGroup; parameterGroup: aws.elasticache.ParameterGroup; securityGroup: aws.ec2.SecurityGroup; topic: aws.sns.Topic; logs: LogGroups },
+        name: string,
+        s: ElasticacheSettings,
+        args: ElasticacheRedisArgs,
+        deps: {
+            subnetGroup: aws.elasticache.SubnetGroup;
+            parameterGroup: aws.elasticache.ParameterGroup;
+            securityGroup: aws.ec2.SecurityGroup;
+            topic: aws.sns.Topic;
+            logs: LogGroups;
+        },
     ): aws.elasticache.ReplicationGroup {
-        const incarnation = finalSnapshotSuffix(name, { cacheName: s.cacheName, engine: s.engine, port: String(s.port), kmsKeyArn: s.kmsKeyArn ?? "", restoreFromSnapshot: s.restoreFromSnapshot ?? "" }, this, args.transform?.finalSnapshotSuffix);
-        return new aws.elasticache.ReplicationGroup(`${name}-cache`, transformed({
-            replicationGroupId: s.cacheName,
-            description: "mspbyte-redis: the job pipeline's queue",
-            engine: s.engine,
-            engineVersion: s.engineVersion,
-            nodeType: s.nodeType,
-            port: s.port,
-            parameterGroupName: deps.parameterGroup.name,
-            subnetGroupName: deps.subnetGroup.name,
-            securityGroupIds: [deps.securityGroup.id],
-            ...(s.clusterMode
-                ? { clusterMode: "enabled", numNodeGroups: s.shards, replicasPerNodeGroup: s.replicas }
-                : { clusterMode: "disabled", numCacheClusters: s.replicas + 1 }),
-            automaticFailoverEnabled: s.replicas > 0 || s.clusterMode,
-            multiAzEnabled: s.multiAz,
-            transitEncryptionEnabled: true,
-            transitEncryptionMode: "required",
-            atRestEncryptionEnabled: true,
-            ...(s.kmsKeyArn ? { kmsKeyId: s.kmsKeyArn } : {}),
-            authToken: pulumi.secret(args.password),
-            authTokenUpdateStrategy: authTokenUpdateStrategy(args.previousPassword !== undefined, s.authTokenUpdateStrategy),
-            snapshotRetentionLimit: s.snapshotRetentionDays,
-            snapshotWindow: s.snapshotWindow,
-            maintenanceWindow: s.maintenanceWindow,
-            finalSnapshotIdentifier: finalSnapshotName(s, incarnation),
-            ...(s.restoreFromSnapshot ? { snapshotName: s.restoreFromSnapshot } : {}),
-            autoMinorVersionUpgrade: s.autoMinorVersionUpgrade,
-            notificationTopicArn: deps.topic.arn,
-            logDeliveryConfigurations: [
-                { destination: deps.logs.slow.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
-                { destination: deps.logs.engine.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "engine-log" },
-            ],
-            // Changes apply during `pulumi up` (the prod environment's approval is the gate), not at
-            // the next maintenance window: a pending change would read as drift until then.
-            applyImmediately: true,
-            tags: s.tags,
-        }, args.transform?.replicationGroup), serverResourceOptions(s.protect, {
-            parent: this,
-            // A replacement (a restore in place, an engine downgrade) keeps the same id: the old
-            // group must be gone first, its final snapshot taken.
-            deleteBeforeReplace: true,
-        }));
+        const incarnation = finalSnapshotSuffix(
+            name,
+            {
+                cacheName: s.cacheName,
+                engine: s.engine,
+                port: String(s.port),
+                kmsKeyArn: s.kmsKeyArn ?? "",
+                restoreFromSnapshot: s.restoreFromSnapshot ?? "",
+            },
+            this,
+            args.transform?.finalSnapshotSuffix,
+        );
+        return new aws.elasticache.ReplicationGroup(
+            `${name}-cache`,
+            transformed(
+                {
+                    replicationGroupId: s.cacheName,
+                    description: "mspbyte-redis: the job pipeline's queue",
+                    engine: s.engine,
+                    engineVersion: s.engineVersion,
+                    nodeType: s.nodeType,
+                    port: s.port,
+                    parameterGroupName: deps.parameterGroup.name,
+                    subnetGroupName: deps.subnetGroup.name,
+                    securityGroupIds: [deps.securityGroup.id],
+                    ...(s.clusterMode
+                        ? { clusterMode: "enabled", numNodeGroups: s.shards, replicasPerNodeGroup: s.replicas }
+                        : { clusterMode: "disabled", numCacheClusters: s.replicas + 1 }),
+                    automaticFailoverEnabled: s.replicas > 0 || s.clusterMode,
+                    multiAzEnabled: s.multiAz,
+                    transitEncryptionEnabled: true,
+                    transitEncryptionMode: "required",
+                    atRestEncryptionEnabled: true,
+                    ...(s.kmsKeyArn ? { kmsKeyId: s.kmsKeyArn } : {}),
+                    authToken: pulumi.secret(args.password),
+                    authTokenUpdateStrategy: authTokenUpdateStrategy(args.previousPassword !== undefined, s.authTokenUpdateStrategy),
+                    snapshotRetentionLimit: s.snapshotRetentionDays,
+                    snapshotWindow: s.snapshotWindow,
+                    maintenanceWindow: s.maintenanceWindow,
+                    finalSnapshotIdentifier: finalSnapshotName(s, incarnation),
+                    ...(s.restoreFromSnapshot ? { snapshotName: s.restoreFromSnapshot } : {}),
+                    autoMinorVersionUpgrade: s.autoMinorVersionUpgrade,
+                    notificationTopicArn: deps.topic.arn,
+                    logDeliveryConfigurations: [
+                        { destination: deps.logs.slow.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
+                        {
+                            destination: deps.logs.engine.name,
+                            destinationType: "cloudwatch-logs",
+                            logFormat: "json",
+                            logType: "engine-log",
+                        },
+                    ],
+                    // Changes apply during `pulumi up` (the prod environment's approval is the gate), not at
+                    // the next maintenance window: a pending change would read as drift until then.
+                    applyImmediately: true,
+                    tags: s.tags,
+                },
+                args.transform?.replicationGroup,
+            ),
+            serverResourceOptions(s.protect, {
+                parent: this,
+                // A replacement (a restore in place, an engine downgrade) keeps the same id: the old
+                // group must be gone first, its final snapshot taken.
+                deleteBeforeReplace: true,
+            }),
+        );
     }
 
     private createAlarms(name: string, s: ElasticacheSettings, topic: aws.sns.Topic, t: ElasticacheTransforms): void {
-        nodeAlarms(name, {
-            namespace: "AWS/ElastiCache",
-            nodes: memberClusterIds(s.cacheName, s.shards, s.replicas, s.clusterMode).map((id) => ({
-                label: id.slice(s.cacheName.length + 1), dimensions: { CacheClusterId: id },
-            })),
-            replicated: s.replicas > 0,
-            topicArn: topic.arn,
-            maxConnections: s.maxConnectionsAlarm,
-            alarmPrefix: s.cacheName,
-        }, this, t);
+        nodeAlarms(
+            name,
+            {
+                namespace: "AWS/ElastiCache",
+                nodes: memberClusterIds(s.cacheName, s.shards, s.replicas, s.clusterMode).map((id) => ({
+                    label: id.slice(s.cacheName.length + 1),
+                    dimensions: { CacheClusterId: id },
+                })),
+                replicated: s.replicas > 0,
+                topicArn: topic.arn,
+                maxConnections: s.maxConnectionsAlarm,
+                alarmPrefix: s.cacheName,
+            },
+            this,
+            t,
+        );
     }
 }

@@ -6,10 +6,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { RedisConf } from "../../redisConf";
-import { SharedTransforms, Transform, transformed } from "../awsShared";
+import type { RedisConf } from "../../redisConf";
+import { type SharedTransforms, type Transform, transformed } from "../awsShared";
 import { MANAGED_DEFAULTS } from "./config";
-import { DEFAULT_NODE_TYPES, DEFAULT_VERSIONS, ManagedService, Parameter, managedParameters, parameterFamily, parameterGroupName } from "./parameters";
+import {
+    DEFAULT_NODE_TYPES,
+    DEFAULT_VERSIONS,
+    type ManagedService,
+    type Parameter,
+    managedParameters,
+    parameterFamily,
+    parameterGroupName,
+} from "./parameters";
 
 /** BullMQ's keys must share a hash slot on a sharded cluster: the prefix carries a hash tag. */
 export const CLUSTER_PREFIX = "{pipeline}";
@@ -165,7 +173,11 @@ export interface ManagedDetails {
  * family is in the name, so a major upgrade or engine switch creates the new group beside the
  * one the cache still uses, moves the cache, then deletes the old group.
  */
-export function parameterGroupContents(service: ManagedService, s: ManagedSettings, conf: RedisConf): { name: string; family: string; parameters: Parameter[] } {
+export function parameterGroupContents(
+    service: ManagedService,
+    s: ManagedSettings,
+    conf: RedisConf,
+): { name: string; family: string; parameters: Parameter[] } {
     const family = parameterFamily(service, s.engine, s.engineVersion);
     return { name: parameterGroupName(s.cacheName, family), family, parameters: managedParameters(service, conf) };
 }
@@ -176,7 +188,12 @@ export function parameterGroupContents(service: ManagedService, s: ManagedSettin
  * a destroy and re-create of the stack) would otherwise fail on its second final snapshot.
  * `keepers` are what replaces the cache: when one changes, so does the suffix.
  */
-export function finalSnapshotSuffix(name: string, keepers: Record<string, string>, parent: pulumi.Resource, transform?: Transform<random.RandomIdArgs>): pulumi.Output<string> {
+export function finalSnapshotSuffix(
+    name: string,
+    keepers: Record<string, string>,
+    parent: pulumi.Resource,
+    transform?: Transform<random.RandomIdArgs>,
+): pulumi.Output<string> {
     return new random.RandomId(`${name}-final-snapshot-suffix`, transformed({ byteLength: 4, keepers }, transform), { parent }).hex;
 }
 
@@ -190,7 +207,8 @@ export function memberClusterIds(cacheName: string, shards: number, replicas: nu
     const ids: string[] = [];
     const pad = (n: number, w: number) => String(n).padStart(w, "0");
     for (let s = 1; s <= shards; s++) {
-        for (let n = 1; n <= replicas + 1; n++) ids.push(clusterMode ? `${cacheName}-${pad(s, 4)}-${pad(n, 3)}` : `${cacheName}-${pad(n, 3)}`);
+        for (let n = 1; n <= replicas + 1; n++)
+            ids.push(clusterMode ? `${cacheName}-${pad(s, 4)}-${pad(n, 3)}` : `${cacheName}-${pad(n, 3)}`);
     }
     return ids;
 }

@@ -2,8 +2,8 @@
  * What of redis.conf a managed service (ElastiCache, MemoryDB) takes through its parameter
  * group, and what it cannot take, with what stands in for it. Pure: tested directly.
  */
-import { Unsupported } from "../../contract";
-import { RedisConf, getDirective } from "../../redisConf";
+import type { Unsupported } from "../../contract";
+import { type RedisConf, getDirective } from "../../redisConf";
 
 export type ManagedService = "elasticache" | "memorydb";
 
@@ -39,7 +39,10 @@ export function parameterFamily(service: ManagedService, engine: "valkey" | "red
  * lower-case letters, digits and hyphens as group names allow.
  */
 export function parameterGroupName(cacheName: string, family: string): string {
-    return `${cacheName}-${family.replace(/^memorydb_/, "").replace(/[^a-z0-9]+/g, "-").replace(/-+$/, "")}`;
+    return `${cacheName}-${family
+        .replace(/^memorydb_/, "")
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/-+$/, "")}`;
 }
 
 export interface Parameter {
@@ -58,8 +61,17 @@ export function managedParameters(service: ManagedService, conf: RedisConf): Par
     return params;
 }
 
-const AOF = new Set(["appendonly", "appendfsync", "appendfilename", "appenddirname", "no-appendfsync-on-rewrite",
-    "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "aof-load-truncated", "aof-use-rdb-preamble"]);
+const AOF = new Set([
+    "appendonly",
+    "appendfsync",
+    "appendfilename",
+    "appenddirname",
+    "no-appendfsync-on-rewrite",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "aof-load-truncated",
+    "aof-use-rdb-preamble",
+]);
 const RDB = new Set(["save", "stop-writes-on-bgsave-error", "rdbcompression", "rdbchecksum", "dbfilename"]);
 
 export interface StandIns {
@@ -86,27 +98,44 @@ export function unsupportedDirectives(service: ManagedService, s: StandIns, conf
 function reasonFor(service: ManagedService, name: string, s: StandIns, snapshots: string): { reason: string; insteadUse: string } {
     if (AOF.has(name)) {
         return service === "memorydb"
-            ? { reason: "MemoryDB runs no append-only file", insteadUse: "its multi-AZ transaction log: a write is acknowledged only once it is stored in several availability zones" }
+            ? {
+                  reason: "MemoryDB runs no append-only file",
+                  insteadUse: "its multi-AZ transaction log: a write is acknowledged only once it is stored in several availability zones",
+              }
             : {
-                reason: "ElastiCache cannot run an append-only file",
-                insteadUse: s.replicas > 0
-                    ? `${s.replicas} replica(s) in other availability zones with automatic failover, and the ${snapshots}`
-                    : `the ${snapshots} (no replica: a node loss loses what was written since the last snapshot)`,
-            };
+                  reason: "ElastiCache cannot run an append-only file",
+                  insteadUse:
+                      s.replicas > 0
+                          ? `${s.replicas} replica(s) in other availability zones with automatic failover, and the ${snapshots}`
+                          : `the ${snapshots} (no replica: a node loss loses what was written since the last snapshot)`,
+              };
     }
     if (RDB.has(name)) return { reason: "the service takes snapshots itself; save points cannot be set", insteadUse: snapshots };
     switch (name) {
         case "maxmemory":
             return service === "elasticache"
-                ? { reason: "the node type sets maxmemory", insteadUse: `reserved-memory-percent ${RESERVED_MEMORY_PERCENT}: a quarter of the node's memory held back for forks and buffers` }
+                ? {
+                      reason: "the node type sets maxmemory",
+                      insteadUse: `reserved-memory-percent ${RESERVED_MEMORY_PERCENT}: a quarter of the node's memory held back for forks and buffers`,
+                  }
                 : { reason: "the node type sets maxmemory", insteadUse: "the node type's memory, less what MemoryDB reserves" };
         case "dir":
             return { reason: "the service manages its own storage", insteadUse: "the service's storage" };
         case "protected-mode":
-            return { reason: "not a parameter of the service", insteadUse: "a password required, TLS in transit, and a security group that admits only the given sources" };
+            return {
+                reason: "not a parameter of the service",
+                insteadUse: "a password required, TLS in transit, and a security group that admits only the given sources",
+            };
         case "loglevel":
-            return { reason: "not a parameter of the service", insteadUse: service === "elasticache" ? "the engine log delivered to CloudWatch Logs" : "the service's events to the SNS topic" };
+            return {
+                reason: "not a parameter of the service",
+                insteadUse:
+                    service === "elasticache" ? "the engine log delivered to CloudWatch Logs" : "the service's events to the SNS topic",
+            };
         default:
-            return { reason: "not among the parameters this program sets on the service", insteadUse: "CloudWatch metrics and alarms, and the slow log" };
+            return {
+                reason: "not among the parameters this program sets on the service",
+                insteadUse: "CloudWatch metrics and alarms, and the slow log",
+            };
     }
 }

@@ -3,11 +3,11 @@
  * settings Redis's admin guide asks for, the data disk prepared without ever formatting data,
  * and the secrets fetched at boot rather than carried in user data.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { gunzipSync, gzipSync } from "zlib";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { stringify } from "yaml";
-import { ConfOverrides } from "../../redisConf";
+import type { ConfOverrides } from "../../redisConf";
 
 export const DATA_DIR = "/var/lib/redis";
 export const CONF_DIR = "/etc/redis";
@@ -22,7 +22,12 @@ export const REPORT_SCRIPT = here("report-serving.sh");
 /** The boot steps' own settings (ids, region; no secret), read by their units at every boot. */
 export const ENV_FILE = "/etc/mspbyte/redis-vm.env";
 /** The boot steps, as systemd units that run at every boot, in the order redis-server needs them. */
-export const BOOT_UNITS = ["mspbyte-apply-user-data.service", "mspbyte-data-disk.service", "mspbyte-redis-config.service", "mspbyte-disable-thp.service"] as const;
+export const BOOT_UNITS = [
+    "mspbyte-apply-user-data.service",
+    "mspbyte-data-disk.service",
+    "mspbyte-redis-config.service",
+    "mspbyte-disable-thp.service",
+] as const;
 /** Every minute from boot on: the RedisServing metric the VM's serving alarm watches (vm.ts). */
 export const REPORT_UNITS = ["mspbyte-report.service", "mspbyte-report.timer"] as const;
 export const SERVING_METRIC = { namespace: "MSPByte/Redis", metricName: "RedisServing" } as const;
@@ -46,7 +51,9 @@ export function vmConfOverrides(a: { port: number; maxmemory: string; tls: boole
         dir: DATA_DIR,
         maxmemory: a.maxmemory,
         supervised: "systemd",
-        ...(a.tls ? { tls: { certFile: `${confDir}/tls/server.crt`, keyFile: `${confDir}/tls/server.key`, caFile: `${confDir}/tls/ca.crt` } } : {}),
+        ...(a.tls
+            ? { tls: { certFile: `${confDir}/tls/server.crt`, keyFile: `${confDir}/tls/server.key`, caFile: `${confDir}/tls/ca.crt` } }
+            : {}),
         extra: {
             // Journald keeps the log; the unit's ProtectSystem leaves no need for a log file.
             logfile: '""',
@@ -86,7 +93,7 @@ const SYSCTL = [
 const HOLD_REDIS_START = [
     "#!/bin/sh",
     "# From mspbyte-redis user data; removed by mspbyte-first-boot once the boot units are in place.",
-    "for arg; do case \"$arg\" in redis-server|redis-server.service) exit 101 ;; esac; done",
+    'for arg; do case "$arg" in redis-server|redis-server.service) exit 101 ;; esac; done',
     "exit 0",
     "",
 ].join("\n");
@@ -131,7 +138,7 @@ export function cloudInit(a: CloudInitArgs): string {
         ],
         runcmd: [["/usr/local/sbin/mspbyte-first-boot"]],
     };
-    const text = "#cloud-config\n" + stringify(doc, { lineWidth: 0 });
+    const text = `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
     return a.secretVersion === undefined ? text : `${text.replace(/\n*$/, "\n")}# credentials: secret version ${a.secretVersion}\n`;
 }
 
@@ -144,7 +151,8 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
 
 export function encodeUserData(doc: string): string {
     const gz = gzipSync(doc, { level: 9 });
-    if (gz.length > USER_DATA_MAX_BYTES) throw new Error(`the VM's user data is ${gz.length} bytes gzipped; EC2 takes at most ${USER_DATA_MAX_BYTES}`);
+    if (gz.length > USER_DATA_MAX_BYTES)
+        throw new Error(`the VM's user data is ${gz.length} bytes gzipped; EC2 takes at most ${USER_DATA_MAX_BYTES}`);
     return gz.toString("base64");
 }
 

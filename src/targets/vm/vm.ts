@@ -1,13 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CertificateTransforms, ProvidedCertificates, ServerCertificates, serverCertificates } from "../../certificates";
-import { Persistence } from "../../contract";
-import { RedisEndpoint } from "../../endpoint";
+import { type CertificateTransforms, type ProvidedCertificates, type ServerCertificates, serverCertificates } from "../../certificates";
+import type { Persistence } from "../../contract";
+import type { RedisEndpoint } from "../../endpoint";
 import { OS_RESERVE_BYTES, formatMemorySize, maxmemoryFor } from "../../memory";
 import { dataResourceOptions } from "../../protection";
 import { persistenceOf } from "../../persistence";
-import { RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
-import { SharedTransforms, Transform, alarmTopic, authSecret, cacheSecurityGroup, transformed } from "../awsShared";
+import { type RedisConf, applyOverrides, renderRedisConf } from "../../redisConf";
+import { type SharedTransforms, type Transform, alarmTopic, authSecret, cacheSecurityGroup, transformed } from "../awsShared";
 import { SERVING_METRIC, cloudInit, encodeUserData, vmConfOverrides } from "./cloudInit";
 import { VM_DEFAULTS } from "./config";
 
@@ -86,7 +86,11 @@ export interface VmRedisArgs {
 }
 
 /** The transforms of the VM's children (the shared security group, secret and topic ones included). */
-export interface VmTransforms extends Pick<SharedTransforms, "securityGroup" | "ingressRule" | "egressRule" | "secret" | "secretVersion" | "alarmTopic" | "alarmEmail"> {
+export interface VmTransforms
+    extends Pick<
+        SharedTransforms,
+        "securityGroup" | "ingressRule" | "egressRule" | "secret" | "secretVersion" | "alarmTopic" | "alarmEmail"
+    > {
     readonly role?: Transform<aws.iam.RoleArgs>;
     readonly ssmPolicy?: Transform<aws.iam.RolePolicyAttachmentArgs>;
     readonly readSecretPolicy?: Transform<aws.iam.RolePolicyArgs>;
@@ -118,7 +122,23 @@ export interface VmDetails {
 }
 
 /** The args with their defaults applied. */
-type VmSettings = Required<Pick<VmRedisArgs, "serverName" | "protect" | "allowedCidrs" | "allowedSecurityGroupIds" | "instanceType" | "port" | "tls" | "dataVolumeGiB" | "rootVolumeGiB" | "snapshotRetentionDays" | "transform">> & VmRedisArgs;
+type VmSettings = Required<
+    Pick<
+        VmRedisArgs,
+        | "serverName"
+        | "protect"
+        | "allowedCidrs"
+        | "allowedSecurityGroupIds"
+        | "instanceType"
+        | "port"
+        | "tls"
+        | "dataVolumeGiB"
+        | "rootVolumeGiB"
+        | "snapshotRetentionDays"
+        | "transform"
+    >
+> &
+    VmRedisArgs;
 
 function withDefaults(args: VmRedisArgs): VmSettings {
     return {
@@ -167,7 +187,9 @@ export class VmRedis extends pulumi.ComponentResource {
         super("mspbyte:redis:Vm", name, {}, opts);
         const s = withDefaults(args);
         const host = this.lookUpHost(s);
-        const maxmemory = pulumi.output(s.maxmemory ?? host.memoryMiB.apply((mib) => formatMemorySize(maxmemoryFor(mib * 1024 * 1024, OS_RESERVE_BYTES))));
+        const maxmemory = pulumi.output(
+            s.maxmemory ?? host.memoryMiB.apply((mib) => formatMemorySize(maxmemoryFor(mib * 1024 * 1024, OS_RESERVE_BYTES))),
+        );
         // Rendered once: the user data carries this file, and the persistence output reads it.
         const conf = maxmemory.apply((mm) => applyOverrides(s.redisConf, vmConfOverrides({ port: s.port, maxmemory: mm, tls: s.tls })));
         const securityGroup = this.createSecurityGroup(name, s);
@@ -216,17 +238,23 @@ export class VmRedis extends pulumi.ComponentResource {
     private lookUpHost(s: VmSettings): Host {
         const invoke = { parent: this };
         const instanceType = aws.ec2.getInstanceTypeOutput({ instanceType: s.instanceType }, invoke);
-        const arch = instanceType.supportedArchitectures.apply((a) => (a.includes("arm64") ? "arm64" as const : "x86_64" as const));
-        const ami = aws.ec2.getAmiOutput({
-            owners: [DEBIAN_AMI_OWNER],
-            mostRecent: true,
-            filters: [
-                s.amiId
-                    ? { name: "image-id", values: [s.amiId] }
-                    : { name: "name", values: [pulumi.interpolate`debian-12-${arch.apply((a) => (a === "arm64" ? "arm64" : "amd64"))}-*`] },
-                { name: "architecture", values: [arch] },
-            ],
-        }, invoke);
+        const arch = instanceType.supportedArchitectures.apply((a) => (a.includes("arm64") ? ("arm64" as const) : ("x86_64" as const)));
+        const ami = aws.ec2.getAmiOutput(
+            {
+                owners: [DEBIAN_AMI_OWNER],
+                mostRecent: true,
+                filters: [
+                    s.amiId
+                        ? { name: "image-id", values: [s.amiId] }
+                        : {
+                              name: "name",
+                              values: [pulumi.interpolate`debian-12-${arch.apply((a) => (a === "arm64" ? "arm64" : "amd64"))}-*`],
+                          },
+                    { name: "architecture", values: [arch] },
+                ],
+            },
+            invoke,
+        );
         const subnet = aws.ec2.getSubnetOutput({ id: s.subnetId }, invoke);
         const region = aws.getRegionOutput({}, invoke).region;
         return { arch, memoryMiB: instanceType.memorySize, amiId: ami.id, availabilityZone: subnet.availabilityZone, region };
@@ -234,25 +262,56 @@ export class VmRedis extends pulumi.ComponentResource {
 
     /** The Redis port from the given sources only; HTTPS and HTTP out for packages and Session Manager. */
     private createSecurityGroup(name: string, s: VmSettings): aws.ec2.SecurityGroup {
-        return cacheSecurityGroup(name, { vpcId: s.vpcId, port: s.port, allowedCidrs: s.allowedCidrs, allowedSecurityGroupIds: s.allowedSecurityGroupIds, egressForUpdates: true }, this, s.transform);
+        return cacheSecurityGroup(
+            name,
+            {
+                vpcId: s.vpcId,
+                port: s.port,
+                allowedCidrs: s.allowedCidrs,
+                allowedSecurityGroupIds: s.allowedSecurityGroupIds,
+                egressForUpdates: true,
+            },
+            this,
+            s.transform,
+        );
     }
 
     /** The private DNS name is only known once the instance exists: cover every name EC2 gives. */
     private createCertificates(name: string, s: VmSettings, region: pulumi.Output<string>): ServerCertificates | undefined {
-        return s.tls ? serverCertificates(name, [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"], this, [], s.certificates, s.transform.certificates) : undefined;
+        return s.tls
+            ? serverCertificates(
+                  name,
+                  [pulumi.interpolate`*.${region}.compute.internal`, "*.ec2.internal"],
+                  this,
+                  [],
+                  s.certificates,
+                  s.transform.certificates,
+              )
+            : undefined;
     }
 
     /** The credentials (and TLS material) the boot fetches from Secrets Manager: never in user data. */
     private createBootSecret(name: string, s: VmSettings, certs: ServerCertificates | undefined): BootSecret {
-        return authSecret(name, `mspbyte-redis/${s.serverName}/auth`, {
-            username: "default", password: s.password,
-            ...(s.previousPassword !== undefined ? { previousPassword: s.previousPassword } : {}),
-            ...(certs ? { tlsCert: certs.certPem, tlsKey: certs.keyPem, tlsCa: certs.caPem } : {}),
-        }, this, s.transform);
+        return authSecret(
+            name,
+            `mspbyte-redis/${s.serverName}/auth`,
+            {
+                username: "default",
+                password: s.password,
+                ...(s.previousPassword !== undefined ? { previousPassword: s.previousPassword } : {}),
+                ...(certs ? { tlsCert: certs.certPem, tlsKey: certs.keyPem, tlsCa: certs.caPem } : {}),
+            },
+            this,
+            s.transform,
+        );
     }
 
     /** Session Manager, reading this server's own secret, and reporting its one metric: nothing more. */
-    private createRole(name: string, s: VmSettings, secretArn: pulumi.Output<string>): { profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] } {
+    private createRole(
+        name: string,
+        s: VmSettings,
+        secretArn: pulumi.Output<string>,
+    ): { profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] } {
         const t = s.transform;
         const roleArgs: aws.iam.RoleArgs = {
             assumeRolePolicy: JSON.stringify({
@@ -273,7 +332,12 @@ export class VmRedis extends pulumi.ComponentResource {
                 Statement: [
                     { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
                     // PutMetricData has no resource to name; the condition key limits it to our namespace.
-                    { Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": SERVING_METRIC.namespace } } },
+                    {
+                        Effect: "Allow",
+                        Action: "cloudwatch:PutMetricData",
+                        Resource: "*",
+                        Condition: { StringEquals: { "cloudwatch:namespace": SERVING_METRIC.namespace } },
+                    },
                 ],
             }),
         };
@@ -293,8 +357,11 @@ export class VmRedis extends pulumi.ComponentResource {
             ...(s.kmsKeyArn ? { kmsKeyId: s.kmsKeyArn } : {}),
             tags: { Name: `${s.serverName}-data`, "mspbyte:backup": s.serverName },
         };
-        return new aws.ebs.Volume(`${name}-data`, transformed(volumeArgs, s.transform.dataVolume),
-            dataResourceOptions({ protect: s.protect, deleteData: false }, { parent: this }));
+        return new aws.ebs.Volume(
+            `${name}-data`,
+            transformed(volumeArgs, s.transform.dataVolume),
+            dataResourceOptions({ protect: s.protect, deleteData: false }, { parent: this }),
+        );
     }
 
     /**
@@ -303,16 +370,28 @@ export class VmRedis extends pulumi.ComponentResource {
      * is in the document, which restarts the instance then.
      */
     private renderUserData(conf: pulumi.Output<RedisConf>, volume: aws.ebs.Volume, secret: BootSecret, host: Host): pulumi.Output<string> {
-        return pulumi.secret(pulumi.all([conf, volume.id, secret.arn, host.region, host.arch, secret.versionId]).apply(([c, volumeId, secretId, region, arch, version]) =>
-            cloudInit({
-                redisConf: renderRedisConf(c),
-                volumeId, secretId, region, debArch: arch === "arm64" ? "arm64" : "amd64",
-                secretVersion: version,
-            })));
+        return pulumi.secret(
+            pulumi
+                .all([conf, volume.id, secret.arn, host.region, host.arch, secret.versionId])
+                .apply(([c, volumeId, secretId, region, arch, version]) =>
+                    cloudInit({
+                        redisConf: renderRedisConf(c),
+                        volumeId,
+                        secretId,
+                        region,
+                        debArch: arch === "arm64" ? "arm64" : "amd64",
+                        secretVersion: version,
+                    }),
+                ),
+        );
     }
 
     /** IMDSv2 only, no SSH key, encrypted root disk, detailed monitoring. */
-    private createInstance(name: string, s: VmSettings, on: { host: Host; securityGroup: aws.ec2.SecurityGroup; profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] }): aws.ec2.Instance {
+    private createInstance(
+        name: string,
+        s: VmSettings,
+        on: { host: Host; securityGroup: aws.ec2.SecurityGroup; profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] },
+    ): aws.ec2.Instance {
         const instanceArgs: aws.ec2.InstanceArgs = {
             ami: on.host.amiId,
             instanceType: s.instanceType,
@@ -320,7 +399,12 @@ export class VmRedis extends pulumi.ComponentResource {
             vpcSecurityGroupIds: [on.securityGroup.id],
             iamInstanceProfile: on.profile.name,
             metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: s.rootVolumeGiB, ...(s.kmsKeyArn ? { kmsKeyId: s.kmsKeyArn } : {}) },
+            rootBlockDevice: {
+                encrypted: true,
+                volumeType: "gp3",
+                volumeSize: s.rootVolumeGiB,
+                ...(s.kmsKeyArn ? { kmsKeyId: s.kmsKeyArn } : {}),
+            },
             // Gzipped: the document with its boot scripts is over EC2's 16 KB as plain text.
             userDataBase64: this.userData.apply(encodeUserData),
             // A changed document (redis.conf, maxmemory, TLS, credentials) is applied in place: the
@@ -377,12 +461,14 @@ export class VmRedis extends pulumi.ComponentResource {
             policyDetails: {
                 resourceTypes: ["VOLUME"],
                 targetTags: { "mspbyte:backup": s.serverName },
-                schedules: [{
-                    name: `daily kept ${retainDays}`,
-                    createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
-                    retainRule: { count: retainDays },
-                    copyTags: true,
-                }],
+                schedules: [
+                    {
+                        name: `daily kept ${retainDays}`,
+                        createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
+                        retainRule: { count: retainDays },
+                        copyTags: true,
+                    },
+                ],
             },
         };
         return new aws.dlm.LifecyclePolicy(`${name}-snapshots`, transformed(policyArgs, t.snapshotPolicy), { parent: this });
@@ -400,7 +486,12 @@ export class VmRedis extends pulumi.ComponentResource {
      * without a report (a boot that never got that far, a machine that is down): missing data is
      * breaching.
      */
-    private createServingAlarm(name: string, s: VmSettings, instanceId: pulumi.Output<string>, topic: aws.sns.Topic): aws.cloudwatch.MetricAlarm {
+    private createServingAlarm(
+        name: string,
+        s: VmSettings,
+        instanceId: pulumi.Output<string>,
+        topic: aws.sns.Topic,
+    ): aws.cloudwatch.MetricAlarm {
         const alarmArgs: aws.cloudwatch.MetricAlarmArgs = {
             name: `${s.serverName}-serving`,
             namespace: SERVING_METRIC.namespace,
@@ -412,7 +503,8 @@ export class VmRedis extends pulumi.ComponentResource {
             threshold: 1,
             comparisonOperator: "LessThanThreshold",
             treatMissingData: "breaching",
-            alarmDescription: "Redis is not serving from its data volume (a boot step failed, the volume is missing, or redis-server stopped), or the instance stopped reporting: see systemctl --failed",
+            alarmDescription:
+                "Redis is not serving from its data volume (a boot step failed, the volume is missing, or redis-server stopped), or the instance stopped reporting: see systemctl --failed",
             alarmActions: [topic.arn],
             okActions: [topic.arn],
         };
@@ -420,7 +512,12 @@ export class VmRedis extends pulumi.ComponentResource {
     }
 
     /** EC2 moves the instance to healthy hardware when the host fails its status check. */
-    private createRecoveryAlarm(name: string, s: VmSettings, instanceId: pulumi.Output<string>, region: pulumi.Output<string>): aws.cloudwatch.MetricAlarm {
+    private createRecoveryAlarm(
+        name: string,
+        s: VmSettings,
+        instanceId: pulumi.Output<string>,
+        region: pulumi.Output<string>,
+    ): aws.cloudwatch.MetricAlarm {
         const alarmArgs: aws.cloudwatch.MetricAlarmArgs = {
             name: `${s.serverName}-recover`,
             namespace: "AWS/EC2",

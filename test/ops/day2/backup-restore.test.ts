@@ -4,10 +4,10 @@
  * acknowledged before the backup's instant is found and completes; the refusals (a server
  * holding keys, truncated, corrupted, mismatched and too-new files) with nothing written.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { Job, Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main as backupMain, backupToFile, checksumFile, verifyBackup } from "../../../src/ops/backup";
@@ -46,10 +46,12 @@ async function dbsize(s: RedisServer): Promise<number> {
     }
 }
 
-const run = (script: string, ...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
-});
+const run = (script: string, ...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, opsArgv(script, ...args), { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+    });
 
 function writeOutputs(s: RedisServer, name: string): string {
     const f = path.join(dir, name);
@@ -83,7 +85,12 @@ beforeAll(async () => {
     });
     // A short lock and stall check (defaults 30 s each, and both travel in the backup as keys with
     // a TTL), so that jobs active at the backup's instant are found stalled soon after the restore.
-    const worker = new Worker(queue, async () => sleep(5), { connection: connection(source), concurrency: 4, lockDuration: 2000, stalledInterval: 1000 });
+    const worker = new Worker(queue, async () => sleep(5), {
+        connection: connection(source),
+        concurrency: 4,
+        lockDuration: 2000,
+        stalledInterval: 1000,
+    });
     worker.on("error", () => undefined);
     await sleep(1500);
     ackedBefore = [...acked];
@@ -156,7 +163,11 @@ describe("restore", () => {
 
         // The pipeline's worker, pointed at the restored server: the jobs that were active at the
         // instant are found stalled once their locks lapse and run again; all complete.
-        const worker = new Worker("pipeline-jobs", async () => "done", { connection: connection(target), concurrency: 50, stalledInterval: 500 });
+        const worker = new Worker("pipeline-jobs", async () => "done", {
+            connection: connection(target),
+            concurrency: 50,
+            stalledInterval: 500,
+        });
         worker.on("error", () => undefined);
         const queue = new Queue("pipeline-jobs", { connection: connection(target) });
         try {
@@ -183,8 +194,11 @@ describe("restore", () => {
         await c.connect();
         await c.set("bull:pipeline-jobs:id", "999999");
         await c.set("unrelated", "kept");
-        await expect(restoreFile(outputsFor(target), backupFile)).rejects.toThrow(new RestoreRefused(
-            "the server holds 2 keys; restore never merges silently: empty it first, or pass --force to restore over them (keys of the same name are replaced, the others kept)"));
+        await expect(restoreFile(outputsFor(target), backupFile)).rejects.toThrow(
+            new RestoreRefused(
+                "the server holds 2 keys; restore never merges silently: empty it first, or pass --force to restore over them (keys of the same name are replaced, the others kept)",
+            ),
+        );
         expect(await c.dbsize()).toBe(2);
         expect(await c.get("bull:pipeline-jobs:id")).toBe("999999");
 
@@ -199,9 +213,25 @@ describe("restore", () => {
     });
 
     it.each([
-        { name: "truncated.rdb", edit: (b: Buffer) => b.subarray(0, b.length - 100), error: /truncated\.rdb does not end with the RDB end-of-file mark: it is truncated or damaged/ },
-        { name: "cut-in-half.rdb", edit: (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)), error: /does not end with the RDB end-of-file mark/ },
-        { name: "corrupted.rdb", edit: (b: Buffer) => { const c = Buffer.from(b); c[Math.floor(c.length / 2)]! ^= 0xff; return c; }, error: /corrupted\.rdb fails its CRC64 check \(trailer [0-9a-f]{16}, content [0-9a-f]{16}\): it is damaged or truncated/ },
+        {
+            name: "truncated.rdb",
+            edit: (b: Buffer) => b.subarray(0, b.length - 100),
+            error: /truncated\.rdb does not end with the RDB end-of-file mark: it is truncated or damaged/,
+        },
+        {
+            name: "cut-in-half.rdb",
+            edit: (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)),
+            error: /does not end with the RDB end-of-file mark/,
+        },
+        {
+            name: "corrupted.rdb",
+            edit: (b: Buffer) => {
+                const c = Buffer.from(b);
+                c[Math.floor(c.length / 2)]! ^= 0xff;
+                return c;
+            },
+            error: /corrupted\.rdb fails its CRC64 check \(trailer [0-9a-f]{16}, content [0-9a-f]{16}\): it is damaged or truncated/,
+        },
         { name: "not-rdb.rdb", edit: () => Buffer.from("*1\r\n$4\r\nPING\r\n"), error: /not an RDB file/ },
     ])("refuses $name before writing anything", async ({ name, edit, error }) => {
         const target = await server();
@@ -216,7 +246,9 @@ describe("restore", () => {
         const file = path.join(dir, "swapped.rdb");
         fs.copyFileSync(backupFile, file);
         fs.writeFileSync(checksumFile(file), `${"0".repeat(64)}  swapped.rdb\n`);
-        await expect(restoreFile(outputsFor(target), file)).rejects.toThrow(/swapped\.rdb does not match .*swapped\.rdb\.sha256 \(sha256 [0-9a-f]{64}, expected 0{64}\): it is damaged or not the file that was backed up/);
+        await expect(restoreFile(outputsFor(target), file)).rejects.toThrow(
+            /swapped\.rdb does not match .*swapped\.rdb\.sha256 \(sha256 [0-9a-f]{64}, expected 0{64}\): it is damaged or not the file that was backed up/,
+        );
         expect(await dbsize(target)).toBe(0);
     });
 
@@ -226,11 +258,15 @@ describe("restore", () => {
         const file = damaged("newer.rdb", (b) => {
             const c = Buffer.from(b);
             c.write("REDIS0012", 0, "latin1");
-            new Crc64().update(c.subarray(0, c.length - 8)).digest().copy(c, c.length - 8);
+            new Crc64()
+                .update(c.subarray(0, c.length - 8))
+                .digest()
+                .copy(c, c.length - 8);
             return c;
         });
         await expect(restoreFile(outputsFor(target), file)).rejects.toThrow(
-            /newer\.rdb is RDB 12 \(written by Redis 7\.0\.\d+\), newer than the server reads: Redis 7\.0\.\d+ reads up to RDB 10; restore into a server at least as new as the one that wrote it/);
+            /newer\.rdb is RDB 12 \(written by Redis 7\.0\.\d+\), newer than the server reads: Redis 7\.0\.\d+ reads up to RDB 10; restore into a server at least as new as the one that wrote it/,
+        );
         expect(await dbsize(target)).toBe(0);
     });
 });
@@ -252,7 +288,10 @@ describe("migration between two servers", () => {
 
         const qb = new Queue("pipeline-jobs", { connection: connection(b) });
         const seen = new Map<string, number>();
-        const worker = new Worker("pipeline-jobs", async (job) => void seen.set(job.id!, (seen.get(job.id!) ?? 0) + 1), { connection: connection(b), concurrency: 20 });
+        const worker = new Worker("pipeline-jobs", async (job) => void seen.set(job.id!, (seen.get(job.id!) ?? 0) + 1), {
+            connection: connection(b),
+            concurrency: 20,
+        });
         worker.on("error", () => undefined);
         await qb.resume();
         try {
@@ -276,7 +315,9 @@ describe("the commands", () => {
         expect(b.stdout).toMatch(/^wrote .*cli\.rdb: .*, RDB 10 from Redis 7\.0\.\d+, \d+ keys, CRC64 ok, in [\d.]+ s \([\d.]+ MB\/s\)$/m);
         expect(b.stdout).toMatch(/^verify: a scratch redis-server 7\.0\.\d+ loaded .*: RDB 10, \d+ keys$/m);
         expect(b.code).toBe(0);
-        await expect(backupMain(["--outputs", writeOutputs(source, "source.json"), "--out", out])).rejects.toThrow(new UsageError(`${out} exists; pass --force to replace it`));
+        await expect(backupMain(["--outputs", writeOutputs(source, "source.json"), "--out", out])).rejects.toThrow(
+            new UsageError(`${out} exists; pass --force to replace it`),
+        );
 
         const target = await server();
         const targetOutputs = writeOutputs(target, "target.json");

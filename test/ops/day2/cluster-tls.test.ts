@@ -3,9 +3,9 @@
  * queue counts on a cluster-mode stack (MemoryDB, ElastiCache cluster mode): a real
  * three-master Redis Cluster on loopback, joined by `redis-cli --cluster create`.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupToFile } from "../../../src/ops/backup";
@@ -17,7 +17,7 @@ import { outputsFor } from "../../../tools/outputs";
 import { RedisServer } from "../../../tools/redisServer";
 import { clusterOutputs, startCluster } from "../../helpers/cluster";
 import { TEST_PASSWORD, dockerConf } from "../../../tools/render";
-import { TestCerts, makeCerts } from "../../helpers/tls";
+import { type TestCerts, makeCerts } from "../../helpers/tls";
 
 const servers: RedisServer[] = [];
 const nodes: RedisServer[] = [];
@@ -29,7 +29,9 @@ const outputsOfCluster = () => clusterOutputs(nodes);
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-day2-cluster-"));
     certs = makeCerts();
-    const tlsConf = renderRedisConf(applyOverrides(parseRedisConf(dockerConf()), { tls: { certFile: certs.certFile, keyFile: certs.keyFile, caFile: certs.caFile } }));
+    const tlsConf = renderRedisConf(
+        applyOverrides(parseRedisConf(dockerConf()), { tls: { certFile: certs.certFile, keyFile: certs.keyFile, caFile: certs.caFile } }),
+    );
     tlsServer = await RedisServer.start({ conf: tlsConf, tls: true });
     servers.push(tlsServer);
 
@@ -52,7 +54,9 @@ describe("over TLS", () => {
         const r = await backupToFile(outputsFor(tlsServer, { tls: true }), file, { caFile: certs.caFile });
         expect(r.crc64).toBe("ok");
         expect(r.header.keys).toBe(1);
-        await expect(backupToFile(outputsFor(tlsServer, { tls: true }), path.join(dir, "untrusted.rdb"))).rejects.toThrow(/self[- ]signed certificate|unable to verify|unable to get local issuer/);
+        await expect(backupToFile(outputsFor(tlsServer, { tls: true }), path.join(dir, "untrusted.rdb"))).rejects.toThrow(
+            /self[- ]signed certificate|unable to verify|unable to get local issuer/,
+        );
         expect(fs.existsSync(path.join(dir, "untrusted.rdb.partial"))).toBe(false);
     });
 });
@@ -62,7 +66,10 @@ describe("a cluster-mode stack", () => {
         // The source: a standalone server holding a hash-tagged queue and keys spread over slots.
         const source = await RedisServer.start({ conf: dockerConf() });
         servers.push(source);
-        const q = new Queue("pipeline-jobs", { prefix: "{pipeline}", connection: { host: "127.0.0.1", port: source.port, password: TEST_PASSWORD } });
+        const q = new Queue("pipeline-jobs", {
+            prefix: "{pipeline}",
+            connection: { host: "127.0.0.1", port: source.port, password: TEST_PASSWORD },
+        });
         await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ name: "work", data: { i } })));
         await q.add("later", {}, { delay: 3_600_000 });
         await q.close();
@@ -75,7 +82,9 @@ describe("a cluster-mode stack", () => {
 
         const r = await restoreFile(outputsOfCluster(), file);
         expect(r.problems).toEqual([]);
-        expect(r.actual).toEqual([expect.objectContaining({ name: "pipeline-jobs", counts: expect.objectContaining({ wait: 50, delayed: 1 }) })]);
+        expect(r.actual).toEqual([
+            expect.objectContaining({ name: "pipeline-jobs", counts: expect.objectContaining({ wait: 50, delayed: 1 }) }),
+        ]);
         const cluster = await connectCluster(outputsOfCluster());
         try {
             const perMaster = await Promise.all(cluster.nodes("master").map((n) => n.dbsize()));

@@ -3,10 +3,10 @@
  * them (a user holds several passwords): the new one added beside the old, then the old one
  * removed; a worker connected throughout completes every job.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/ops/passwords";
@@ -24,7 +24,10 @@ let outputsFile: string;
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
     const write = process.stdout.write.bind(process.stdout);
     let out = "";
-    process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+    process.stdout.write = ((s: string) => {
+        out += s;
+        return true;
+    }) as typeof process.stdout.write;
     try {
         return { code: await fn(), out };
     } finally {
@@ -56,7 +59,9 @@ afterAll(async () => {
 describe("passwords", () => {
     it("follows a two-phase rotation while a worker connected throughout completes every job", async () => {
         const env = { OLD_PW: TEST_PASSWORD, NEW_PW: NEW_PASSWORD };
-        const worker = new Worker("pipeline-jobs", async () => "ok", { connection: { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD } });
+        const worker = new Worker("pipeline-jobs", async () => "ok", {
+            connection: { host: "127.0.0.1", port: server.port, password: TEST_PASSWORD },
+        });
         worker.on("error", () => undefined);
         const completed = new Set<string>();
         worker.on("completed", (job) => completed.add(job.id!));
@@ -74,14 +79,16 @@ describe("passwords", () => {
             // Phase 1: the new password beside the old.
             await admin("ACL", "SETUSER", "default", `>${NEW_PASSWORD}`);
             r = await capture(() => main(["--outputs", outputsFile, "--accept", "OLD_PW", "--accept", "NEW_PW"], env));
-            expect(r.out).toBe([
-                `passwords: docker at 127.0.0.1:${server.port}, user default`,
-                "accepted  stack output password",
-                "accepted  env OLD_PW (expected accepted)",
-                "accepted  env NEW_PW (expected accepted)",
-                "3 candidates: 3 accepted, 0 refused",
-                "",
-            ].join("\n"));
+            expect(r.out).toBe(
+                [
+                    `passwords: docker at 127.0.0.1:${server.port}, user default`,
+                    "accepted  stack output password",
+                    "accepted  env OLD_PW (expected accepted)",
+                    "accepted  env NEW_PW (expected accepted)",
+                    "3 candidates: 3 accepted, 0 refused",
+                    "",
+                ].join("\n"),
+            );
             expect(r.code).toBe(0);
             ids.push(...(await add(NEW_PASSWORD, 20)));
 
@@ -114,7 +121,9 @@ describe("passwords", () => {
     });
 
     it("an unset variable is a usage error; a server with no password fails", async () => {
-        await expect(main(["--outputs", outputsFile, "--accept", "NOT_SET"], {})).rejects.toThrow(/^environment variable NOT_SET is not set \(or empty\)$/);
+        await expect(main(["--outputs", outputsFile, "--accept", "NOT_SET"], {})).rejects.toThrow(
+            /^environment variable NOT_SET is not set \(or empty\)$/,
+        );
         const open = await RedisServer.start({ conf: dockerConf(), args: ["--requirepass", ""] });
         try {
             const f = path.join(dir, "open.json");
@@ -129,9 +138,16 @@ describe("passwords", () => {
 
     it("through npm's entry point: candidates from the environment, exit 0, no password printed", async () => {
         const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, opsArgv("src/ops/passwords.ts", "--outputs", outputsFile, "--accept", "NEW_PW"), {
-                cwd: ROOT, timeout: 30_000, env: { ...process.env, NEW_PW: NEW_PASSWORD },
-            }, (err, stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
+            execFile(
+                process.execPath,
+                opsArgv("src/ops/passwords.ts", "--outputs", outputsFile, "--accept", "NEW_PW"),
+                {
+                    cwd: ROOT,
+                    timeout: 30_000,
+                    env: { ...process.env, NEW_PW: NEW_PASSWORD },
+                },
+                (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+            );
         });
         expect(r.stdout).toContain("accepted  env NEW_PW (expected accepted)");
         expect(r.code).toBe(0);

@@ -1,8 +1,8 @@
 /** `queue` verbs against real BullMQ queues with known counts on a real redis-server. */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { execFile } from "child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/ops/queue";
@@ -44,10 +44,14 @@ beforeAll(async () => {
     queue = new Queue("pipeline-jobs", { connection: connection() });
     // Known state: 12 completed (one at a time, so their finish times are in order), 4 failed,
     // then 5 waiting and 2 delayed; another queue under the prefix with 1 waiting.
-    const worker = new Worker("pipeline-jobs", async (job) => {
-        if (job.name === "bad") throw new Error("refused by the test");
-        return "ok";
-    }, { connection: connection(), concurrency: 1 });
+    const worker = new Worker(
+        "pipeline-jobs",
+        async (job) => {
+            if (job.name === "bad") throw new Error("refused by the test");
+            return "ok";
+        },
+        { connection: connection(), concurrency: 1 },
+    );
     worker.on("error", () => undefined);
     for (let i = 0; i < 12; i++) await queue.add("ok", { i });
     for (let i = 0; i < 4; i++) await queue.add("bad", { i });
@@ -71,30 +75,48 @@ describe("queue", () => {
     it("counts: every queue under the prefix, as a table and as JSON", async () => {
         const r = await q("counts", "--outputs", outputs());
         expect(r.code).toBe(0);
-        expect(r.out).toBe([
-            "queue          wait  prioritized  waiting-children  active  delayed  completed  failed",
-            "emails            1            0                 0       0        0          0       0",
-            "pipeline-jobs     5            0                 0       0        2         12       4",
-            "",
-        ].join("\n"));
+        expect(r.out).toBe(
+            [
+                "queue          wait  prioritized  waiting-children  active  delayed  completed  failed",
+                "emails            1            0                 0       0        0          0       0",
+                "pipeline-jobs     5            0                 0       0        2         12       4",
+                "",
+            ].join("\n"),
+        );
         const j = JSON.parse((await q("counts", "--outputs", outputs(), "--json", "--queue", "pipeline-jobs")).out);
-        expect(j).toEqual([{ name: "pipeline-jobs", paused: false, counts: { wait: 5, prioritized: 0, "waiting-children": 0, active: 0, delayed: 2, completed: 12, failed: 4 } }]);
+        expect(j).toEqual([
+            {
+                name: "pipeline-jobs",
+                paused: false,
+                counts: { wait: 5, prioritized: 0, "waiting-children": 0, active: 0, delayed: 2, completed: 12, failed: 4 },
+            },
+        ]);
     });
 
     it("clean under the stack's retention (1000 / 24 h, 5000 / 7 d): nothing to remove", async () => {
         const r = await q("clean", "--outputs", outputs(), "--yes");
-        expect(r.out).toContain("remove 0 completed jobs finished more than 1 d ago, then 0 more, oldest first, to keep the newest 1000 (12 completed now)");
-        expect(r.out).toContain("remove 0 failed jobs finished more than 7 d ago, then 0 more, oldest first, to keep the newest 5000 (4 failed now)");
+        expect(r.out).toContain(
+            "remove 0 completed jobs finished more than 1 d ago, then 0 more, oldest first, to keep the newest 1000 (12 completed now)",
+        );
+        expect(r.out).toContain(
+            "remove 0 failed jobs finished more than 7 d ago, then 0 more, oldest first, to keep the newest 5000 (4 failed now)",
+        );
         expect(await counts()).toMatchObject({ completed: 12, failed: 4 });
     });
 
     it("clean by count: says what it would do, does nothing without --yes; with it keeps the newest", async () => {
         const o = outputs({ completed: { count: 3, age: 86400 } });
         const dry = await q("clean", "--outputs", o, "--state", "completed");
-        expect(dry.out).toContain("would remove 0 completed jobs finished more than 1 d ago, then 9 more, oldest first, to keep the newest 3 (12 completed now)\nnothing done: add --yes to clean pipeline-jobs\n");
+        expect(dry.out).toContain(
+            "would remove 0 completed jobs finished more than 1 d ago, then 9 more, oldest first, to keep the newest 3 (12 completed now)\nnothing done: add --yes to clean pipeline-jobs\n",
+        );
         expect(dry.out).not.toContain("failed jobs");
         expect(await counts()).toMatchObject({ completed: 12, failed: 4 });
-        const newest = (await queue.getCompleted(0, -1)).sort((a, b) => b.finishedOn! - a.finishedOn!).slice(0, 3).map((j) => j.id).sort();
+        const newest = (await queue.getCompleted(0, -1))
+            .sort((a, b) => b.finishedOn! - a.finishedOn!)
+            .slice(0, 3)
+            .map((j) => j.id)
+            .sort();
         const done = await q("clean", "--outputs", o, "--state", "completed", "--yes");
         expect(done.code).toBe(0);
         expect(await counts()).toMatchObject({ completed: 3, failed: 4, wait: 5, delayed: 2 });
@@ -111,7 +133,13 @@ describe("queue", () => {
 
     it("retry: failed jobs back to waiting (--queue names another queue)", async () => {
         const retries = new Queue("retries", { connection: connection() });
-        const worker = new Worker("retries", async () => { throw new Error("refused by the test"); }, { connection: connection() });
+        const worker = new Worker(
+            "retries",
+            async () => {
+                throw new Error("refused by the test");
+            },
+            { connection: connection() },
+        );
         worker.on("error", () => undefined);
         worker.on("failed", () => undefined);
         await retries.addBulk([1, 2, 3].map((i) => ({ name: "bad", data: { i } })));
@@ -130,7 +158,9 @@ describe("queue", () => {
         const before = await counts();
         expect(before.wait).toBeGreaterThan(0);
         const dry = await q("drain", "--outputs", outputs());
-        expect(dry.out).toContain(`would remove ${before.wait} waiting jobs (2 delayed jobs kept; --delayed removes them too); 0 active jobs finish`);
+        expect(dry.out).toContain(
+            `would remove ${before.wait} waiting jobs (2 delayed jobs kept; --delayed removes them too); 0 active jobs finish`,
+        );
         expect(await counts()).toEqual(before);
         await q("drain", "--outputs", outputs(), "--yes");
         expect(await counts()).toMatchObject({ wait: 0, delayed: 2 });
@@ -162,7 +192,10 @@ describe("queue", () => {
     });
 
     it.each([
-        { argv: ["flush", "--outputs", "x.json"], error: /^unknown verb flush: one of counts, clean, retry, drain, obliterate, pause, resume/ },
+        {
+            argv: ["flush", "--outputs", "x.json"],
+            error: /^unknown verb flush: one of counts, clean, retry, drain, obliterate, pause, resume/,
+        },
         { argv: ["drain", "--outputs", "x.json", "--state", "failed"], error: /^--state is for clean and retry$/ },
         { argv: ["clean", "--outputs", "x.json", "--state", "active"], error: /^--state takes completed or failed; given active$/ },
         { argv: ["retry", "--outputs", "x.json", "--force"], error: /^--force is for obliterate$/ },
@@ -171,10 +204,12 @@ describe("queue", () => {
     });
 
     it("through npm's entry point: exit 0, and 2 for a usage error", async () => {
-        const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-            execFile(process.execPath, opsArgv("src/ops/queue.ts", ...args), { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
-                resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, stdout, stderr }));
-        });
+        const run = (...args: string[]) =>
+            new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+                execFile(process.execPath, opsArgv("src/ops/queue.ts", ...args), { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
+                    resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+                );
+            });
         const ok = await run("counts", "--outputs", outputs());
         expect(ok.code).toBe(0);
         expect(ok.stdout).toMatch(/^emails +1 /m);

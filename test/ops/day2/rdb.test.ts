@@ -1,7 +1,7 @@
 /** What the day-2 tools read of an RDB without loading it, checked on files a real redis-server wrote. */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Crc64, RdbError, checkRdbFile, parseRdbHeader, readsRdb, serverRdbVersion } from "../../../src/ops/day2/rdb";
 import { RedisServer } from "../../../tools/redisServer";
@@ -57,7 +57,9 @@ describe("RDB files", () => {
     });
 
     it("refuses what is not an RDB", () => {
-        expect(() => parseRdbHeader(Buffer.from("*1\r\n$4\r\nPING\r\n"))).toThrow(new RdbError("not an RDB file (it does not start with REDIS or VALKEY and a version)"));
+        expect(() => parseRdbHeader(Buffer.from("*1\r\n$4\r\nPING\r\n"))).toThrow(
+            new RdbError("not an RDB file (it does not start with REDIS or VALKEY and a version)"),
+        );
     });
 
     it.each([
