@@ -19,6 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { encodeUserData } from "../../src/targets/vm/cloudInit";
 import { SBIN_PATH } from "../../tools/requireTool";
+import { makeCa, signServer } from "../helpers/tls";
 
 export const PRIVATE_IP = "10.0.1.23";
 export const IMDS_IP = "169.254.169.254";
@@ -158,50 +159,11 @@ export interface BootCerts {
 }
 
 export function makeBootCerts(dir: string, awsHosts: string[]): BootCerts {
-    const f = (n: string) => path.join(dir, n);
-    const openssl = (...args: string[]) => run("openssl", args);
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        f("ca.key"),
-        "-out",
-        f("ca.crt"),
-        "-days",
-        "2",
-        "-subj",
-        "/CN=mspbyte-redis boot test CA",
-    );
-    const server = (name: string, san: string) => {
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${name}`);
-        fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            f(`${name}.csr`),
-            "-CA",
-            f("ca.crt"),
-            "-CAkey",
-            f("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            f(`${name}.crt`),
-            "-days",
-            "2",
-            "-extfile",
-            f(`${name}.ext`),
-        );
-        return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
-    };
     return {
         dir,
-        ca: f("ca.crt"),
-        aws: server("aws", [...awsHosts.map((h) => `DNS:${h}`), `IP:${AWS_IP}`].join(",")),
-        redis: server("redis", `IP:${PRIVATE_IP},IP:127.0.0.1,DNS:localhost`),
+        ca: makeCa(dir, "mspbyte-redis boot test CA"),
+        aws: signServer(dir, "aws", "aws", [...awsHosts.map((h) => `DNS:${h}`), `IP:${AWS_IP}`].join(",")),
+        redis: signServer(dir, "redis", "redis", `IP:${PRIVATE_IP},IP:127.0.0.1,DNS:localhost`),
     };
 }
 

@@ -18,8 +18,16 @@ export function makeCerts(): TestCerts {
         throw new Error("openssl not found on PATH: install it with `sudo apt-get install -y openssl`; .ci/run installs it on CI");
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mspbyte-tls-"));
+    const ca = makeCa(dir, "mspbyte-redis test CA");
+    const server = signServer(dir, "server", "localhost", "IP:127.0.0.1,DNS:localhost");
+    return { dir, caFile: ca, certFile: server.cert, keyFile: server.key };
+}
+
+const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+
+/** A CA of two days' validity in DIR (ca.crt, ca.key); returns the certificate's path. */
+export function makeCa(dir: string, commonName: string): string {
     const f = (name: string) => path.join(dir, name);
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
     openssl(
         "req",
         "-x509",
@@ -33,26 +41,29 @@ export function makeCerts(): TestCerts {
         "-days",
         "2",
         "-subj",
-        "/CN=mspbyte-redis test CA",
+        `/CN=${commonName}`,
     );
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=localhost");
-    fs.writeFileSync(f("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        f("server.csr"),
+    return f("ca.crt");
+}
+
+/** A server certificate NAME.crt (key NAME.key) in DIR, signed by DIR's CA, for the subjectAltName SAN. */
+export function signServer(dir: string, name: string, commonName: string, san: string): { cert: string; key: string } {
+    const f = (file: string) => path.join(dir, file);
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${commonName}`);
+    fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+    const signed = [
         "-CA",
         f("ca.crt"),
         "-CAkey",
         f("ca.key"),
         "-CAcreateserial",
         "-out",
-        f("server.crt"),
+        f(`${name}.crt`),
         "-days",
         "2",
         "-extfile",
-        f("san.ext"),
-    );
-    return { dir, caFile: f("ca.crt"), certFile: f("server.crt"), keyFile: f("server.key") };
+        f(`${name}.ext`),
+    ];
+    openssl("x509", "-req", "-in", f(`${name}.csr`), ...signed);
+    return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
 }

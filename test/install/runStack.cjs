@@ -66,7 +66,20 @@ process.on("unhandledRejection", fail);
                 types.add(a.type);
                 return {
                     id: `${a.name}-id`,
-                    state: { ...a.inputs, result: "Install0Check0Password0Abcdefgh", hex: "a1b2c3d4", memorySize: 2048 },
+                    // What the providers compute and the program reads: a generated password and
+                    // suffix, an endpoint per kind of server, an ARN.
+                    state: {
+                        ...a.inputs,
+                        result: "Install0Check0Password0Abcdefgh",
+                        hex: "a1b2c3d4",
+                        arn: `arn:aws:mock:us-east-1:123456789012:${a.name}`,
+                        primaryEndpointAddress: "primary.example.internal",
+                        readerEndpointAddress: "reader.example.internal",
+                        configurationEndpointAddress: "cluster.example.internal",
+                        clusterEndpoints: [{ address: "cluster.example.internal", port: a.inputs.port ?? 6379 }],
+                        privateDns: "ip-10-0-1-23.ec2.internal",
+                        privateIp: "10.0.1.23",
+                    },
                 };
             },
             call(a) {
