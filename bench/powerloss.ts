@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import Redis from "ioredis";
 import { applyOverrides, parseRedisConf, renderRedisConf } from "../src/redisConf";
-import { freePort, logTail, requireRedisServer, sleep } from "../tools/redisServer";
+import { freePort, logTail, requireRedisServer, serverCommandArgs, sleep } from "../tools/redisServer";
 import { TEST_PASSWORD, dockerConf } from "../tools/render";
 import { absentOnServer } from "../tools/keys";
 import { countCompleted, waitForDrain } from "../tools/queue";
@@ -55,20 +55,13 @@ class MountedServer {
 
     /** Starts (or restarts on the same folder) and waits until the AOF is loaded; a refusal to start throws with the log's tail. */
     async start(): Promise<void> {
-        const args = [
-            this.confFile,
-            "--port",
-            String(this.port),
-            "--dir",
-            this.lazy.mnt,
-            "--bind",
-            "127.0.0.1",
-            "--logfile",
-            this.logFile,
-            "--daemonize",
-            "no",
-            ...this.extraArgs,
-        ];
+        const args = serverCommandArgs({
+            confFile: this.confFile,
+            port: this.port,
+            dir: this.lazy.mnt,
+            logFile: this.logFile,
+            extraArgs: this.extraArgs,
+        });
         const proc = this.lazy.spawn("redis-server", args);
         this.proc = proc;
         this.exited = new Promise((r) => proc.once("exit", () => r()));

@@ -46,6 +46,34 @@ export interface StartOptions {
     tls?: boolean;
 }
 
+/**
+ * redis-server's command line for a test server: the config file, then the port (the TLS port,
+ * plain TCP off, when `tls`), the data folder, loopback only, the log file, in the foreground.
+ */
+export function serverCommandArgs(o: {
+    confFile: string;
+    port: number;
+    dir: string;
+    logFile: string;
+    tls?: boolean;
+    extraArgs?: readonly string[];
+}): string[] {
+    const portArgs = o.tls ? ["--port", "0", "--tls-port", String(o.port)] : ["--port", String(o.port)];
+    return [
+        o.confFile,
+        ...portArgs,
+        "--dir",
+        o.dir,
+        "--bind",
+        "127.0.0.1",
+        "--logfile",
+        o.logFile,
+        "--daemonize",
+        "no",
+        ...(o.extraArgs ?? []),
+    ];
+}
+
 export class RedisServer {
     private proc?: ChildProcess;
     private exited?: Promise<void>;
@@ -77,20 +105,7 @@ export class RedisServer {
 
     /** Command line as a person would type it: the file, then port, dir and loopback. */
     commandArgs(): string[] {
-        const portArgs = this.tls ? ["--port", "0", "--tls-port", String(this.port)] : ["--port", String(this.port)];
-        return [
-            this.confFile,
-            ...portArgs,
-            "--dir",
-            this.dir,
-            "--bind",
-            "127.0.0.1",
-            "--logfile",
-            this.logFile,
-            "--daemonize",
-            "no",
-            ...this.extraArgs,
-        ];
+        return serverCommandArgs(this);
     }
 
     private async launch(): Promise<void> {
